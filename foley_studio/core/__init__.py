@@ -1,0 +1,1 @@
+"""Qt-free domain: timebase, project model, reversible edits and persistence."""
