@@ -64,15 +64,15 @@ RULES: tuple[tuple[str, str, str, str], ...] = (
     (r"freedesktop/stereo/bell\.oga", "metal", "impact", "CC-BY-3.0 (sound-theme-freedesktop, R. Boulanger)"),
     (r"freedesktop/stereo/camera-shutter\.oga", "plastic", "impact",
      "CC-BY-SA-3.0 (sound-theme-freedesktop, horsthorstensen)"),
-    (r"freedesktop/stereo/trash-empty\.oga", "paper", "texture",
+    (r"freedesktop/stereo/trash-empty\.oga", "paper", "impact",
      "CC-BY-3.0 (sound-theme-freedesktop, R. Boulanger)"),
     (r"toilet paper|paper roll", "paper", "texture", "see ATTRIBUTION.md"),
-    (r"cash till|coin", "metal", "impact", "see ATTRIBUTION.md"),
+    (r"cash till|coin|toffee quarry", "metal", "impact", "see ATTRIBUTION.md"),
     (r"building bridge|level crossing|metal", "metal", "impact", "see ATTRIBUTION.md"),
     (r"splat|toffee|mud|dirt|gravel", "earth", "impact", "see ATTRIBUTION.md"),
     (r"jackhammer|quarry|stone|rock", "earth", "texture", "see ATTRIBUTION.md"),
     (r"crashing tree|falling tree|wood|timber", "wood", "impact", "see ATTRIBUTION.md"),
-    (r"sawmill|chainsaw|saw\b|sawing", "wood", "texture", "see ATTRIBUTION.md"),
+    (r"sawmill|sawing", "wood", "texture", "see ATTRIBUTION.md"),
     (r"glass|crash", "glass", "impact", "see ATTRIBUTION.md"),
 )
 
@@ -133,6 +133,19 @@ def _library_description(path: Path) -> str:
         return ""
 
 
+def _library_index(root: Path) -> dict[str, dict]:
+    """File name -> its record in any JSON list beside the library files (captions, authors, licences)."""
+    index: dict[str, dict] = {}
+    for path in sorted(root.glob("*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, OSError):
+            continue
+        if isinstance(data, list):
+            index.update({str(d["file"]): d for d in data if isinstance(d, dict) and "file" in d})
+    return index
+
+
 def classify(path_text: str, description: str) -> tuple[str, str, str] | None:
     """(material, kind, licence) for a file, or None when no rule claims it."""
     key = f"{path_text} | {description}".lower()
@@ -149,13 +162,17 @@ def discover_sources(debian_dir: Path | None = None, library_dir: Path | None = 
     if library_dir and Path(library_dir).is_dir():
         roots.append((Path(library_dir), True))
     for root, is_library in roots:
+        index = _library_index(root) if is_library else {}
         for path in sorted(root.rglob("*")):
             if path.suffix.lower() not in AUDIO_SUFFIXES:
                 continue
             description = _library_description(path) if is_library else ""
             found = classify(path.as_posix(), description)
             if found:
-                entries.append(SourceEntry(str(path), *found, description=description))
+                material, kind, licence = found
+                if path.name in index:
+                    licence = f"{index[path.name].get('licence')} ({index[path.name].get('authors')})"
+                entries.append(SourceEntry(str(path), material, kind, licence, description=description))
     return sorted(entries, key=lambda e: e.path)
 
 
@@ -183,7 +200,8 @@ def split_impacts(x: np.ndarray, *, max_len: float = 0.6, min_gap: float = 0.08,
     if env.size < 2 or env.max() <= 1e-4:
         return []
     threshold = rel_threshold * env.max()
-    rises = np.flatnonzero((env[1:] >= threshold) & (env[1:] > 2.0 * env[:-1] + 1e-4)) + 1
+    previous = np.concatenate([[0.0], env[:-1]])           # silence before the file starts
+    rises = np.flatnonzero((env >= threshold) & (env > 2.0 * previous + 1e-4))
     grains: list[np.ndarray] = []
     last = -10**9
     for block in rises:
