@@ -1,0 +1,188 @@
+"""The open project as the editor sees it: the `core` project, its undo stack, its file and selection.
+
+Every change goes through `ProjectDocument.apply(edit)`, which wraps a `core.edits` edit in a
+`EditCommand` (a QUndoCommand) so Ctrl+Z works everywhere. Views listen to `changed` and redraw;
+they never mutate the project themselves.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+from pathlib import Path
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from foley_studio.core.project import Clip, Project
+
+log = logging.getLogger(__name__)
+
+# One id for every mergeable command: QUndoStack only offers mergeWith() to commands with equal ids;
+# whether two really merge is decided by their gesture token (see EditCommand.mergeWith).
+_MERGE_ID = 0x0F01E
+_gesture_counter = itertools.count(1)
+
+
+class Edit(Protocol):
+    """What `core.edits` promises (docs/CONTRACTS.md)."""
+
+    text: str
+
+    def do(self, project: Project) -> None: ...
+    def undo(self, project: Project) -> None: ...
+    def merge_with(self, other: Any) -> bool: ...
+
+
+def new_gesture() -> int:
+    """A token shared by all edits of one mouse drag, so the drag becomes one undo step."""
+    return next(_gesture_counter)
+
+
+class EditCommand(QUndoCommand):
+    """A QUndoCommand over a sequence of core edits (usually one; a drag accumulates its steps)."""
+
+    def __init__(self, document: "ProjectDocument", edit: Edit, gesture: int | None = None):
+        super().__init__(edit.text)
+        self._document = document
+        self.edits: list[Edit] = [edit]
+        self.gesture = gesture
+        self.applied = False      # set when the edit was already done by ProjectDocument.apply
+
+    def redo(self) -> None:
+        if self.applied:          # first push: done already, outside Qt, so errors reach the caller
+            self.applied = False
+            self._document.notify_changed()
+            return
+        for edit in self.edits:
+            edit.do(self._document.project)
+        self._document.notify_changed()
+
+    def undo(self) -> None:
+        for edit in reversed(self.edits):
+            edit.undo(self._document.project)
+        self._document.notify_changed()
+
+    def id(self) -> int:
+        return _MERGE_ID if self.gesture is not None else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, EditCommand) or other.gesture != self.gesture:
+            return False
+        # `other` has already been applied (push() calls redo() first); absorbing it keeps undo exact.
+        for edit in other.edits:
+            if not self.edits[-1].merge_with(edit):
+                self.edits.append(edit)
+        return True
+
+
+class ProjectDocument(QObject):
+    """The project being edited plus undo history, selection, playhead and file path."""
+
+    changed = Signal()                 # the project model changed (edit, undo, redo, load)
+    selectionChanged = Signal()
+    playheadChanged = Signal(int)      # samples
+    regionChanged = Signal()
+    pathChanged = Signal()
+    selectedTrackChanged = Signal()
+
+    def __init__(self, project: Project, path: str | Path | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.project = project
+        self.path: Path | None = Path(path) if path else None
+        self.undo_stack = QUndoStack(self)
+        self.selected_clips: list[str] = []
+        self.selected_track: str | None = project.tracks[0].id if project.tracks else None
+        self.playhead = 0
+        self.region: tuple[int, int] | None = None
+        self.revision = 0              # bumped on every change; caches key on it
+        self.undo_stack.cleanChanged.connect(lambda _clean: self.pathChanged.emit())
+
+    # -- editing -------------------------------------------------------------------------------
+    def apply(self, edit: Edit, gesture: int | None = None) -> None:
+        """Do `edit` as an undoable step; edits sharing a `gesture` token merge into one step.
+
+        The edit runs here first, so a `FoleyError` it raises reaches the caller and nothing is
+        pushed; exceptions must not travel through QUndoStack's C++ frames.
+        """
+        edit.do(self.project)
+        command = EditCommand(self, edit, gesture)
+        command.applied = True
+        self.undo_stack.push(command)
+
+    def notify_changed(self) -> None:
+        self.revision += 1
+        live = {c.id for t in self.project.tracks for c in t.clips}
+        kept = [cid for cid in self.selected_clips if cid in live]
+        if kept != self.selected_clips:
+            self.selected_clips = kept
+            self.selectionChanged.emit()
+        self.changed.emit()
+
+    @property
+    def is_dirty(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def mark_saved(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.undo_stack.setClean()
+        self.pathChanged.emit()
+
+    def replace_project(self, project: Project, path: str | Path | None) -> None:
+        """Load another project into this document (clears history and selection)."""
+        self.project = project
+        self.path = Path(path) if path else None
+        self.undo_stack.clear()
+        self.selected_clips = []
+        self.selected_track = project.tracks[0].id if project.tracks else None
+        self.region = None
+        self.playhead = 0
+        self.notify_changed()
+        self.selectionChanged.emit()
+        self.regionChanged.emit()
+        self.playheadChanged.emit(0)
+        self.pathChanged.emit()
+
+    # -- selection, playhead, region (view state, not undoable) -----------------------------------
+    def select_clips(self, clip_ids: list[str]) -> None:
+        if clip_ids != self.selected_clips:
+            self.selected_clips = list(dict.fromkeys(clip_ids))
+            if self.selected_clips:
+                try:
+                    self.select_track(self.project.track_of_clip(self.selected_clips[-1]).id)
+                except KeyError:
+                    pass
+            self.selectionChanged.emit()
+
+    def select_track(self, track_id: str | None) -> None:
+        if track_id != self.selected_track:
+            self.selected_track = track_id
+            self.selectedTrackChanged.emit()
+
+    def selected_clip_objects(self) -> list[Clip]:
+        out = []
+        for cid in self.selected_clips:
+            try:
+                out.append(self.project.find_clip(cid))
+            except KeyError:
+                pass
+        return out
+
+    def set_playhead(self, samples: int) -> None:
+        samples = max(0, int(samples))
+        if samples != self.playhead:
+            self.playhead = samples
+            self.playheadChanged.emit(samples)
+
+    def set_region(self, region: tuple[int, int] | None) -> None:
+        if region is not None:
+            a, b = sorted((max(0, int(region[0])), max(0, int(region[1]))))
+            region = (a, b) if b > a else None
+        if region != self.region:
+            self.region = region
+            self.regionChanged.emit()
+
+    @property
+    def title(self) -> str:
+        name = self.path.name if self.path else f"{self.project.name} (unsaved)"
+        return f"{name}{' *' if self.is_dirty else ''}"

@@ -1,0 +1,289 @@
+"""Background previews for the timeline: waveform tiles from peak pyramids and video thumbnails.
+
+Rules (STYLE.md, "Drawing fast"): decoding happens in worker threads which hand back numpy arrays or
+QImages; QPixmaps and QPainterPaths are built only on the GUI thread. Waveforms are cached as tiles
+of `TILE_PX` pixels on a grid of quantised zoom levels, thumbnails on a power-of-two frame grid, so
+scrolling never recomputes and zooming back reuses what was drawn before.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
+from PySide6.QtGui import QImage, QPainterPath, QPixmap
+
+log = logging.getLogger(__name__)
+
+TILE_PX = 256
+ZOOM_STEPS_PER_OCTAVE = 8
+
+
+def quantise_spp(spp: float) -> float:
+    """Snap a zoom (samples per pixel) to the 2^(k/8) grid all caches are keyed on."""
+    k = math.floor(math.log2(max(spp, 1e-9)) * ZOOM_STEPS_PER_OCTAVE + 0.5)
+    return 2.0 ** (k / ZOOM_STEPS_PER_OCTAVE)
+
+
+def _envelope_path(mins: np.ndarray, maxs: np.ndarray) -> QPainterPath:
+    """A closed outline (top edge = maxs left to right, bottom = mins back) in unit amplitude."""
+    n = len(mins)
+    path = QPainterPath()
+    if n == 0:
+        return path
+    from pyqtgraph import functions as fn   # vectorised numpy -> QPainterPath (no per-point Python)
+    xs = np.arange(n, dtype=np.float64)
+    top = -np.clip(np.asarray(maxs, dtype=np.float64), -1.0, 1.0)
+    bottom = -np.clip(np.asarray(mins, dtype=np.float64), -1.0, 1.0)
+    # Guarantee at least a hairline where the signal is silent so the clip never looks empty.
+    bottom = np.maximum(bottom, top + 0.01)
+    x = np.concatenate([xs, xs[::-1] + 1.0])
+    y = np.concatenate([top, bottom[::-1]])
+    return fn.arrayToQPath(x, y, connect="all")
+
+
+class _Signals(QObject):
+    loaded = Signal(str, object)        # path, pyramid or exception
+
+
+class _PeakJob(QRunnable):
+    def __init__(self, path: str, signals: _Signals):
+        super().__init__()
+        self.path, self.signals = path, signals
+
+    def run(self) -> None:
+        try:
+            from foley_studio.media.peaks import load_peaks
+            result: Any = load_peaks(self.path)
+        except Exception as exc:     # reported on the clip (drawn as missing/unreadable), never raised in a worker
+            log.warning("peaks for %s failed: %s", self.path, exc)
+            result = exc
+        self.signals.loaded.emit(self.path, result)
+
+
+class WaveformCache(QObject):
+    """Peak pyramids per source file (loaded in the pool) and waveform tiles per zoom level."""
+
+    updated = Signal()
+
+    def __init__(self, parent: QObject | None = None, max_tiles: int = 6000):
+        super().__init__(parent)
+        self._pyramids: dict[str, Any] = {}
+        self._errors: dict[str, str] = {}
+        self._pending: set[str] = set()
+        self._tiles: OrderedDict[tuple, QPainterPath] = OrderedDict()
+        self._max_tiles = max_tiles
+        self._signals = _Signals()
+        self._signals.loaded.connect(self._on_loaded)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(2)
+
+    def pyramid(self, path: str) -> Any | None:
+        pyr = self._pyramids.get(path)
+        if pyr is None and path not in self._errors and path not in self._pending:
+            self._pending.add(path)
+            self.pool.start(_PeakJob(path, self._signals))
+        return pyr
+
+    def set_pyramid(self, path: str, pyramid: Any) -> None:
+        """Install a pyramid made elsewhere (benchmarks, tests with synthetic audio)."""
+        self._pyramids[path] = pyramid
+        self._errors.pop(path, None)
+
+    def error(self, path: str) -> str | None:
+        return self._errors.get(path)
+
+    def forget(self, path: str) -> None:
+        """Drop a source (after relinking) so it is loaded again."""
+        self._pyramids.pop(path, None)
+        self._errors.pop(path, None)
+        for key in [k for k in self._tiles if k[0] == path]:
+            del self._tiles[key]
+
+    def wait(self, timeout_ms: int = 30000) -> bool:
+        return self.pool.waitForDone(timeout_ms)
+
+    def _on_loaded(self, path: str, result: Any) -> None:
+        self._pending.discard(path)
+        if isinstance(result, Exception):
+            self._errors[path] = str(result)
+        else:
+            self._pyramids[path] = result
+        self.updated.emit()
+
+    def tile(self, path: str, spp: float, index: int) -> QPainterPath | None:
+        """The envelope of source samples [index*TILE_PX*spp, (index+1)*TILE_PX*spp) in unit amplitude."""
+        key = (path, spp, index)
+        tile = self._tiles.get(key)
+        if tile is not None:
+            self._tiles.move_to_end(key)
+            return tile
+        pyr = self._pyramids.get(path)
+        if pyr is None:
+            return None
+        start = int(round(index * TILE_PX * spp))
+        end = int(round((index + 1) * TILE_PX * spp))
+        mins, maxs = pyr.query(start, end, TILE_PX)
+        tile = _envelope_path(np.asarray(mins), np.asarray(maxs))
+        self._tiles[key] = tile
+        if len(self._tiles) > self._max_tiles:
+            self._tiles.popitem(last=False)
+        return tile
+
+
+# -- thumbnails ------------------------------------------------------------------------------------
+def frame_grid_step(frame_seconds: float, thumb_width_px: float, samples_per_pixel: float,
+                    sample_rate: int) -> int:
+    """Frames between thumbnails: the smallest power of two whose spacing fits one thumbnail.
+
+    Powers of two nest, so every thumbnail of a coarser zoom is also on the finer grid: zooming in
+    reuses all decoded frames and only fills the gaps.
+    """
+    frame_px = frame_seconds * sample_rate / samples_per_pixel
+    step = 1
+    while step * frame_px < thumb_width_px and step < 1 << 24:
+        step <<= 1
+    return step
+
+
+class _ThumbnailWorker(QThread):
+    """Decodes requested frames with one VideoReader, newest request first; emits QImages."""
+
+    decoded = Signal(str, int, QImage)     # video path, frame index, image
+    failed = Signal(str, str)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._cond = threading.Condition()
+        self._request: tuple[str, float, int, list[int]] | None = None
+        self._stop = False
+
+    def submit(self, path: str, fps: float, height: int, frames: list[int]) -> None:
+        with self._cond:
+            self._request = (path, fps, height, frames)
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify()
+        self.wait(5000)
+
+    def _next(self) -> tuple[str, float, int, list[int]] | None:
+        with self._cond:
+            while self._request is None and not self._stop:
+                self._cond.wait()
+            req, self._request = self._request, None
+            return None if self._stop else req
+
+    def _superseded(self) -> bool:
+        with self._cond:
+            return self._request is not None or self._stop
+
+    def run(self) -> None:
+        reader, reader_path = None, None
+        try:
+            while (req := self._next()) is not None:
+                path, fps, height, frames = req
+                try:
+                    if reader_path != path:
+                        if reader is not None:
+                            reader.close()
+                        from foley_studio.media.video import VideoReader
+                        reader, reader_path = VideoReader(path), path
+                    times = [(f + 0.5) / fps for f in frames]     # mid-frame: robust to rounding
+                    by_time = dict(zip(times, frames))
+                    for t, rgb in reader.iter_thumbnails(times, height):
+                        frame = by_time.get(t)
+                        if frame is None:
+                            frame = int(math.floor(t * fps))
+                        self.decoded.emit(path, frame, _to_qimage(rgb))
+                        if self._superseded():
+                            break
+                except Exception as exc:   # shown once in the status bar; the lane stays drawable
+                    log.warning("thumbnails for %s failed: %s", path, exc)
+                    reader, reader_path = None, None
+                    self.failed.emit(path, str(exc))
+        finally:
+            if reader is not None:
+                reader.close()
+
+
+def _to_qimage(rgb: np.ndarray) -> QImage:
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    h, w = rgb.shape[:2]
+    # copy(): the QImage must own its pixels once the numpy buffer goes away.
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+
+
+class ThumbnailCache(QObject):
+    """Thumbnails of the project video keyed by frame; requests go to one background worker."""
+
+    updated = Signal()
+    failed = Signal(str)
+
+    def __init__(self, height: int = 54, parent: QObject | None = None, max_items: int = 3000):
+        super().__init__(parent)
+        self.height = height
+        self._path: str | None = None
+        self._fps = 25.0
+        self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
+        self._requested: set[int] = set()
+        self._max = max_items
+        self._worker = _ThumbnailWorker(self)
+        self._worker.decoded.connect(self._on_decoded)
+        self._worker.failed.connect(self._on_failed)
+        self._worker.start()
+        self.first_image_ready_at: float | None = None   # perf_counter of the first decoded frame (benchmarks)
+
+    def set_video(self, path: str | None, fps: float) -> None:
+        if path != self._path:
+            self._path, self._fps = path, fps
+            self._pixmaps.clear()
+            self._requested.clear()
+
+    def get(self, frame: int) -> QPixmap | None:
+        pm = self._pixmaps.get(frame)
+        if pm is not None:
+            self._pixmaps.move_to_end(frame)
+        return pm
+
+    def nearest(self, frame: int, step: int) -> QPixmap | None:
+        """A cached thumbnail close to `frame` (within a grid step) to show while the exact one decodes."""
+        for coarser in (step * 2, step * 4, step * 8):
+            pm = self._pixmaps.get(frame - frame % coarser)
+            if pm is not None:
+                return pm
+        return None
+
+    def request(self, frames: list[int]) -> None:
+        if not self._path:
+            return
+        missing = [f for f in frames if f not in self._pixmaps]
+        if missing and not set(missing) <= self._requested:
+            # A new request replaces the queued one: frames no longer visible are not decoded.
+            self._requested = set(missing)
+            self._worker.submit(self._path, self._fps, self.height, missing)
+
+    def _on_decoded(self, path: str, frame: int, image: QImage) -> None:
+        if path != self._path:
+            return
+        if self.first_image_ready_at is None:
+            import time
+            self.first_image_ready_at = time.perf_counter()
+        self._pixmaps[frame] = QPixmap.fromImage(image)      # GUI thread only
+        self._requested.discard(frame)
+        if len(self._pixmaps) > self._max:
+            self._pixmaps.popitem(last=False)
+        self.updated.emit()
+
+    def _on_failed(self, path: str, message: str) -> None:
+        self._requested.clear()
+        self.failed.emit(f"Video thumbnails unavailable for {path}: {message}")
+
+    def shutdown(self) -> None:
+        self._worker.stop()
