@@ -1,0 +1,63 @@
+"""Where existing audio comes from: the project's mix (extend, inpaint, analogy from the timeline).
+
+`ProjectAudio` wraps `media.mixdown` so the pipeline asks for exactly [start, end) samples and gets
+them zero-padded past the project's end. `project_for_video` turns a bare video file (the CLI's
+input) into a one-track project whose only clip is the video's own sound, so the same code serves
+both a saved project and a video given on the command line.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from foley_studio.core.project import Clip, Project, Track, VideoRef, new_id
+from foley_studio.core.timebase import SAMPLE_RATE, seconds_to_samples
+from foley_studio.media import mixdown as media_mixdown
+from foley_studio.media.probe import probe
+
+log = logging.getLogger(__name__)
+
+
+class ProjectAudio:
+    """The project's mix as a source of context audio, sharing one decoded-source cache."""
+
+    def __init__(self, project: Project):
+        self.project = project
+        self.sources = media_mixdown.SourceCache()
+
+    @property
+    def duration(self) -> int:
+        return self.project.duration
+
+    @property
+    def video(self) -> str | None:
+        return self.project.video.path if self.project.video else None
+
+    def read(self, start: int, end: int) -> np.ndarray:
+        """Exactly end - start samples of the mix (silence where nothing plays)."""
+        if end <= start:
+            return np.zeros(0, np.float32)
+        mix = media_mixdown.mixdown(self.project, start, end, sources=self.sources)
+        out = np.zeros(end - start, np.float32)
+        n = min(len(mix), end - start)
+        out[:n] = mix[:n]
+        return out
+
+
+def project_for_video(path: str | Path) -> Project:
+    """A project scored against `path` whose first track holds the video's own sound (if any)."""
+    path = Path(path).resolve()
+    info = probe(path)
+    duration = seconds_to_samples(info.duration)
+    video = None
+    if info.has_video:
+        fps = info.fps
+        video = VideoRef(path=str(path), fps_num=fps.numerator, fps_den=fps.denominator, duration=duration,
+                         width=info.width or 0, height=info.height or 0)
+    track = Track(id=new_id("track"), name="Production sound")
+    if info.has_audio and duration > 0:
+        track.clips.append(Clip(id=new_id("clip"), source=str(path), start=0, source_in=0,
+                                source_out=duration, name=path.name))
+    return Project(video=video, tracks=[track], name=path.stem, sample_rate=SAMPLE_RATE)

@@ -1,0 +1,205 @@
+"""Takes on disk: `<id>.wav` (48 kHz, 32-bit float) beside `<id>.json`, the exact settings that made it.
+
+The sidecar holds the whole request (with the batch of seeds it was sampled in), the take's seed,
+the model's name and weights hash, and a hash of the audio, so `regenerate` can make the same take
+again and prove it is bit-identical. Both files are staged under hidden names and renamed into
+place only when complete: a crash or a cancelled job never leaves half a take.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from foley_studio import __version__
+from foley_studio.core.project import Take, new_id
+from foley_studio.core.timebase import SAMPLE_RATE
+
+from .errors import TakeSidecarError
+from .request import GenerationRequest
+
+log = logging.getLogger(__name__)
+
+SIDECAR_FORMAT = "foley-studio.take"
+SIDECAR_VERSION = 1
+# 32-bit float keeps the model's output exactly, so a regenerated take compares bit for bit.
+TAKE_SUBTYPE = "FLOAT"
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """Which weights made a take: the registry name and a hash of the checkpoint files."""
+
+    name: str
+    hash: str
+    preset: str = ""
+
+
+@dataclass
+class TakeResult:
+    """One finished take: where its files are and what made it."""
+
+    take_id: str
+    seed: int
+    wav_path: Path
+    sidecar_path: Path
+    request: GenerationRequest          # the batch request (all seeds) it was sampled in
+    model: ModelIdentity
+    audio_sha256: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def region(self) -> tuple[int, int]:
+        return self.request.region
+
+    def to_take(self) -> Take:
+        """The project's record of this take (for the editor's `AddTake` edit)."""
+        settings = self.request.to_dict()
+        settings["seed"] = self.seed
+        settings["model_hash"] = self.model.hash
+        return Take(id=self.take_id, path=str(self.wav_path), region_start=self.region[0],
+                    region_end=self.region[1], settings=settings, track_id=self.request.track_id,
+                    label=f"seed {self.seed}")
+
+
+def audio_sha256(audio: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(audio, dtype=np.float32).tobytes()).hexdigest()
+
+
+class TakeStore:
+    """Writes and reads takes in one folder (a project's `takes/`, or the CLI's --out)."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+
+    def write(self, audio: np.ndarray, *, request: GenerationRequest, seed: int, model: ModelIdentity,
+              extra: dict[str, Any] | None = None, take_id: str | None = None) -> TakeResult:
+        """Write one take and its sidecar; both appear together or not at all."""
+        if audio.ndim != 1 or audio.shape[0] != request.length:
+            raise ValueError(f"take audio {audio.shape=} does not fill the region of {request.length} samples")
+        if seed not in request.seeds:
+            raise ValueError(f"{seed=} is not among the request's seeds {request.seeds}")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        take_id = take_id or new_id("take")
+        wav_path, sidecar_path = self.paths(take_id)
+        digest = audio_sha256(audio)
+        sidecar = {
+            "format": SIDECAR_FORMAT,
+            "version": SIDECAR_VERSION,
+            "id": take_id,
+            "seed": seed,
+            "request": request.to_dict(),
+            "model": {"name": model.name, "hash": model.hash, "preset": model.preset},
+            "audio": {"file": wav_path.name, "sample_rate": SAMPLE_RATE, "samples": int(audio.shape[0]),
+                      "subtype": TAKE_SUBTYPE, "sha256": digest},
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "software": {"foley_studio": __version__, "python": platform.python_version(),
+                         "torch": _torch_version()},
+            **({"extra": extra} if extra else {}),
+        }
+        staged: list[Path] = []
+        try:
+            wav_tmp = self._stage(take_id, ".wav")
+            staged.append(wav_tmp)
+            sf.write(wav_tmp, np.asarray(audio, dtype=np.float32), SAMPLE_RATE, subtype=TAKE_SUBTYPE, format="WAV")
+            json_tmp = self._stage(take_id, ".json")
+            staged.append(json_tmp)
+            json_tmp.write_text(json.dumps(sidecar, indent=2, sort_keys=True), encoding="utf-8")
+            for tmp in staged:
+                _fsync(tmp)
+            # The WAV first: a sidecar is the mark of a finished take, so it must never point at nothing.
+            os.replace(wav_tmp, wav_path)
+            os.replace(json_tmp, sidecar_path)
+        except BaseException:
+            for tmp in staged:
+                tmp.unlink(missing_ok=True)
+            raise
+        log.info("take %s (seed %d) written to %s", take_id, seed, wav_path)
+        return TakeResult(take_id, seed, wav_path, sidecar_path, request, model, digest, dict(extra or {}))
+
+    def paths(self, take_id: str) -> tuple[Path, Path]:
+        return self.folder / f"{take_id}.wav", self.folder / f"{take_id}.json"
+
+    def _stage(self, take_id: str, suffix: str) -> Path:
+        fd, name = tempfile.mkstemp(prefix=f".{take_id}.", suffix=".part" + suffix, dir=self.folder)
+        os.close(fd)
+        return Path(name)
+
+    def list_takes(self) -> list[str]:
+        """Ids of complete takes (a sidecar and its WAV both present), oldest first."""
+        ids = []
+        for sidecar in sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime):
+            if not sidecar.name.startswith(".") and sidecar.with_suffix(".wav").exists():
+                ids.append(sidecar.stem)
+        return ids
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """A take's sidecar, parsed: enough to make the same take again."""
+
+    take_id: str
+    seed: int
+    request: GenerationRequest
+    model: ModelIdentity
+    audio_sha256: str
+    samples: int
+    extra: dict[str, Any]
+    path: Path
+
+    @property
+    def wav_path(self) -> Path:
+        return self.path.with_suffix(".wav")
+
+
+def read_sidecar(path: str | Path) -> Sidecar:
+    """Parse `<id>.json` (or the path of its `.wav`); errors name the file and what is wrong."""
+    path = Path(path)
+    if path.suffix.lower() == ".wav":
+        path = path.with_suffix(".json")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TakeSidecarError(f"{path}: the take's settings file is missing; it cannot be regenerated") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise TakeSidecarError(f"{path}: cannot read the take's settings ({exc})") from exc
+    if not isinstance(data, dict) or data.get("format") != SIDECAR_FORMAT:
+        raise TakeSidecarError(f"{path}: not a Foley Studio take sidecar")
+    if data.get("version", 0) > SIDECAR_VERSION:
+        raise TakeSidecarError(f"{path}: written by a newer Foley Studio (sidecar version {data['version']}); "
+                               "update Foley Studio to regenerate it")
+    try:
+        request = GenerationRequest.from_dict(data["request"])
+        model = ModelIdentity(**data["model"])
+        return Sidecar(take_id=data["id"], seed=int(data["seed"]), request=request, model=model,
+                       audio_sha256=data["audio"]["sha256"], samples=int(data["audio"]["samples"]),
+                       extra=dict(data.get("extra", {})), path=path)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TakeSidecarError(f"{path}: the take's settings are incomplete ({exc!r})") from exc
+
+
+def read_take_audio(path: str | Path) -> np.ndarray:
+    data, rate = sf.read(Path(path), dtype="float32", always_2d=False)
+    if rate != SAMPLE_RATE:
+        raise TakeSidecarError(f"{path}: take audio at {rate} Hz, expected {SAMPLE_RATE} Hz")
+    return data
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _torch_version() -> str:
+    import torch
+    return torch.__version__
