@@ -1,0 +1,184 @@
+"""Render a project's timeline (or a region of it) to one 48 kHz mono float32 signal.
+
+Per clip: source samples [source_in, source_out) of the source decoded at 48 kHz, times the clip
+gain and the track gain (dB), shaped by equal-power fades, summed at the clip's timeline start.
+A track plays when it is not muted and, if any track is soloed, it is soloed too. Sources are
+decoded once into a `SourceCache` shared by the mixer, the exporter and the engine.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from foley_studio.core.project import Clip, Project, Track
+
+from .audio import read_audio
+from .probe import check_exists
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CACHE_BYTES = 2 * 1024 ** 3   # decoded sources kept in memory (float32 at 48 kHz: ~3 h)
+
+
+class SourceCache:
+    """Decoded 48 kHz mono sources keyed by path, dropped when the file changes (size/mtime).
+
+    Thread-safe; least recently used sources are evicted above `max_bytes`. Returned arrays are
+    read-only views so one caller cannot change what another sees.
+    """
+
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, tuple[tuple[int, int], np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, path: str | Path) -> np.ndarray:
+        """The whole source as float32 (N,) at 48 kHz (decoded on first use)."""
+        key = os.fspath(path)
+        stamp = _stamp(check_exists(key))
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None and item[0] == stamp:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return item[1]
+        data = read_audio(key, mono=True)   # decode outside the lock: other sources stay available
+        data.setflags(write=False)
+        with self._lock:
+            self.misses += 1
+            self._items[key] = (stamp, data)
+            self._items.move_to_end(key)
+            self._evict()
+        return data
+
+    def put(self, path: str | Path, data: np.ndarray) -> None:
+        """Register audio already in memory (a fresh take) so it is not decoded again."""
+        key = os.fspath(path)
+        data = np.ascontiguousarray(data, dtype=np.float32)
+        data.setflags(write=False)
+        with self._lock:
+            self._items[key] = (_stamp(Path(key)), data)
+            self._evict()
+
+    def invalidate(self, path: str | Path | None = None) -> None:
+        with self._lock:
+            if path is None:
+                self._items.clear()
+            else:
+                self._items.pop(os.fspath(path), None)
+
+    @property
+    def nbytes(self) -> int:
+        with self._lock:
+            return sum(item[1].nbytes for item in self._items.values())
+
+    def _evict(self) -> None:
+        total = sum(item[1].nbytes for item in self._items.values())
+        while total > self.max_bytes and len(self._items) > 1:
+            _, (_, dropped) = self._items.popitem(last=False)
+            total -= dropped.nbytes
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def db_to_gain(db: float) -> float:
+    return float(10.0 ** (db / 20.0))
+
+
+def audible_tracks(project: Project) -> list[Track]:
+    """Tracks that play: unmuted and, when any track is soloed, soloed."""
+    any_solo = any(t.solo for t in project.tracks)
+    return [t for t in project.tracks if not t.mute and (t.solo or not any_solo)]
+
+
+def fade_envelope(length: int, fade_in: int, fade_out: int) -> np.ndarray | None:
+    """Equal-power gain curve over a clip, or None when it has no fades.
+
+    Fade-in sample i of F is sin(pi/2 * i/F) and fade-out sample j of F is cos(pi/2 * j/F), so a
+    fade-out and a fade-in laid over the same F samples sum to constant power (sin^2 + cos^2 = 1).
+    """
+    fade_in, fade_out = min(max(0, fade_in), length), min(max(0, fade_out), length)
+    if not fade_in and not fade_out:
+        return None
+    env = np.ones(length, np.float32)
+    if fade_in:
+        env[:fade_in] *= np.sin(0.5 * np.pi * np.arange(fade_in) / fade_in)
+    if fade_out:
+        env[length - fade_out:] *= np.cos(0.5 * np.pi * np.arange(fade_out) / fade_out)
+    return env
+
+
+def render_clip(clip: Clip, source: np.ndarray, gain: float = 1.0) -> np.ndarray:
+    """The clip's samples as they sound on the timeline (gain and fades applied), float32 (length,)."""
+    return _render_part(clip, source, gain, clip.start, clip.end)
+
+
+def mixdown(project: Project, start: int = 0, end: int | None = None, *,
+            track_ids: Iterable[str] | None = None, sources: SourceCache | None = None) -> np.ndarray:
+    """The sum of the audible tracks over timeline samples [start, end) as float32 (end - start,).
+
+    `track_ids` mixes exactly those tracks (ignoring mute/solo: the caller chose them, e.g. for
+    stems). `end=None` means the project's duration.
+    """
+    end = project.duration if end is None else end
+    if end < start:
+        raise ValueError(f"mixdown region must not be reversed, got {start=} {end=}")
+    if track_ids is not None:
+        wanted = set(track_ids)
+        unknown = wanted - {t.id for t in project.tracks}
+        if unknown:
+            raise KeyError(f"no such track(s) in the project: {sorted(unknown)}")
+        tracks = [t for t in project.tracks if t.id in wanted]
+    else:
+        tracks = audible_tracks(project)
+    sources = sources if sources is not None else SourceCache()
+    out = np.zeros(end - start, np.float32)
+    for track in tracks:
+        track_gain = db_to_gain(track.gain_db)
+        for clip in track.clips:
+            a, b = max(clip.start, start), min(clip.end, end)
+            if b <= a:
+                continue
+            rendered = _render_part(clip, sources.get(clip.source), track_gain, a, b)
+            out[a - start:b - start] += rendered
+    return out
+
+
+def _render_part(clip: Clip, source: np.ndarray, gain: float, a: int, b: int) -> np.ndarray:
+    """Timeline samples [a, b) of a clip, computing only that part (long clips, short regions)."""
+    off_a, off_b = a - clip.start, b - clip.start
+    part = np.zeros(off_b - off_a, np.float32)
+    s_a, s_b = clip.source_in + off_a, clip.source_in + off_b
+    c_a, c_b = max(0, s_a), min(len(source), s_b)
+    if c_b > c_a:
+        part[c_a - s_a:c_b - s_a] = source[c_a:c_b]
+    part *= np.float32(gain * db_to_gain(clip.gain_db))
+    _apply_fades(part, clip, off_a, off_b)
+    return part
+
+
+def _apply_fades(part: np.ndarray, clip: Clip, off_a: int, off_b: int) -> None:
+    """Multiply in the equal-power fades where they overlap clip offsets [off_a, off_b).
+
+    Only the faded stretches are computed, so a short region of a long clip stays cheap; the
+    curves are exactly those of `fade_envelope`.
+    """
+    length = clip.length
+    fade_in, fade_out = min(max(0, clip.fade_in), length), min(max(0, clip.fade_out), length)
+    if fade_in:
+        idx = np.arange(off_a, min(off_b, fade_in))
+        part[idx - off_a] *= np.sin(0.5 * np.pi * idx / fade_in).astype(np.float32)
+    if fade_out:
+        idx = np.arange(max(off_a, length - fade_out), off_b)
+        part[idx - off_a] *= np.cos(0.5 * np.pi * (idx - (length - fade_out)) / fade_out).astype(np.float32)
