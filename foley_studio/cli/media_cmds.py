@@ -1,8 +1,172 @@
-"""Subcommands registered by this module (filled in by the issue that owns them)."""
+"""Media and project subcommands: `info`, `project new`, `project add-clip`, `export`.
+
+Thin wrappers: each handler calls the same `media`/`core` functions the editor uses and prints
+the result. Errors a user can cause are `FoleyError`s, which `cli.main` prints as one line.
+"""
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from foley_studio.core.errors import MissingMediaError, ProjectError
+from foley_studio.core.project import Clip, Project, Track, VideoRef, new_id, new_project
+from foley_studio.core.timebase import SAMPLE_RATE, format_seconds, seconds_to_samples
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this module's subcommands; each sets `handler=` to a function(args) -> exit code."""
+    """Add `info`, `project {new,add-clip}` and `export`; each sets `handler=`."""
+    info = sub.add_parser("info", help="show a media file's streams, duration, frame rate and audio format")
+    info.add_argument("media", type=Path, help="a video or audio file")
+    info.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    info.set_defaults(handler=cmd_info)
+
+    project = sub.add_parser("project", help="create and edit project files headlessly")
+    psub = project.add_subparsers(dest="project_command", metavar="ACTION", required=True)
+    new = psub.add_parser("new", help="start a project scored against a video")
+    new.add_argument("video", type=Path)
+    new.add_argument("-o", "--output", type=Path, required=True, help="the .fsproj file to write")
+    new.add_argument("--tracks", type=int, default=2, help="number of empty audio tracks (default 2)")
+    new.set_defaults(handler=cmd_project_new)
+
+    add = psub.add_parser("add-clip", help="place an audio file on a track")
+    add.add_argument("project", type=Path)
+    add.add_argument("audio", type=Path)
+    add.add_argument("--at", type=float, required=True, metavar="SECONDS", help="timeline position")
+    add.add_argument("--track", type=int, default=1, metavar="N",
+                     help="track number, 1-based (default 1); N = tracks + 1 adds a track")
+    add.add_argument("--gain-db", type=float, default=0.0, metavar="G", help="clip gain in dB")
+    add.set_defaults(handler=cmd_project_add_clip)
+
+    export = sub.add_parser("export", help="write the mix, stems, video with the mix, or an OTIO timeline")
+    export.add_argument("project", type=Path)
+    export.add_argument("--mix", type=Path, metavar="OUT.wav", help="the mix as 24-bit WAV or FLAC")
+    export.add_argument("--stems", type=Path, metavar="DIR", help="one 24-bit WAV per track")
+    export.add_argument("--video", type=Path, metavar="OUT.mp4", help="the video (copied) with the mix")
+    export.add_argument("--otio", type=Path, metavar="OUT.otio", help="the timeline as OpenTimelineIO")
+    export.add_argument("--audio-codec", choices=["aac", "pcm"], default="aac",
+                        help="audio codec of --video (pcm: 24-bit, MOV/MKV/MP4)")
+    export.set_defaults(handler=cmd_export)
+
+
+# ---------------------------------------------------------------------------------------------
+# info
+# ---------------------------------------------------------------------------------------------
+def cmd_info(args: argparse.Namespace) -> int:
+    from foley_studio.media.probe import probe
+
+    info = probe(args.media)
+    if args.json:
+        print(json.dumps(info.to_json(), indent=2))
+        return 0
+    print(f"{info.path}")
+    print(f"  container  {info.container}")
+    print(f"  duration   {format_seconds(info.duration)} ({info.duration:.3f} s)")
+    if info.has_video:
+        fps = f"{info.fps.numerator}/{info.fps.denominator} ({float(info.fps):.3f} fps)" if info.fps else "unknown"
+        vfr = ", variable frame rate" if info.variable_frame_rate else ""
+        print(f"  video      {info.video_codec}, {info.width}x{info.height}, {fps}{vfr}, {info.n_frames} frames")
+    else:
+        print("  video      none")
+    if info.has_audio:
+        print(f"  audio      {info.audio_codec}, {info.sample_rate} Hz, {info.channels} channel(s)")
+    else:
+        print("  audio      none")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# project
+# ---------------------------------------------------------------------------------------------
+def video_ref(path: Path) -> VideoRef:
+    """Probe a video into the project's reference (absolute path, exact fps, duration in samples)."""
+    from foley_studio.media.errors import NoVideoStreamError
+    from foley_studio.media.probe import probe
+
+    info = probe(path)
+    if not info.has_video or info.fps is None:
+        raise NoVideoStreamError(f"{path}: has no video stream; a project is scored against a video "
+                                 f"(MP4, MOV, MKV)")
+    if info.variable_frame_rate:
+        log.warning("%s has a variable frame rate; the timeline uses its average %.3f fps", path, float(info.fps))
+    return VideoRef(path=str(path.resolve()), fps_num=info.fps.numerator, fps_den=info.fps.denominator,
+                    duration=seconds_to_samples(info.duration), width=info.width, height=info.height)
+
+
+def cmd_project_new(args: argparse.Namespace) -> int:
+    from foley_studio.core.store import save_project
+
+    _check_suffix(args.output)
+    if args.tracks < 1:
+        raise ProjectError(f"--tracks must be at least 1, got {args.tracks}")
+    ref = video_ref(args.video)
+    project = new_project(ref, n_tracks=args.tracks, name=args.output.stem)
+    save_project(project, args.output)
+    print(f"wrote {args.output} ({ref.width}x{ref.height}, {float(ref.fps):.3f} fps, "
+          f"{format_seconds(ref.duration / SAMPLE_RATE)}, {args.tracks} tracks)")
+    return 0
+
+
+def _check_suffix(path: Path) -> None:
+    if path.suffix != ".fsproj":
+        raise ProjectError(f"{path}: project files end in .fsproj; name it {path.with_suffix('.fsproj').name}")
+
+
+def _track_for(project: Project, number: int) -> Track:
+    """Track `number` (1-based); number = len + 1 appends a new track through the edit layer."""
+    from foley_studio.core.edits import AddTrack
+
+    if 1 <= number <= len(project.tracks):
+        return project.tracks[number - 1]
+    if number == len(project.tracks) + 1:
+        track = Track(id=new_id("track"), name=f"Foley {number}")
+        AddTrack(track).do(project)
+        return track
+    raise ProjectError(f"--track {number}: the project has {len(project.tracks)} track(s); "
+                       f"use 1..{len(project.tracks) + 1}")
+
+
+def cmd_project_add_clip(args: argparse.Namespace) -> int:
+    from foley_studio.core.edits import AddClip
+    from foley_studio.core.store import load_project, save_project
+    from foley_studio.media.audio import read_audio
+
+    project = load_project(args.project)
+    if args.at < 0:
+        raise ProjectError(f"--at {args.at}: clips cannot start before the timeline (0 s)")
+    # Decoding gives the exact length at 48 kHz (a header's frame count may be missing or rounded).
+    n = len(read_audio(args.audio))
+    track = _track_for(project, args.track)
+    clip = Clip(id=new_id("clip"), source=str(args.audio.resolve()), start=seconds_to_samples(args.at),
+                source_in=0, source_out=n, gain_db=args.gain_db, name=args.audio.stem)
+    AddClip(track.id, clip).do(project)
+    save_project(project, args.project)
+    print(f"added {args.audio.name} to {track.name} at {format_seconds(args.at)} "
+          f"({format_seconds(n / SAMPLE_RATE)}, {args.gain_db:+.1f} dB)")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# export
+# ---------------------------------------------------------------------------------------------
+def cmd_export(args: argparse.Namespace) -> int:
+    from foley_studio.core.store import find_missing_media, load_project
+    from foley_studio.media.export import export_all
+
+    if not any((args.mix, args.stems, args.video, args.otio)):
+        raise ProjectError("export: nothing to do; give --mix, --stems, --video and/or --otio")
+    project = load_project(args.project)
+    missing = find_missing_media(project)
+    if missing:
+        raise MissingMediaError(f"{args.project}: {len(missing)} media file(s) are missing "
+                                f"(first: {missing[0]}); relink them in the editor", missing)
+    written = export_all(project, mix=args.mix, stems=args.stems, video=args.video, otio_path=args.otio,
+                         audio_codec=args.audio_codec)
+    for path in written:
+        print(f"wrote {path}")
+    sys.stdout.flush()
+    return 0

@@ -22,7 +22,7 @@ import soxr
 from foley_studio.core.timebase import SAMPLE_RATE
 
 from .errors import EmptyMediaError, MediaWriteError, NoAudioStreamError
-from .probe import check_exists, decode_error, open_container
+from .probe import check_exists, codec_name, decode_error, open_container, unsupported_codec
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,10 @@ def _audio_stream(container: av.container.InputContainer, path: Path) -> av.audi
     if not container.streams.audio:
         raise NoAudioStreamError(f"{path}: has no audio stream; pick a file with sound "
                                  f"(or add audio to this video first)")
-    return container.streams.audio[0]
+    stream = container.streams.audio[0]
+    if codec_name(stream) is None:
+        raise unsupported_codec(path, "audio")
+    return stream
 
 
 def decode_audio_native(path: str | Path, start_seconds: float = 0.0,

@@ -91,6 +91,11 @@ def decode_error(path: str | Path, exc: Exception) -> MediaError:
                              f"re-export it")
 
 
+def unsupported_codec(path: str | Path, kind: str) -> UnsupportedCodecError:
+    return UnsupportedCodecError(f"{path}: the {kind} codec is not supported (no decoder for it); "
+                                 f"convert the file to H.264/AAC (video) or WAV/FLAC (audio)")
+
+
 def codec_name(stream: av.stream.Stream) -> str | None:
     """The codec's short name, or None when FFmpeg does not know it."""
     try:
@@ -144,6 +149,8 @@ def probe(path: str | Path) -> MediaInfo:
             vs = container.streams.video[0]
             info.has_video = True
             info.video_codec = codec_name(vs)
+            if info.video_codec is None:
+                raise unsupported_codec(path, "video")
             fps = vs.average_rate or vs.guessed_rate or vs.base_rate
             info.fps = Fraction(fps) if fps else None
             info.width, info.height = vs.codec_context.width, vs.codec_context.height
@@ -151,7 +158,12 @@ def probe(path: str | Path) -> MediaInfo:
             durations.append(dur)
             info.n_frames = vs.frames or (int(round(dur * info.fps)) if info.fps else 0)
             info.variable_frame_rate = detect_vfr(container, vs)
-        if container.streams.audio:
+        if container.streams.audio and codec_name(container.streams.audio[0]) is None:
+            if not info.has_video:
+                raise unsupported_codec(path, "audio")
+            # The picture is still usable; the sound is reported as absent rather than failing.
+            log.warning("%s: audio codec not supported; treating the file as video-only", path)
+        elif container.streams.audio:
             aus = container.streams.audio[0]
             info.has_audio = True
             info.audio_codec = codec_name(aus)
