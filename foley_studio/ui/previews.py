@@ -138,14 +138,15 @@ class WaveformCache(QObject):
 # -- thumbnails ------------------------------------------------------------------------------------
 def frame_grid_step(frame_seconds: float, thumb_width_px: float, samples_per_pixel: float,
                     sample_rate: int) -> int:
-    """Frames between thumbnails: the smallest power of two whose spacing fits one thumbnail.
+    """Frames between thumbnails: the largest power of two whose spacing is at most one thumbnail
+    wide, so the strip is contiguous (each tile shows the centre of its frame's picture).
 
     Powers of two nest, so every thumbnail of a coarser zoom is also on the finer grid: zooming in
     reuses all decoded frames and only fills the gaps.
     """
     frame_px = frame_seconds * sample_rate / samples_per_pixel
     step = 1
-    while step * frame_px < thumb_width_px and step < 1 << 24:
+    while (step << 1) * frame_px <= thumb_width_px and step < 1 << 24:
         step <<= 1
     return step
 

@@ -417,15 +417,12 @@ class TimelineCanvas(QWidget):
         wanted = []
         for frame in frames:
             x = g.x_of(clock.sample_of_frame(frame))
+            span = g.x_of(clock.sample_of_frame(frame + step)) - x
             pm = self.thumbnails.get(frame)
             if pm is None:
                 wanted.append(frame)
                 pm = self.thumbnails.nearest(frame, step)
-            target = QRectF(x, top + 2, thumb_w, thumb_h)
-            if pm is not None:
-                p.drawPixmap(target, pm, QRectF(pm.rect()))
-            else:
-                p.fillRect(target.adjusted(1, 1, -1, -1), QColor("#24272c"))
+            self._draw_thumb_span(p, pm, x, top + 2, span, thumb_w, thumb_h)
         end_x = g.x_of(video.duration)
         if end_x < w:
             p.fillRect(QRectF(end_x, top, w - end_x, height), QColor(C.background))
@@ -435,6 +432,24 @@ class TimelineCanvas(QWidget):
             # Centre-out order: what is under the eye arrives first.
             centre = (first + end_frame) / 2
             self.thumbnails.request(sorted(wanted, key=lambda f: abs(f - centre)))
+
+    @staticmethod
+    def _draw_thumb_span(p: QPainter, pm, x: float, y: float, span: float, thumb_w: float, thumb_h: float) -> None:
+        """Fill [x, x+span) with a frame's picture: centre-cropped when narrower than a thumbnail,
+        repeated when a single frame is wider (deep zoom), so the strip never has gaps."""
+        if pm is None:
+            p.fillRect(QRectF(x + 1, y + 1, span - 2, thumb_h - 2), QColor("#24272c"))
+            return
+        src = QRectF(pm.rect())
+        if span <= thumb_w:
+            crop = src.width() * span / thumb_w
+            p.drawPixmap(QRectF(x, y, span, thumb_h), pm, QRectF((src.width() - crop) / 2, 0, crop, src.height()))
+            return
+        n = int(math.ceil(span / thumb_w))
+        for i in range(n):
+            w = min(thumb_w, span - i * thumb_w)
+            p.drawPixmap(QRectF(x + i * thumb_w, y, w, thumb_h), pm, QRectF(0, 0, src.width() * w / thumb_w, src.height()))
+        p.fillRect(QRectF(x, y, 1, thumb_h), QColor(0, 0, 0, 120))     # frame boundary
 
     def _paint_region(self, p: QPainter, h: int) -> None:
         if not self.doc.region:
@@ -736,6 +751,9 @@ class TimelineCanvas(QWidget):
                 self._apply(_edits().SetClipFades(clip.id, fade_out=value), drag.gesture)
 
     def _source_length(self, clip: Clip) -> int | None:
+        known = getattr(clip, "source_length", None)
+        if known:
+            return int(known)
         pyr = self.waveforms.pyramid(clip.source)
         n = getattr(pyr, "n_samples", None) if pyr is not None else None
         return int(n) if n else None

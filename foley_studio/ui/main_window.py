@@ -1,0 +1,548 @@
+"""The editor window: timeline in the centre; picture, library, spectrogram, generate and takes docks.
+
+The window wires views to one `ProjectDocument` and owns the actions (menus, toolbar, shortcuts),
+project files (open/save/recent/autosave/recovery/relink) and export. Dock layout is remembered.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar, QVBoxLayout,
+                               QWidget)
+
+from foley_studio.core.errors import FoleyError
+from foley_studio.core.paths import data_dir
+from foley_studio.core.project import Project, new_project
+
+from .document import ProjectDocument
+from .library_panel import LibraryPanel
+from .mime import LIBRARY_MIME, LibraryDrag, decode_library_drag
+from .playback import AudioOutput, PlaybackController
+from .previews import ThumbnailCache, WaveformCache
+from .spectrogram_panel import SpectrogramPanel
+from .timeline_view import TimelinePanel
+from .video_preview import VideoPreview
+
+log = logging.getLogger(__name__)
+
+AUTOSAVE_MS = 60_000
+MAX_RECENT = 10
+PROJECT_FILTER = "Foley Studio projects (*.fsproj)"
+VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.webm *.m4v);;All files (*)"
+
+
+def settings() -> QSettings:
+    """Editor settings in the data dir (an ini file), so tests and CI never touch the user's."""
+    return QSettings(str(data_dir() / "editor.ini"), QSettings.IniFormat)
+
+
+class ReferenceSlot(QLabel):
+    """Drop target for a library sound used as the analogy reference (issue 6 builds on it)."""
+
+    referenceChanged = Signal(object)     # LibraryDrag or None
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.reference: LibraryDrag | None = None
+        self.setAcceptDrops(True)
+        self.setAlignment(Qt.AlignCenter)
+        self.setMinimumHeight(54)
+        self.setWordWrap(True)
+        self._show()
+
+    def _show(self) -> None:
+        if self.reference is None:
+            self.setText("Reference sound\n(drag one here from the library)")
+            self.setStyleSheet("border: 1px dashed #5a606b; border-radius: 4px; color: #8a909b;")
+        else:
+            self.setText(f"Reference: {self.reference.name}")
+            self.setStyleSheet("border: 1px solid #3f95bd; border-radius: 4px; color: #e3e6eb;")
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasFormat(LIBRARY_MIME):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        items = decode_library_drag(event.mimeData())
+        if items:
+            self.set_reference(items[0])
+            event.acceptProposedAction()
+
+    def set_reference(self, item: LibraryDrag | None) -> None:
+        self.reference = item
+        self._show()
+        self.referenceChanged.emit(item)
+
+
+class _PlaceholderPanel(QWidget):
+    def __init__(self, text: str, extra: QWidget | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        if extra is not None:
+            layout.addWidget(extra)
+        label = QLabel(text, self)
+        label.setWordWrap(True)
+        label.setProperty("role", "hint")
+        layout.addWidget(label)
+        layout.addStretch(1)
+
+
+class MainWindow(QMainWindow):
+    """The Foley Studio editor."""
+
+    def __init__(self, project: Project | None = None, path: str | Path | None = None, *,
+                 library_index: Any | None = None, audio: bool = True, restore_layout: bool = True):
+        super().__init__()
+        self.setObjectName("FoleyStudioMainWindow")
+        self.resize(1600, 960)
+        self.doc = ProjectDocument(project or new_project(), path, self)
+        self.waveforms = WaveformCache(self)
+        self.thumbnails = ThumbnailCache(parent=self)
+        self.timeline = TimelinePanel(self.doc, self.waveforms, self.thumbnails, self)
+        self.canvas = self.timeline.canvas
+        self.setCentralWidget(self.timeline)
+        self.playback = PlaybackController(self.doc, parent=self) if audio else None
+        self.video = VideoPreview(self.doc, self)
+        self.library = LibraryPanel(library_index, self._preview_output() if audio else None, self)
+        self.spectrogram = SpectrogramPanel(self.doc, parent=self)
+        self.reference_slot = ReferenceSlot(self)
+        self.docks: dict[str, QDockWidget] = {}
+        self._build_docks()
+        self._build_actions()
+        self._build_status()
+        self._autosave = QTimer(self, interval=AUTOSAVE_MS)
+        self._autosave.timeout.connect(self.autosave)
+        self._autosave.start()
+        self.doc.pathChanged.connect(self._update_title)
+        self.doc.changed.connect(self._update_title)
+        self.canvas.statusMessage.connect(self.show_message)
+        self.library.statusMessage.connect(self.show_message)
+        if self.playback is not None:
+            self.playback.statusMessage.connect(self.show_message)
+            self.playback.playingChanged.connect(self._on_playing)
+        self._update_title()
+        if restore_layout:
+            self._restore_layout()
+        QTimer.singleShot(0, self.canvas.zoom_fit)
+
+    # -- construction -----------------------------------------------------------------------------
+    def _preview_output(self) -> AudioOutput | None:
+        try:
+            AudioOutput.probe()
+        except Exception:
+            return None
+        return AudioOutput(lambda _p, a, b: [])
+
+    def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{key}Dock")              # saveState() needs stable names
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
+                         | QDockWidget.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        self.docks[key] = dock
+        return dock
+
+    def _build_docks(self) -> None:
+        self.setDockNestingEnabled(True)
+        self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
+        self.setCorner(Qt.TopLeftCorner, Qt.LeftDockWidgetArea)
+        self.setCorner(Qt.TopRightCorner, Qt.RightDockWidgetArea)
+        library = self._dock("library", "Library", self.library, Qt.LeftDockWidgetArea)
+        video = self._dock("video", "Picture", self.video, Qt.TopDockWidgetArea)
+        spectrum = self._dock("spectrogram", "Spectrogram", self.spectrogram, Qt.TopDockWidgetArea)
+        self.splitDockWidget(video, spectrum, Qt.Horizontal)
+        generate = self._dock("generate", "Generate", _PlaceholderPanel(
+            "Generation settings (prompt, mode, seeds) appear here once a model is installed.",
+            self.reference_slot), Qt.RightDockWidgetArea)
+        takes = self._dock("takes", "Takes", _PlaceholderPanel("Generated takes for the selected region are "
+                                                                 "listed here."), Qt.RightDockWidgetArea)
+        self.tabifyDockWidget(generate, takes)
+        generate.raise_()
+        self.resizeDocks([library], [380], Qt.Horizontal)
+        self.resizeDocks([generate], [300], Qt.Horizontal)
+        self.resizeDocks([video], [330], Qt.Vertical)
+        self.resizeDocks([video, spectrum], [560, 560], Qt.Horizontal)
+
+    def set_dock_widget(self, key: str, widget: QWidget) -> None:
+        """Install a real panel (issue 6's generate/takes panels) into an existing dock."""
+        self.docks[key].setWidget(widget)
+
+    def _action(self, menu, text: str, slot: Callable, shortcut: str | QKeySequence | None = None, *,
+                checkable: bool = False, checked: bool = False, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(Qt.WindowShortcut)
+        if checkable:
+            action.setCheckable(True)
+            action.setChecked(checked)
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(lambda _checked=False: slot())
+        if tip:
+            action.setStatusTip(tip)
+        menu.addAction(action)
+        self.addAction(action)      # shortcuts work even with the menu bar hidden
+        return action
+
+    def _build_actions(self) -> None:
+        c = self.canvas
+        bar = self.menuBar()
+        f = bar.addMenu("&File")
+        self._action(f, "New from video…", self.new_from_video, "Ctrl+N")
+        self._action(f, "Open…", self.open_dialog, QKeySequence.Open)
+        self.recent_menu = f.addMenu("Open recent")
+        self._fill_recent()
+        f.addSeparator()
+        self._action(f, "Save", self.save, QKeySequence.Save)
+        self._action(f, "Save as…", self.save_as, "Ctrl+Shift+S")
+        f.addSeparator()
+        self._action(f, "Export…", self.export_dialog, "Ctrl+E")
+        f.addSeparator()
+        self._action(f, "Quit", self.close, QKeySequence.Quit)
+
+        e = bar.addMenu("&Edit")
+        self.undo_action = self.doc.undo_stack.createUndoAction(self, "Undo")
+        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
+        self.redo_action = self.doc.undo_stack.createRedoAction(self, "Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for action in (self.undo_action, self.redo_action):
+            e.addAction(action)
+            self.addAction(action)
+        e.addSeparator()
+        self._action(e, "Split at playhead", c.split_at_playhead, "S")
+        self._action(e, "Delete", c.delete_selection, QKeySequence.Delete)
+        self._action(e, "Delete (Backspace)", c.delete_selection, "Backspace").setVisible(False)
+        self._action(e, "Clip gain…", c.edit_gain, "G")
+        self._action(e, "Select all clips", c.select_all, QKeySequence.SelectAll)
+        e.addSeparator()
+        self._action(e, "Add marker", c.add_marker, "M")
+        self._action(e, "Set in point", c.set_in, "I")
+        self._action(e, "Set out point", c.set_out, "O")
+        self._action(e, "Clear selection region", lambda: self.doc.set_region(None), "Escape")
+        e.addSeparator()
+        self._action(e, "Add track", c.add_track, "Ctrl+T")
+        self._action(e, "Remove selected track", c.remove_selected_track)
+
+        v = bar.addMenu("&View")
+        self._action(v, "Zoom in", lambda: c.zoom(2 ** 0.5), "=")
+        self._action(v, "Zoom in (+)", lambda: c.zoom(2 ** 0.5), "+").setVisible(False)
+        self._action(v, "Zoom out", lambda: c.zoom(2 ** -0.5), "-")
+        self._action(v, "Zoom to selection", c.zoom_selection, "Z")
+        self._action(v, "Zoom to fit", c.zoom_fit, "Shift+Z")
+        v.addSeparator()
+        self.snap_action = self._action(v, "Snap", self._set_snap, "N", checkable=True, checked=True,
+                                        tip="Snap to frames, clip edges, playhead and markers")
+        self._action(v, "Follow playhead", self._set_follow, checkable=True, checked=True)
+        v.addSeparator()
+        for dock in self.docks.values():
+            v.addAction(dock.toggleViewAction())
+        self._action(v, "Reset layout", self.reset_layout)
+
+        t = bar.addMenu("&Transport")
+        self.play_action = self._action(t, "Play / stop", self.toggle_play, "Space")
+        self._action(t, "Shuttle back (J)", lambda: self._shuttle(-1), "J")
+        self._action(t, "Stop (K)", lambda: self._shuttle(0), "K")
+        self._action(t, "Shuttle forward (L)", lambda: self._shuttle(1), "L")
+        self.loop_action = self._action(t, "Loop selection", self._set_loop, "Ctrl+L", checkable=True)
+        self._action(t, "Go to start", lambda: self.seek(0), "Home")
+        self._action(t, "Go to end", lambda: self.seek(self.doc.project.duration), "End")
+
+        tools = QToolBar("Transport", self)
+        tools.setObjectName("mainToolbar")
+        tools.setMovable(False)
+        self.addToolBar(tools)
+        for action in (self.undo_action, self.redo_action):
+            tools.addAction(action)
+        tools.addSeparator()
+        tools.addAction(self.play_action)
+        tools.addAction(self.loop_action)
+        tools.addSeparator()
+        tools.addAction(self.snap_action)
+        tools.addSeparator()
+        for text, slot in (("Split", c.split_at_playhead), ("Marker", c.add_marker),
+                           ("Zoom fit", c.zoom_fit), ("Export", self.export_dialog)):
+            tools.addAction(text, slot)
+
+    def _build_status(self) -> None:
+        status = self.statusBar()
+        self.audio_label = QLabel(self)
+        self.zoom_label = QLabel(self)
+        status.addPermanentWidget(self.zoom_label)
+        status.addPermanentWidget(self.audio_label)
+        if self.playback is None:
+            self.audio_label.setText("Audio: off")
+        elif self.playback.available:
+            self.audio_label.setText(f"Audio: {self.playback.device_name}")
+        else:
+            self.audio_label.setText("Audio: no output device")
+            self.show_message(f"Playback unavailable: {self.playback.unavailable_reason}", 0)
+        self.canvas.zoomChanged.connect(self._update_zoom_label)
+
+    def _update_zoom_label(self) -> None:
+        pps = self.canvas.geo.pixels_per_second
+        self.zoom_label.setText(f"{pps:.3g} px/s")
+
+    # -- status, title, layout -----------------------------------------------------------------------
+    def show_message(self, text: str, timeout_ms: int = 8000) -> None:
+        log.info("%s", text)
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.doc.title} — Foley Studio")
+
+    def _restore_layout(self) -> None:
+        s = settings()
+        geometry, state = s.value("window/geometry"), s.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def save_layout(self) -> None:
+        s = settings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.sync()
+
+    def reset_layout(self) -> None:
+        for dock in self.docks.values():
+            dock.setFloating(False)
+            dock.show()
+        s = settings()
+        s.remove("window/state")
+        self._build_docks_positions()
+
+    def _build_docks_positions(self) -> None:
+        d = self.docks
+        self.addDockWidget(Qt.LeftDockWidgetArea, d["library"])
+        self.addDockWidget(Qt.TopDockWidgetArea, d["video"])
+        self.splitDockWidget(d["video"], d["spectrogram"], Qt.Horizontal)
+        self.addDockWidget(Qt.RightDockWidgetArea, d["generate"])
+        self.tabifyDockWidget(d["generate"], d["takes"])
+
+    def _set_snap(self, on: bool) -> None:
+        self.canvas.snapping = on
+        self.show_message(f"Snapping {'on' if on else 'off'}", 2000)
+
+    def _set_follow(self, on: bool) -> None:
+        self.canvas.follow_playhead = on
+
+    # -- transport ----------------------------------------------------------------------------------
+    def seek(self, samples: int) -> None:
+        playing = self.playback is not None and self.playback.playing
+        self.doc.set_playhead(samples)
+        if playing:
+            self.playback.play()
+
+    def toggle_play(self) -> None:
+        if self.playback is None:
+            self.show_message("Playback is off in this session")
+            return
+        self.playback.toggle()
+
+    def _shuttle(self, direction: int) -> None:
+        if self.playback is not None:
+            self.playback.shuttle(direction)
+
+    def _set_loop(self, on: bool) -> None:
+        if self.playback is not None:
+            self.playback.loop_enabled = on
+            if self.playback.playing:
+                self.playback.play()
+
+    def _on_playing(self, playing: bool) -> None:
+        self.play_action.setText("Stop" if playing else "Play")
+
+    # -- projects ---------------------------------------------------------------------------------------
+    def ask_open_path(self) -> str | None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", str(self._last_dir()), PROJECT_FILTER)
+        return path or None
+
+    def ask_save_path(self) -> str | None:
+        default = self.doc.path or self._last_dir() / f"{self.doc.project.name}.fsproj"
+        path, _ = QFileDialog.getSaveFileName(self, "Save project as", str(default), PROJECT_FILTER)
+        if path and not path.endswith(".fsproj"):
+            path += ".fsproj"
+        return path or None
+
+    def ask_relink(self, missing: str) -> str | None:
+        """Ask where a missing media file went (tests replace this)."""
+        QMessageBox.warning(self, "Missing media",
+                            f"This project uses a file that is not where it was:\n\n{missing}\n\n"
+                            "Choose its new location, or cancel to keep the project without it.")
+        path, _ = QFileDialog.getOpenFileName(self, f"Relink {Path(missing).name}", str(Path(missing).parent))
+        return path or None
+
+    def _last_dir(self) -> Path:
+        return Path(str(settings().value("paths/last_dir", str(Path.home()))))
+
+    def open_dialog(self) -> None:
+        if self.confirm_discard() and (path := self.ask_open_path()):
+            self.open_project(path)
+
+    def open_project(self, path: str | Path) -> bool:
+        from foley_studio.core import store
+        try:
+            project = store.load_project(path)
+        except FoleyError as exc:
+            self.show_message(str(exc), 0)
+            QMessageBox.critical(self, "Cannot open project", str(exc))
+            return False
+        self.relink_missing(project)
+        self._install(project, path)
+        self._add_recent(str(path))
+        self.show_message(f"Opened {path}")
+        return True
+
+    def relink_missing(self, project: Project) -> list[tuple[str, str]]:
+        """Ask for every missing media file; relinks what the user finds. Returns (old, new) pairs."""
+        from foley_studio.core import store
+        done = []
+        for missing in store.find_missing_media(project):
+            new = self.ask_relink(missing)
+            if new:
+                store.relink(project, missing, new)
+                self.waveforms.forget(missing)
+                done.append((missing, new))
+        still = store.find_missing_media(project)
+        if still:
+            self.show_message(f"{len(still)} media file(s) still missing: {', '.join(Path(p).name for p in still)}", 0)
+        return done
+
+    def _install(self, project: Project, path: str | Path | None) -> None:
+        if self.playback is not None:
+            self.playback.stop()
+        self.doc.replace_project(project, path)
+        self.canvas.zoom_fit()
+
+    def new_from_video(self, video_path: str | None = None) -> None:
+        if not self.confirm_discard():
+            return
+        if video_path is None:
+            video_path, _ = QFileDialog.getOpenFileName(self, "New project from video", str(self._last_dir()),
+                                                        VIDEO_FILTER)
+            if not video_path:
+                return
+        try:
+            project = project_from_video(video_path)
+        except FoleyError as exc:
+            QMessageBox.critical(self, "Cannot use this video", str(exc))
+            return
+        self._install(project, None)
+
+    def save(self) -> bool:
+        if self.doc.path is None:
+            return self.save_as()
+        return self._save_to(self.doc.path)
+
+    def save_as(self) -> bool:
+        path = self.ask_save_path()
+        return bool(path) and self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        from foley_studio.core import store
+        try:
+            store.save_project(self.doc.project, path)
+        except (FoleyError, OSError) as exc:
+            QMessageBox.critical(self, "Cannot save", str(exc))
+            return False
+        self.doc.mark_saved(path)
+        self._add_recent(str(path))
+        settings().setValue("paths/last_dir", str(Path(path).parent))
+        self.show_message(f"Saved {path}")
+        return True
+
+    def confirm_discard(self) -> bool:
+        if not self.doc.is_dirty:
+            return True
+        answer = QMessageBox.question(self, "Unsaved changes", f"Save changes to {self.doc.title.rstrip(' *')}?",
+                                      QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel)
+        if answer == QMessageBox.Save:
+            return self.save()
+        return answer == QMessageBox.Discard
+
+    def autosave(self) -> Path | None:
+        """Write a recovery copy when there are unsaved changes (every minute)."""
+        if not self.doc.is_dirty:
+            return None
+        from foley_studio.core import store
+        try:
+            written = store.write_recovery(self.doc.project, self.doc.path)
+        except (FoleyError, OSError) as exc:
+            self.show_message(f"Autosave failed: {exc}")
+            return None
+        return Path(written) if written else None
+
+    def recent_files(self) -> list[str]:
+        value = settings().value("recent", [])
+        items = [value] if isinstance(value, str) else list(value or [])
+        return [p for p in items if p]
+
+    def _add_recent(self, path: str) -> None:
+        items = [path] + [p for p in self.recent_files() if p != path]
+        s = settings()
+        s.setValue("recent", items[:MAX_RECENT])
+        s.sync()
+        self._fill_recent()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_files():
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _c=False, p=path: self.confirm_discard() and self.open_project(p))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
+
+    # -- export -------------------------------------------------------------------------------------------
+    def export_dialog(self) -> None:
+        from .export_dialog import ExportDialog
+        ExportDialog(self.doc.project, self.doc.path, self).exec()
+
+    # -- shutdown ----------------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if os.environ.get("FOLEY_STUDIO_NO_PROMPTS") != "1" and not self.confirm_discard():
+            event.ignore()
+            return
+        self.save_layout()
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        if self.playback is not None:
+            self.playback.shutdown()
+        self.library.stop_preview()
+        self.thumbnails.shutdown()
+        self.video.shutdown()
+        self.waveforms.wait(5000)
+        self.spectrogram.wait(5000)
+
+
+def project_from_video(path: str | Path, n_tracks: int = 3) -> Project:
+    """A new project scored against `path` (probed for rate, size and duration)."""
+    from foley_studio.core.project import VideoRef
+    from foley_studio.core.timebase import seconds_to_samples
+    from foley_studio.media.probe import probe
+    info = probe(path)
+    if not info.has_video:
+        from foley_studio.media.errors import NoVideoStreamError
+        raise NoVideoStreamError(f"{path} has no video stream; choose a video file to score against")
+    fps = info.fps
+    video = VideoRef(path=str(Path(path).resolve()), fps_num=fps.numerator, fps_den=fps.denominator,
+                     duration=seconds_to_samples(info.duration), width=info.width, height=info.height)
+    return new_project(video, n_tracks=n_tracks, name=Path(path).stem)
+
+
+def wait_for_first_paint(window: MainWindow, timeout_s: float = 10.0) -> float:
+    """Seconds until the timeline has painted once (start-up benchmark)."""
+    from PySide6.QtWidgets import QApplication
+    t0 = time.perf_counter()
+    while window.canvas._last_paint_ms == 0.0 and time.perf_counter() - t0 < timeout_s:
+        QApplication.processEvents()
+    return time.perf_counter() - t0

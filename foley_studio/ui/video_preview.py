@@ -1,0 +1,147 @@
+"""The picture at the playhead: a worker decodes the newest requested frame; the widget scales it.
+
+Requests coalesce (only the latest time is decoded), so scrubbing never queues up stale frames.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+from PySide6.QtCore import QRectF, QThread, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QPixmap
+from PySide6.QtWidgets import QWidget
+
+from foley_studio.core.timebase import SAMPLE_RATE
+
+from .previews import _to_qimage
+from .theme import mono_font
+
+log = logging.getLogger(__name__)
+
+
+class _FrameWorker(QThread):
+    decoded = Signal(str, int, QImage)     # path, frame index, image
+    failed = Signal(str, str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._cond = threading.Condition()
+        self._want: tuple[str, float, int, int] | None = None
+        self._stop = False
+
+    def request(self, path: str, fps: float, frame: int, height: int) -> None:
+        with self._cond:
+            self._want = (path, fps, frame, height)
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify()
+        self.wait(5000)
+
+    def run(self) -> None:
+        reader, reader_path = None, None
+        while True:
+            with self._cond:
+                while self._want is None and not self._stop:
+                    self._cond.wait()
+                if self._stop:
+                    break
+                (path, fps, frame, height), self._want = self._want, None
+            try:
+                if reader_path != path:
+                    if reader is not None:
+                        reader.close()
+                    from foley_studio.media.video import VideoReader
+                    reader, reader_path = VideoReader(path), path
+                rgb = reader.frame_at((frame + 0.5) / fps, height=height)
+                self.decoded.emit(path, frame, _to_qimage(rgb))
+            except Exception as exc:   # a broken file shows a message in the preview, never a crash
+                log.warning("frame %d of %s failed: %s", frame, path, exc)
+                reader, reader_path = None, None
+                self.failed.emit(path, str(exc))
+        if reader is not None:
+            reader.close()
+
+
+class VideoPreview(QWidget):
+    """Shows the frame under the playhead with its timecode."""
+
+    def __init__(self, document, parent=None, decode_height: int = 360):
+        super().__init__(parent)
+        self.doc = document
+        self.decode_height = decode_height
+        self.setMinimumSize(240, 135)
+        self._pixmap: QPixmap | None = None
+        self._frame = -1
+        self._shown_frame = -1
+        self._message = ""
+        self._worker = _FrameWorker(self)
+        self._worker.decoded.connect(self._on_decoded)
+        self._worker.failed.connect(lambda _p, msg: self._set_message(f"Cannot show the video: {msg}"))
+        self._worker.start()
+        self._tc_font = mono_font(11)
+        self._tc_font.setBold(True)
+        document.playheadChanged.connect(self.show_time)
+        document.changed.connect(lambda: self.show_time(self.doc.playhead, force=False))
+        self.show_time(document.playhead)
+
+    def _set_message(self, text: str) -> None:
+        self._message = text
+        self.update()
+
+    def show_time(self, samples: int, force: bool = False) -> None:
+        video = self.doc.project.video
+        if video is None:
+            self._pixmap = None
+            self._set_message("No video in this project (File ▸ New from video…)")
+            return
+        clock = video.clock
+        last = clock.frame_at_sample(max(video.duration - 1, 0))
+        frame = min(clock.frame_at_sample(samples), last)
+        if frame != self._frame or force:
+            self._frame = frame
+            self._worker.request(video.path, float(video.fps), frame, self.decode_height)
+        self.update()
+
+    def _on_decoded(self, path: str, frame: int, image: QImage) -> None:
+        video = self.doc.project.video
+        if video is None or path != video.path:
+            return
+        self._pixmap = QPixmap.fromImage(image)
+        self._shown_frame = frame
+        self._message = ""
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor("#0e0f11"))
+        if self._pixmap is not None:
+            pm = self._pixmap
+            scale = min(self.width() / pm.width(), (self.height() - 22) / pm.height())
+            w, h = pm.width() * scale, pm.height() * scale
+            target = QRectF((self.width() - w) / 2, (self.height() - 22 - h) / 2, w, h)
+            p.setRenderHint(QPainter.SmoothPixmapTransform)
+            p.drawPixmap(target, pm, QRectF(pm.rect()))
+        video = self.doc.project.video
+        if video is not None:
+            p.setFont(self._tc_font)
+            p.setPen(QColor("#e6e9ee"))
+            tc = video.clock.timecode(self.doc.playhead)
+            p.drawText(QRectF(8, self.height() - 22, self.width() - 16, 20), Qt.AlignLeft | Qt.AlignVCenter, tc)
+            p.setFont(QFont(self.font()))
+            p.setPen(QColor("#8a909b"))
+            p.drawText(QRectF(8, self.height() - 22, self.width() - 16, 20), Qt.AlignRight | Qt.AlignVCenter,
+                       f"frame {self._frame}  ·  {self.doc.playhead / SAMPLE_RATE:.3f} s")
+        if self._message:
+            p.setPen(QColor("#c5cad3"))
+            p.drawText(self.rect().adjusted(10, 10, -10, -30), Qt.AlignCenter | Qt.TextWordWrap, self._message)
+        p.end()
+
+    @property
+    def shown_frame(self) -> int:
+        return self._shown_frame
+
+    def shutdown(self) -> None:
+        self._worker.stop()
