@@ -36,7 +36,7 @@ from .device import autocast, choose_device, describe, is_out_of_memory, release
 from .errors import EngineError, GenerationCancelled, OutOfMemoryFailure, RequestError
 from .models import LoadedModel, ModelProvider
 from .request import MAX_SEED, GenerationRequest
-from .takes import TakeResult, TakeStore
+from .takes import TakeResult, TakeStore, audio_sha256, read_sidecar
 from .windows import Window, join_windows, plan_windows
 
 log = logging.getLogger(__name__)
@@ -343,7 +343,7 @@ class _Job:
         known = known0.clone()
         per_window = []
         for k, win in enumerate(windows):
-            mask = known[win.start:win.end]
+            mask = known[win.start:win.end].clone()   # the model may keep it; `known` changes below
             if bool(mask.all()):
                 per_window.append(span[:, :, win.start:win.end].clone())
                 continue
@@ -375,7 +375,7 @@ class _Job:
             prompt=request.prompt,
             negative_prompt=request.negative_prompt,
             quality=request.quality,
-            context_latents=span[:, win.start:win.end].to(dev) if has_context else None,
+            context_latents=span[:, win.start:win.end].clone().to(dev) if has_context else None,
             context_mask=mask.to(dev) if has_context else None,
             reference_latents=reference[0].to(dev) if reference else None,
             reference_video_feats=reference[1].to(dev) if reference and reference[1] is not None else None,
@@ -428,3 +428,25 @@ def _emit(progress: ProgressFn | None, event: Progress) -> None:
     if progress is not None:
         progress(event)
 
+
+
+def regenerate_take(sidecar_path: str, pipeline: Pipeline, *, verify: bool = True) -> np.ndarray:
+    """Make a take again from its sidecar: the same request, batch, seed and model give the same samples.
+
+    With `verify`, a result that differs from the recorded hash raises `EngineError` saying why it
+    can differ (other weights, changed audio around the region, another device or torch build).
+    """
+    sidecar = read_sidecar(sidecar_path)
+    loaded = pipeline.models.get(sidecar.request.model, pipeline.device)
+    if verify and loaded.identity.hash != sidecar.model.hash:
+        raise EngineError(f"take {sidecar.take_id} was made with other weights of model {sidecar.model.name!r} "
+                          f"(hash {sidecar.model.hash[:12]}, installed {loaded.identity.hash[:12]}); "
+                          "install those weights to regenerate it exactly")
+    rendered = pipeline.render(sidecar.request)
+    audio = rendered.audio[sidecar.seed]
+    if verify and audio_sha256(audio) != sidecar.audio_sha256:
+        why = "the audio around the region or the reference changed since" \
+            if rendered.context_sha256 != sidecar.extra.get("context_sha256") else \
+            f"it was made on {sidecar.extra.get('device', 'another device')} and this is {rendered.device}"
+        raise EngineError(f"regenerated take {sidecar.take_id} differs from the original: {why}")
+    return audio

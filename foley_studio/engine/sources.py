@@ -61,3 +61,26 @@ def project_for_video(path: str | Path) -> Project:
         track.clips.append(Clip(id=new_id("clip"), source=str(path), start=0, source_in=0,
                                 source_out=duration, name=path.name))
     return Project(video=video, tracks=[track], name=path.stem, sample_rate=SAMPLE_RATE)
+
+
+class ArrayAudio:
+    """A timeline that is one buffer of 48 kHz samples (a bounced mix, or a test signal)."""
+
+    def __init__(self, samples: np.ndarray, video: str | None = None):
+        self.samples = np.ascontiguousarray(samples, dtype=np.float32)
+        self._video = video
+
+    @property
+    def duration(self) -> int:
+        return len(self.samples)
+
+    @property
+    def video(self) -> str | None:
+        return self._video
+
+    def read(self, start: int, end: int) -> np.ndarray:
+        out = np.zeros(max(0, end - start), np.float32)
+        a, b = max(0, start), min(end, len(self.samples))
+        if b > a:
+            out[a - start:b - start] = self.samples[a:b]
+        return out
