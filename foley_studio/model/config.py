@@ -1,0 +1,262 @@
+"""Every size of the MultiFoley model, as frozen dataclasses with named presets.
+
+A config is JSON on disk and becomes a dataclass at one boundary (`FoleyConfig.from_dict`).
+Sizes that follow from others (latent rate, DiT input channels, window length in latents) are
+properties, so they cannot drift apart. Presets:
+
+- `PAPER`: the paper's scale (DAC-VAE-like autoencoder, C_z = 64; 12-block DiT; T5-base text;
+  8 fps video features of 512 channels). Too slow to train here; the GPU benchmark runs it.
+- `DEMO`: small enough to train and run on a 2-core CPU (STFT-domain autoencoder with an iSTFT
+  head, a ~7 M-parameter DiT, the bundled MiniLM text encoder, a small conv video encoder at 20 fps).
+- `TINY`: for tests; builds and runs in milliseconds.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from foley_studio.core import timebase
+from foley_studio.model.errors import UnknownNameError
+
+CONFIG_VERSION = 1
+
+
+# ----------------------------------------------------------------------------- autoencoder
+@dataclass(frozen=True)
+class AutoencoderConfig:
+    """Audio autoencoder: 48 kHz mono waveform <-> latents (C_z channels at 40 Hz)."""
+
+    kind: str = "stft"                  # "stft" (STFT encoder + iSTFT head) | "dac" (Snake conv VAE)
+    latent_channels: int = 64           # C_z
+    sample_rate: int = timebase.SAMPLE_RATE
+    hop: int = timebase.LATENT_HOP      # waveform samples per latent frame
+    # stft kind
+    n_fft: int = 1200                   # analysis / synthesis window length (samples)
+    frames_per_latent: int = 4          # STFT frames per latent frame (STFT hop = hop / this)
+    hidden: int = 256                   # conv width of the STFT encoder / decoder
+    blocks: int = 3                     # ConvNeXt blocks per rate (encoder and decoder)
+    # dac kind
+    channels: int = 64                  # width of the first waveform conv
+    strides: tuple[int, ...] = (2, 4, 5, 6, 5)
+    max_channels: int = 1024
+    # chunked encode/decode: latents per chunk, and latents of context on each side of a chunk
+    chunk_latents: int = 400
+    overlap_latents: int = 16
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("stft", "dac"):
+            raise ValueError(f"autoencoder kind must be 'stft' or 'dac', got {self.kind!r}")
+        if self.kind == "dac":
+            prod = 1
+            for s in self.strides:
+                prod *= s
+            if prod != self.hop:
+                raise ValueError(f"autoencoder strides {self.strides} multiply to {prod}, not hop {self.hop}")
+        elif self.hop % self.frames_per_latent:
+            raise ValueError(f"hop {self.hop} is not divisible by frames_per_latent {self.frames_per_latent}")
+
+    @property
+    def latent_rate(self) -> float:
+        return self.sample_rate / self.hop
+
+    @property
+    def stft_hop(self) -> int:
+        return self.hop // self.frames_per_latent
+
+    @property
+    def n_bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+
+# ----------------------------------------------------------------------------- encoders
+@dataclass(frozen=True)
+class TextEncoderConfig:
+    """Which text encoder turns prompts into tokens (B, L, dim) for cross-attention."""
+
+    kind: str = "hash"                  # "hash" (trained with the model) | "minilm" (bundled) | "t5"
+    dim: int = 64                       # C_t, the token width the encoder outputs
+    max_tokens: int = 32
+    vocab_size: int = 4096              # hash kind: number of hash buckets
+    name: str = "t5-base"               # t5 kind: model name in the user's HF cache
+    path: str | None = None             # t5 kind: a local folder (wins over `name`)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("hash", "minilm", "t5"):
+            raise ValueError(f"text encoder kind must be 'hash', 'minilm' or 't5', got {self.kind!r}")
+        if self.kind == "minilm" and self.dim != 384:
+            raise ValueError(f"the MiniLM text encoder outputs 384-d tokens, config says dim={self.dim}")
+
+
+@dataclass(frozen=True)
+class VideoEncoderConfig:
+    """The video encoder: frames at `fps`, `size` px square -> features (T_f, dim)."""
+
+    kind: str = "conv"                  # "conv" (trained with the model) | "pretrained" (frozen, local file)
+    fps: float = 20.0
+    size: int = 64
+    dim: int = 64                       # C_v
+    channels: tuple[int, ...] = (16, 32, 64, 128)
+    path: str | None = None             # pretrained kind: safetensors of a conv encoder of this config
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("conv", "pretrained"):
+            raise ValueError(f"video encoder kind must be 'conv' or 'pretrained', got {self.kind!r}")
+        if self.fps <= 0 or self.size < 8:
+            raise ValueError(f"video encoder needs fps > 0 and size >= 8 px, got fps={self.fps}, size={self.size}")
+
+
+# ----------------------------------------------------------------------------- denoiser
+@dataclass(frozen=True)
+class DiTConfig:
+    """DiT denoiser sizes; its input/conditioning widths come from the other configs."""
+
+    width: int = 256
+    depth: int = 6
+    heads: int = 4
+    mlp_ratio: float = 4.0
+    rope_base: float = 10_000.0
+
+    def __post_init__(self) -> None:
+        if self.width % self.heads or (self.width // self.heads) % 2:
+            raise ValueError(f"DiT width {self.width} must split into {self.heads} heads of even size")
+
+    @property
+    def head_dim(self) -> int:
+        return self.width // self.heads
+
+
+@dataclass(frozen=True)
+class DiffusionConfig:
+    """Noise schedule (cosine in log-SNR, clamped) and what the network predicts."""
+
+    prediction: str = "eps"             # "eps" (paper) | "v"
+    logsnr_min: float = -10.0           # at t = 1 (alpha ~ 0.0067)
+    logsnr_max: float = 12.0            # at t = 0
+
+    def __post_init__(self) -> None:
+        if self.prediction not in ("eps", "v"):
+            raise ValueError(f"prediction must be 'eps' or 'v', got {self.prediction!r}")
+        if not self.logsnr_min < self.logsnr_max:
+            raise ValueError(f"need logsnr_min < logsnr_max, got {self.logsnr_min}, {self.logsnr_max}")
+
+
+# ----------------------------------------------------------------------------- whole model
+@dataclass(frozen=True)
+class FoleyConfig:
+    """A whole MultiFoley model: autoencoder, denoiser, encoders and schedule."""
+
+    name: str = "custom"
+    autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
+    dit: DiTConfig = field(default_factory=DiTConfig)
+    text: TextEncoderConfig = field(default_factory=TextEncoderConfig)
+    video: VideoEncoderConfig = field(default_factory=VideoEncoderConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    window_seconds: float = timebase.MODEL_WINDOW_SECONDS
+    version: int = CONFIG_VERSION
+
+    def __post_init__(self) -> None:
+        if self.autoencoder.latent_rate != timebase.LATENT_RATE or \
+                self.autoencoder.sample_rate != timebase.SAMPLE_RATE:
+            raise ValueError(
+                f"model rates {self.autoencoder.sample_rate} Hz / {self.autoencoder.latent_rate} Hz differ from "
+                f"the timebase's {timebase.SAMPLE_RATE} Hz / {timebase.LATENT_RATE} Hz")
+
+    @property
+    def sample_rate(self) -> int:
+        return self.autoencoder.sample_rate
+
+    @property
+    def latent_rate(self) -> float:
+        return self.autoencoder.latent_rate
+
+    @property
+    def hop(self) -> int:
+        return self.autoencoder.hop
+
+    @property
+    def latent_channels(self) -> int:
+        return self.autoencoder.latent_channels
+
+    @property
+    def window_latents(self) -> int:
+        return int(round(self.window_seconds * self.latent_rate))
+
+    @property
+    def window_samples(self) -> int:
+        return self.window_latents * self.hop
+
+    @property
+    def dit_in_channels(self) -> int:
+        """[noisy latents, video features, given latents, mask] concatenated on channels."""
+        return 2 * self.latent_channels + self.video.dim + 1
+
+    # -- JSON boundary
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FoleyConfig":
+        """Build from JSON data; unknown keys raise ValueError naming them (a newer file, or a typo)."""
+        parts = {
+            "autoencoder": AutoencoderConfig, "dit": DiTConfig, "text": TextEncoderConfig,
+            "video": VideoEncoderConfig, "diffusion": DiffusionConfig,
+        }
+        kwargs: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in parts:
+                kwargs[key] = _build(parts[key], value, key)
+            elif key in {f.name for f in dataclasses.fields(cls)}:
+                kwargs[key] = value
+            else:
+                raise ValueError(f"unknown model config key {key!r}")
+        return cls(**kwargs)
+
+
+def _build(kind: type, value: dict[str, Any], where: str) -> Any:
+    names = {f.name: f for f in dataclasses.fields(kind)}
+    unknown = set(value) - set(names)
+    if unknown:
+        raise ValueError(f"unknown keys in model config section {where!r}: {sorted(unknown)}")
+    # JSON has lists where the dataclass keeps tuples (hashable, frozen)
+    fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
+    return kind(**fixed)
+
+
+# ----------------------------------------------------------------------------- presets
+PAPER = FoleyConfig(
+    name="paper",
+    autoencoder=AutoencoderConfig(kind="dac", latent_channels=64, channels=64, strides=(2, 4, 5, 6, 5),
+                                  max_channels=1024, chunk_latents=400, overlap_latents=24),
+    dit=DiTConfig(width=1024, depth=12, heads=16),
+    text=TextEncoderConfig(kind="t5", dim=768, max_tokens=77, name="t5-base"),
+    video=VideoEncoderConfig(kind="conv", fps=8.0, size=112, dim=512, channels=(32, 64, 128, 256, 512)),
+)
+
+DEMO = FoleyConfig(
+    name="demo",
+    autoencoder=AutoencoderConfig(kind="stft", latent_channels=32, n_fft=1200, frames_per_latent=4,
+                                  hidden=192, blocks=3, overlap_latents=16),
+    dit=DiTConfig(width=192, depth=8, heads=4),
+    text=TextEncoderConfig(kind="minilm", dim=384, max_tokens=32),
+    video=VideoEncoderConfig(kind="conv", fps=20.0, size=64, dim=64, channels=(16, 32, 64, 128)),
+)
+
+TINY = FoleyConfig(
+    name="tiny",
+    autoencoder=AutoencoderConfig(kind="stft", latent_channels=8, n_fft=1200, frames_per_latent=4,
+                                  hidden=32, blocks=1, chunk_latents=64, overlap_latents=8),
+    dit=DiTConfig(width=64, depth=2, heads=4),
+    text=TextEncoderConfig(kind="hash", dim=32, max_tokens=16, vocab_size=512),
+    video=VideoEncoderConfig(kind="conv", fps=10.0, size=32, dim=16, channels=(8, 16)),
+)
+
+PRESETS: dict[str, FoleyConfig] = {c.name: c for c in (PAPER, DEMO, TINY)}
+
+
+def get_preset(name: str) -> FoleyConfig:
+    """The preset called `name`; ValueError names the known ones."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise UnknownNameError(f"unknown model preset {name!r}; known presets: {', '.join(sorted(PRESETS))}") from None

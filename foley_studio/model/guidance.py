@@ -1,0 +1,92 @@
+"""Classifier-free guidance for MultiFoley's three controls (paper eqs. 2–4), in one function.
+
+    out = (γ + 1) · ε(z_t, v, t_pos, a_c) − γ · ε(z_t, ∅_v, t_neg, ∅_a)
+
+The positive branch sees everything the user gave: video features, the caption with its quality
+tag, and the given latents (context for extension/inpainting, a prepended reference clip for
+analogy). The negative branch sees the null video ∅_v, the negative text (a negative prompt and/or
+the opposite quality tag, or ∅_t when there is none) and no given latents (∅_a: those positions
+carry only the noisy latents, as in eq. 3). With only text, this is eq. 2; with a quality tag, eq. 4.
+
+Both branches for all N seeds go through the network as one batch of 2N rows per step.
+Given positions are known, so the x0 estimate there is replaced by the given latents exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from foley_studio.model.diffusion import Denoiser, NoiseSchedule
+from foley_studio.model.dit import DiT
+from foley_studio.model.encoders import pad_tokens
+
+
+@dataclass
+class Conditions:
+    """Everything one generation is conditioned on, computed once (`FoleyModel.prepare_conditions`).
+
+    The sequence is [reference (R positions); target (T positions)], L = R + T.
+    """
+
+    n_latents: int            # T, the positions to generate (output length)
+    n_reference: int          # R, prepended reference positions (analogy), 0 if none
+    video: Tensor             # (L, C_v) video features at the latent rate
+    video_mask: Tensor        # (L,) bool: False -> ∅_v at that position
+    given: Tensor             # (C_z, L) clean latents where given, zero elsewhere
+    given_mask: Tensor        # (L,) bool
+    text: Tensor              # (S, C_t) positive caption tokens
+    text_mask: Tensor         # (S,) bool
+    text_null: bool           # the positive branch uses ∅_t (no caption, no tag)
+    neg_text: Tensor          # (S', C_t) negative caption tokens
+    neg_text_mask: Tensor     # (S',) bool
+    neg_text_null: bool
+    caption: str = ""         # what the positive branch read (for sidecars and logs)
+    negative_caption: str = ""
+
+    @property
+    def length(self) -> int:
+        return self.n_reference + self.n_latents
+
+
+def combine(out_pos: Tensor, out_neg: Tensor, cfg: float) -> Tensor:
+    """Eqs. 2–4: (γ + 1)·positive − γ·negative; γ = 0 is the conditional branch alone."""
+    return (cfg + 1.0) * out_pos - cfg * out_neg
+
+
+def guided_denoiser(dit: DiT, schedule: NoiseSchedule, cond: Conditions, n: int, cfg: float) -> Denoiser:
+    """A `denoise(x (N, C_z, L), t) -> x0` closure running both branches of N rows in one forward."""
+    inputs = _batch_inputs(cond, n)
+
+    def denoise(x: Tensor, t: float) -> Tensor:
+        assert x.shape[0] == n and x.shape[-1] == cond.length, f"{x.shape=} {n=} {cond.length=}"
+        xx = torch.cat([x, x])                                              # (2N, C_z, L)
+        tt = torch.full((2 * n,), float(t), device=x.device)
+        out = dit(xx, tt, **inputs).to(x.dtype)
+        out_pos, out_neg = out.chunk(2)
+        x0 = schedule.denoised(x, combine(out_pos, out_neg, cfg), t)
+        return torch.where(inputs["given_mask"][:n, None, :], inputs["given"][:n], x0)
+
+    return denoise
+
+
+def _batch_inputs(cond: Conditions, n: int) -> dict[str, Tensor]:
+    """The 2N-row conditioning tensors: rows [0, N) positive, rows [N, 2N) negative."""
+    def rows(t: Tensor, k: int) -> Tensor:
+        return t[None].expand(k, *t.shape)
+
+    text, text_mask = pad_tokens([cond.text, cond.neg_text])              # (2, S, C_t), (2, S)
+    text_mask[0, :cond.text.shape[0]] &= cond.text_mask                   # keep the encoders' own padding
+    text_mask[1, :cond.neg_text.shape[0]] &= cond.neg_text_mask
+    drop = torch.tensor([cond.text_null, cond.neg_text_null], device=text.device)
+    no_given = torch.zeros_like(cond.given_mask)
+    return {
+        "given": torch.cat([rows(cond.given, n), rows(torch.zeros_like(cond.given), n)]),
+        "given_mask": torch.cat([rows(cond.given_mask, n), rows(no_given, n)]),
+        "video": rows(cond.video, 2 * n),
+        "video_mask": torch.cat([rows(cond.video_mask, n), rows(torch.zeros_like(cond.video_mask), n)]),
+        "text": text.repeat_interleave(n, dim=0),
+        "text_mask": text_mask.repeat_interleave(n, dim=0),
+        "text_drop": drop.repeat_interleave(n, dim=0),
+    }
