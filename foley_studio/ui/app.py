@@ -1,0 +1,158 @@
+"""Start the editor: QApplication, theme, library index, the project to open, crash recovery."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from foley_studio.core.paths import DEMO_DIR, DEMO_LIBRARY_DIR, data_dir
+from foley_studio.core.project import Project
+
+from .main_window import MainWindow, project_from_video
+from .theme import apply_theme
+
+log = logging.getLogger(__name__)
+
+DEMO_PROJECT = DEMO_DIR / "demo.fsproj"
+DEMO_VIDEO = DEMO_DIR / "demo_video.mp4"
+_LOCK = "editor.session"
+
+
+def has_display() -> bool:
+    """Whether Qt can open windows here (X11, Wayland, or an explicit offscreen/minimal platform)."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform.split(":")[0] in ("offscreen", "minimal", "vnc", "eglfs", "linuxfb", "cocoa", "windows"):
+        return True
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
+    app.setApplicationName("Foley Studio")
+    app.setOrganizationName("FoleyStudio")
+    apply_theme(app)
+    return app
+
+
+def demo_project() -> tuple[Project, Path | None]:
+    """The bundled demo: its saved project when present, else a fresh project on the demo video."""
+    if DEMO_PROJECT.exists():
+        from foley_studio.core import store
+        return store.load_project(DEMO_PROJECT), DEMO_PROJECT
+    return project_from_video(DEMO_VIDEO), None
+
+
+class _ScanSignals(QObject):
+    done = Signal(str)
+
+
+def open_library(scan_demo: bool = True) -> tuple[Any | None, threading.Thread | None, _ScanSignals]:
+    """The user's library index; an empty one gets the demo library added and scanned in the background."""
+    signals = _ScanSignals()
+    try:
+        from foley_studio.library import LibraryIndex
+        index = LibraryIndex()
+    except Exception as exc:     # the editor works without a library: say why in the status bar
+        log.warning("library unavailable: %s", exc)
+        signals.message = f"Library unavailable: {exc}"
+        return None, None, signals
+    thread = None
+    if scan_demo and not index.folders() and DEMO_LIBRARY_DIR.is_dir():
+        index.add_folder(DEMO_LIBRARY_DIR)
+
+        def scan() -> None:
+            try:
+                from foley_studio.library import LibraryIndex
+                with LibraryIndex(index.db_path) as worker_index:      # SQLite connections are per thread
+                    report = worker_index.scan()
+                signals.done.emit(f"Library: indexed {report.added} demo sounds")
+            except Exception as exc:
+                signals.done.emit(f"Library scan failed: {exc}")
+        thread = threading.Thread(target=scan, name="library-scan", daemon=True)
+        thread.start()
+    return index, thread, signals
+
+
+def _previous_session_crashed() -> bool:
+    lock = data_dir() / _LOCK
+    if not lock.exists():
+        return False
+    try:
+        pid = int(lock.read_text().strip() or 0)
+        os.kill(pid, 0)              # still running: another editor, not a crash
+        return pid == os.getpid()
+    except (ValueError, ProcessLookupError):
+        return True
+    except PermissionError:
+        return False
+
+
+def _mark_session(running: bool) -> None:
+    lock = data_dir() / _LOCK
+    if running:
+        lock.write_text(str(os.getpid()))
+    else:
+        lock.unlink(missing_ok=True)
+
+
+def offer_recovery(window: MainWindow) -> bool:
+    """After a crash, offer the newest recovery copy; returns whether one was restored."""
+    from foley_studio.core import store
+    try:
+        recoveries = list(store.list_recoveries())
+    except Exception as exc:
+        log.warning("listing recoveries failed: %s", exc)
+        return False
+    if not recoveries:
+        return False
+    newest = recoveries[0]
+    path = Path(getattr(newest, "path", newest))
+    answer = QMessageBox.question(window, "Restore after a crash?",
+                                  f"Foley Studio did not close cleanly. Restore the autosaved copy\n{path}?")
+    if answer != QMessageBox.Yes:
+        return False
+    project = store.load_project(path)
+    window.relink_missing(project)
+    original = getattr(newest, "original", None)
+    window._install(project, original)
+    window.doc.undo_stack.resetClean()
+    window.show_message(f"Restored {path}")
+    return True
+
+
+def run_editor(target: str | Path | None = None, *, argv: list[str] | None = None) -> int:
+    """Open the editor on a project, a video, or (no target) the bundled demo; returns the exit code."""
+    app = application(argv)
+    crashed = _previous_session_crashed()
+    _mark_session(True)
+    index, _scan, scan_signals = open_library()
+    window = MainWindow(library_index=index)
+    scan_signals.done.connect(lambda msg: (window.show_message(msg), window.library.run_search()))
+    if message := getattr(scan_signals, "message", None):
+        window.show_message(message, 0)
+    if target is None:
+        project, path = demo_project()
+        if path is not None:
+            window.relink_missing(project)
+        window._install(project, path)
+    elif str(target).endswith(".fsproj"):
+        window.open_project(target)
+    else:
+        window._install(project_from_video(target), None)
+    window.show()
+    if crashed:
+        QTimer.singleShot(0, lambda: offer_recovery(window))
+    try:
+        return app.exec()
+    finally:
+        _mark_session(False)
+        if index is not None:
+            index.close()
