@@ -56,6 +56,7 @@ class Clip:
     fade_out: int = 0
     name: str = ""
     take_id: str | None = None   # set when the clip came from a generated take
+    source_length: int | None = None   # samples of the whole source at 48 kHz, when known (bounds trims)
 
     @property
     def length(self) -> int:
