@@ -97,7 +97,10 @@ class AudioClassifier(nn.Module):
         self.heads = {name: list(classes) for name, classes in heads.items()}
         chans = (1, *config.channels)
         self.trunk = nn.Sequential(*[_ConvBlock(a, b) for a, b in zip(chans[:-1], chans[1:])])
-        self.project = nn.Linear(2 * chans[-1], config.embed_dim)
+        freq_bins = config.n_mels >> len(config.channels)
+        if freq_bins < 1:
+            raise ClassifierError(f"{config.n_mels} mel bands cannot be pooled {len(config.channels)} times")
+        self.project = nn.Linear(2 * chans[-1] * freq_bins, config.embed_dim)
         self.logits = nn.ModuleDict({name: nn.Linear(config.embed_dim, len(c)) for name, c in heads.items()})
         self.register_buffer("mel_mean", torch.zeros(config.n_mels))
         self.register_buffer("mel_std", torch.ones(config.n_mels))
@@ -106,8 +109,9 @@ class AudioClassifier(nn.Module):
         """(B, n_mels, T) log-mel dB -> (B, embed_dim) embedding."""
         x = (mel_db - self.mel_mean[:, None]) / self.mel_std[:, None]
         h = self.trunk(x[:, None])                      # (B, C, F', T')
-        h = h.mean(dim=2)                               # pool frequency: (B, C, T')
-        pooled = torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=-1)   # (B, 2C)
+        # keep frequency position (convolutions alone cannot tell 300 Hz from 3 kHz): fold F' into C
+        h = h.flatten(1, 2)                             # (B, C*F', T')
+        pooled = torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=-1)   # (B, 2*C*F')
         return F.relu(self.project(pooled))
 
     def forward(self, mel_db: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -202,7 +206,7 @@ def train_classifier(clips: Sequence[LabelledClip], *, config: ClassifierConfig 
             loss.backward()
             opt.step()
             sched.step()
-            total_loss += float(loss) * len(idx)
+            total_loss += float(loss.detach()) * len(idx)
         mean_loss = total_loss / len(clips)
         log.info("classifier epoch %d/%d loss %.4f", epoch + 1, config.epochs, mean_loss)
         if progress:
