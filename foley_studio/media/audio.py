@@ -11,7 +11,6 @@ import logging
 import math
 import os
 import tempfile
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -29,6 +28,8 @@ log = logging.getLogger(__name__)
 # Extra output samples read around a sub-range at another rate so the resampler's filter has
 # real context at both edges (soxr's HQ filter is far shorter than this).
 _EDGE_PAD = 512
+_UMASK = os.umask(0o022)   # read once at import (os.umask can only be read by setting it) ...
+os.umask(_UMASK)           # ... and put straight back
 _FORMATS = {".wav": "WAV", ".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF", ".ogg": "OGG", ".w64": "W64"}
 
 
@@ -224,6 +225,8 @@ def write_audio(path: str | Path, data: np.ndarray, subtype: str = "PCM_24", *,
     if not sf.check_format(fmt, subtype):
         raise MediaWriteError(f"{path}: {fmt} cannot hold {subtype} samples; use PCM_16 or PCM_24")
     data = np.asarray(data, dtype=np.float32)
+    if data.ndim not in (1, 2):
+        raise ValueError(f"audio must be (N,) or (C, N), got {data.shape=}")
     frames = data if data.ndim == 1 else np.ascontiguousarray(data.T)
     frames = _clip_for_pcm(frames, subtype, path)
     with atomic_output(path) as tmp:
@@ -278,6 +281,10 @@ class atomic_output:  # noqa: N801 - used as a context manager, reads like one
         try:
             with open(self.tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
+            # mkstemp makes the file private (0600); an export should get the usual permissions,
+            # or keep those of the file it replaces.
+            mode = self.path.stat().st_mode & 0o7777 if self.path.exists() else 0o666 & ~_UMASK
+            os.chmod(self.tmp, mode)
             os.replace(self.tmp, self.path)
         except OSError as exc:
             _remove_quietly(self.tmp)
@@ -306,8 +313,3 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def seconds_of(samples: int) -> Fraction:
-    """Exact seconds of a 48 kHz sample count (for container timestamps)."""
-    return Fraction(samples, SAMPLE_RATE)

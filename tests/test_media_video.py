@@ -1,0 +1,104 @@
+"""Video: probe metadata, frame-exact random access with keyframe seeks, thumbnails, encoder frames, audio."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from foley_studio.media.probe import probe
+from foley_studio.media.video import VideoReader, extract_audio, frames_for_encoder
+from media_fixtures import make_video
+
+
+def decode_all(path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+@pytest.fixture(scope="module")
+def ntsc_video(tmp_path_factory):
+    path = tmp_path_factory.mktemp("video") / "ntsc.mp4"
+    return make_video(path, 3.0, Fraction(30000, 1001), (160, 120), True, gop=12, freq=660)
+
+
+def test_probe_ntsc(ntsc_video):
+    info = probe(ntsc_video)
+    assert info.fps == Fraction(30000, 1001)
+    assert not info.variable_frame_rate
+    assert (info.width, info.height) == (160, 120)
+    assert info.video_codec == "h264" and info.audio_codec == "aac"
+    assert info.sample_rate == 48_000 and info.channels == 1
+    assert info.n_frames == 90
+    assert info.duration == pytest.approx(3.0, abs=0.05)
+    data = info.to_json()
+    assert data["fps"] == "30000/1001" and data["fps_float"] == pytest.approx(29.97, abs=0.01)
+
+
+def test_frame_at_is_frame_exact_in_any_order(ntsc_video):
+    reference = decode_all(ntsc_video)
+    fps = Fraction(30000, 1001)
+    with VideoReader(ntsc_video) as reader:
+        assert reader.keyframe_times()[:3] == pytest.approx([0.0, 12 / float(fps), 24 / float(fps)])
+        # Backwards, forwards, across GOPs, at and just before frame boundaries.
+        for index in [45, 3, 4, 89, 0, 60, 61, 13, 12, 11]:
+            t = float(index / fps)
+            np.testing.assert_array_equal(reader.frame_at(t), reference[index], err_msg=f"frame {index}")
+            before = float((index + Fraction(99, 100)) / fps)
+            np.testing.assert_array_equal(reader.frame_at(before), reference[index])
+        np.testing.assert_array_equal(reader.frame_at(100.0), reference[-1])   # past the end: last frame
+        np.testing.assert_array_equal(reader.frame_at(-1.0), reference[0])
+
+
+def test_frame_at_scaled(ntsc_video):
+    with VideoReader(ntsc_video) as reader:
+        img = reader.frame_at(1.0, width=80, height=60)
+    assert img.shape == (60, 80, 3) and img.dtype == np.uint8
+
+
+def test_thumbnails_yield_in_order_with_aspect(ntsc_video):
+    reference = decode_all(ntsc_video)
+    with VideoReader(ntsc_video) as reader:
+        stream = reader.iter_thumbnails([2.0, 0.0, 1.0], height=30)
+        first_t, first = next(stream)            # a generator: the first arrives before the rest decode
+        rest = list(stream)
+    assert first_t == 0.0 and [t for t, _ in rest] == [1.0, 2.0]
+    assert first.shape == (30, 40, 3)
+    # Downscaled frame 0 keeps its content: the mean colour matches the full-size frame.
+    np.testing.assert_allclose(first.reshape(-1, 3).mean(0), reference[0].reshape(-1, 3).mean(0), atol=4)
+
+
+def test_frames_for_encoder(ntsc_video):
+    frames = frames_for_encoder(ntsc_video, 8, 64, start=0.5, end=2.5)
+    assert frames.shape == (16, 64, 64, 3) and frames.dtype == np.uint8
+    reference = decode_all(ntsc_video)
+    fps = Fraction(30000, 1001)
+    with VideoReader(ntsc_video) as reader:
+        for i in (0, 7, 15):
+            t = 0.5 + i / 8
+            shown = reference[int(Fraction(t).limit_denominator(10**6) * fps)]
+            assert abs(float(frames[i].mean()) - float(shown[:, 20:140].mean())) < 6
+            scaled = reader.frame_at(t, width=85, height=64)[:, 10:74]
+            np.testing.assert_array_equal(frames[i], scaled)      # cover-scale, centre crop
+    whole = frames_for_encoder(ntsc_video, 8, 32)
+    assert whole.shape[0] == int(np.ceil(probe(ntsc_video).duration * 8 - 1e-9))
+    tail = frames_for_encoder(ntsc_video, 8, 32, start=2.9, end=3.5)   # past the end: last frame repeats
+    assert tail.shape[0] == 5 and np.array_equal(tail[-1], tail[-2])
+
+
+def test_extract_audio(ntsc_video):
+    x = extract_audio(ntsc_video)
+    assert x.dtype == np.float32 and x.ndim == 1
+    assert len(x) == pytest.approx(3.0 * 48_000, abs=48)
+    spectrum = np.abs(np.fft.rfft(x[4800:100_000] * np.hanning(95_200)))
+    assert np.argmax(spectrum) * 48_000 / 95_200 == pytest.approx(660, abs=2)
+
+
+def test_non_zero_start_time(tmp_path):
+    """A stream whose first timestamp is not 0 still starts at time 0 for the reader."""
+    path = make_video(tmp_path / "late.mp4", pts_seconds=[1.0 + i / 10 for i in range(10)], with_audio=False)
+    reference = decode_all(path)
+    with VideoReader(path) as reader:
+        np.testing.assert_array_equal(reader.frame_at(0.0), reference[0])
+        np.testing.assert_array_equal(reader.frame_at(0.35), reference[3])
