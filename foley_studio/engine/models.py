@@ -1,8 +1,9 @@
 """Which model a request names, loaded once per device, with the identity its takes record.
 
-`InstalledModels` asks the model layer's registry for the folder of a name and loads it; a name
-with no trained weights becomes `ModelUnavailableError`, whose message says where we looked and
-how to get or train one — the engine never falls back to random weights. `StaticModels` serves a
+`InstalledModels` asks the model layer's registry for the folder of a name (or accepts a path to
+a model folder) and loads it; a name with no trained weights becomes `ModelUnavailableError`, whose
+message lists the models there are and how to get or train one — the engine never falls back to
+random weights. `StaticModels` serves a
 model already in memory (tests, a training preview).
 """
 from __future__ import annotations
@@ -15,6 +16,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import torch
+
+from foley_studio.model.checkpoint import ModelRegistry, load_pretrained
+from foley_studio.model.errors import WeightsMissingError
 
 from .errors import ModelUnavailableError
 from .takes import ModelIdentity
@@ -54,67 +58,62 @@ class StaticModels:
 class InstalledModels:
     """Models the registry finds (the repo's `models/` and the user's models folder), cached per device."""
 
-    def __init__(self, registry: Any | None = None):
+    def __init__(self, registry: ModelRegistry | None = None):
         self._registry = registry
-        self._loaded: dict[tuple[str, str], LoadedModel] = {}
+        self._loaded: dict[tuple[str, str], tuple[tuple, LoadedModel]] = {}
         self._lock = threading.Lock()
 
     @property
-    def registry(self) -> Any:
+    def registry(self) -> ModelRegistry:
+        # Built on first use so the user models folder is looked up when a model is needed.
         if self._registry is None:
-            from foley_studio.model.checkpoint import ModelRegistry
             self._registry = ModelRegistry()
         return self._registry
 
     def get(self, name: str, device: torch.device) -> LoadedModel:
-        key = (name, str(device))
+        """The model called `name` on `device`; loaded again only when its files changed (retrained)."""
         with self._lock:
-            if key not in self._loaded:
-                self._loaded[key] = self._load(name, device)
-            return self._loaded[key]
+            try:
+                folder = Path(self.registry.find(name).path)
+            except WeightsMissingError as exc:
+                raise ModelUnavailableError(f"{exc}. {NO_RANDOM_WEIGHTS}") from exc
+            key, stamp = (name, str(device)), _stamp(folder)
+            cached = self._loaded.get(key)
+            if cached is None or cached[0] != stamp:
+                self._loaded[key] = (stamp, self._load(name, folder, device))
+            return self._loaded[key][1]
 
-    def _load(self, name: str, device: torch.device) -> LoadedModel:
-        from foley_studio.model.checkpoint import load_pretrained
-        from foley_studio.model.errors import WeightsMissingError
-        folder = self._find(name)
+    @staticmethod
+    def _load(name: str, folder: Path, device: torch.device) -> LoadedModel:
         try:
             model = load_pretrained(folder, device=device)
         except WeightsMissingError as exc:
-            raise ModelUnavailableError(f"{exc}\n{train_hint(name)}") from exc
+            raise ModelUnavailableError(f"{exc}. {NO_RANDOM_WEIGHTS}") from exc
         model.eval()
-        preset = getattr(getattr(model, "config", None), "name", "")
         log.info("loaded model %r from %s on %s", name, folder, device)
-        return LoadedModel(model, ModelIdentity(name, folder_hash(folder), preset), folder)
-
-    def _find(self, name: str) -> Path:
-        try:
-            folder = self.registry.find(name)
-        except (KeyError, LookupError, FileNotFoundError):
-            folder = None
-        if folder is None:
-            from foley_studio.core.paths import BUNDLED_MODELS_DIR, user_models_dir
-            raise ModelUnavailableError(
-                f"model {name!r} is not installed: no trained weights in {BUNDLED_MODELS_DIR / name} "
-                f"or {user_models_dir() / name}.\n{train_hint(name)}")
-        return Path(folder)
+        return LoadedModel(model, ModelIdentity(name, folder_hash(folder), model.config.name), folder)
 
 
-def train_hint(name: str) -> str:
-    return (f"Train one with `foley-studio train` (see `foley-studio train --help`) and save it as "
-            f"'{name}', or copy a trained model folder (config.json + *.safetensors) into the user models "
-            "folder; untrained weights would only make noise, so none are used.")
+NO_RANDOM_WEIGHTS = "Foley Studio never generates with untrained weights (they only make noise)."
 
 
 _folder_hashes: dict[tuple, str] = {}
 
 
+def _weight_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in WEIGHT_SUFFIXES
+                  and not p.name.startswith("."))
+
+
+def _stamp(folder: Path) -> tuple:
+    return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in _weight_files(folder))
+
+
 def folder_hash(folder: str | Path) -> str:
     """sha256 over a checkpoint folder's weight and config files (cached by size and mtime)."""
     folder = Path(folder)
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in WEIGHT_SUFFIXES
-                   and not p.name.startswith("."))
-    key = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files)
-    cache_key = (str(folder.resolve()), key)
+    files = _weight_files(folder)
+    cache_key = (str(folder.resolve()), _stamp(folder))
     if cache_key not in _folder_hashes:
         digest = hashlib.sha256()
         for path in files:
@@ -131,5 +130,5 @@ def state_dict_hash(model: torch.nn.Module) -> str:
     digest = hashlib.sha256()
     for key, tensor in sorted(model.state_dict().items()):
         digest.update(key.encode() + b"\0")
-        digest.update(tensor.detach().to("cpu").contiguous().view(torch.uint8).numpy().tobytes())
+        digest.update(tensor.detach().to("cpu").contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()

@@ -197,7 +197,8 @@ class _Job:
         request = self.request
         layout = self._layout()
         given, known = self._context(layout)
-        overlap = max(1, round(request.overlap_seconds * LATENT_RATE))
+        # A model with a short window cannot share more than half of it with the next one.
+        overlap = max(1, min(round(request.overlap_seconds * LATENT_RATE), self.window_latents // 2))
         windows = plan_windows(layout.n_latents, self.window_latents, overlap, tail_given=layout.tail)
         video = [self._video_features(layout, w) for w in windows]
         reference = self._reference()
