@@ -1,0 +1,408 @@
+"""Project files: versioned JSON `.fsproj`, atomic saves, recovery copies, missing media and relinking.
+
+On disk a project is one JSON object, `{"format": "foley-studio-project", "version": 1, ...}`, with
+the `Project` fields beside those two keys. Media paths are stored relative to the project's
+folder (POSIX separators) so a project folder can move with its media; in memory they are absolute.
+
+A save never leaves a half-written file: the JSON goes to a temporary file in the same folder,
+which is flushed, fsynced and then renamed over the old file (`os.replace` is atomic on POSIX and
+Windows). A file from a newer Foley Studio is refused with `ProjectVersionError`; an older one is
+brought up to date by the functions in `MIGRATIONS`, one version step at a time.
+
+Recovery copies (autosave) live in `paths.recovery_dir()`, one per project path, and carry
+`"recovery_of"` so their relative paths resolve against the original project's folder.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import types
+import typing
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Union
+
+from .errors import MissingMediaError, ProjectError, ProjectVersionError
+from .paths import recovery_dir
+from .project import Project
+
+log = logging.getLogger(__name__)
+
+FORMAT = "foley-studio-project"
+FORMAT_VERSION = 1
+SUFFIX = ".fsproj"
+
+# version n -> function turning a version-n document (a dict) into a version n+1 document.
+# Only version 1 exists so far; the first change of the file layout adds `1: _v1_to_v2` here.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+_HEADER_KEYS = ("format", "version", "app_version", "recovery_of", "saved_at")
+
+
+# ---------------------------------------------------------------------------------------------
+# Saving and loading
+# ---------------------------------------------------------------------------------------------
+
+def save_project(project: Project, path: str | Path) -> Path:
+    """Write `project` to `path` atomically; removes the now stale recovery copy of `path`."""
+    path = Path(path)
+    base = path.parent.resolve()
+    document = project_to_document(project, base)
+    _atomic_write_json(path, document)
+    discard_recovery(path)
+    log.info("saved %s", path)
+    return path
+
+
+def load_project(path: str | Path) -> Project:
+    """Read a `.fsproj` (or a recovery copy) into a `Project` with absolute media paths."""
+    path = Path(path)
+    document = _read_document(path)
+    document = migrate(document, path)
+    original = document.get("recovery_of")
+    if original is not None and not isinstance(original, str):
+        raise ProjectError(f"{path} is damaged: 'recovery_of' must be a path; restore it from a backup")
+    base = Path(original).parent if original else path.parent.resolve()
+    return document_to_project(document, base, path)
+
+
+def project_to_document(project: Project, base_dir: Path | None) -> dict[str, Any]:
+    """The JSON-ready dict of a project; paths relative to `base_dir` (absolute when it is None)."""
+    from foley_studio import __version__
+
+    body = dataclasses.asdict(project)
+    rel = (lambda p: _relative(p, base_dir))
+    if body["video"] is not None:
+        body["video"]["path"] = rel(body["video"]["path"])
+    for track in body["tracks"]:
+        for clip in track["clips"]:
+            clip["source"] = rel(clip["source"])
+    for take in body["takes"]:
+        take["path"] = rel(take["path"])
+    return {"format": FORMAT, "version": FORMAT_VERSION, "app_version": __version__, **body}
+
+
+def document_to_project(document: dict[str, Any], base_dir: Path | None, source: Path | str = "project") -> Project:
+    """Build a `Project` from a current-version document, checking every field's type."""
+    body = {k: v for k, v in document.items() if k not in _HEADER_KEYS}
+    try:
+        project = _build(Project, body, "project")
+    except _SchemaError as exc:
+        raise ProjectError(f"{source} is damaged: {exc}; restore it from a backup or a recovery copy") from None
+    absolute = (lambda p: _absolute(p, base_dir))
+    if project.video is not None:
+        project.video.path = absolute(project.video.path)
+    for track in project.tracks:
+        for clip in track.clips:
+            clip.source = absolute(clip.source)
+    for take in project.takes:
+        take.path = absolute(take.path)
+    return project
+
+
+def migrate(document: dict[str, Any], source: Path | str = "project") -> dict[str, Any]:
+    """Bring a document up to `FORMAT_VERSION` with `MIGRATIONS`; refuse one from a newer version."""
+    version = document.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise ProjectError(f"{source} has no valid format version (found {version!r}); "
+                           "it is damaged or was not written by Foley Studio")
+    if version > FORMAT_VERSION:
+        raise ProjectVersionError(
+            f"{source} was saved by a newer Foley Studio (project format version {version}; this one "
+            f"reads versions up to {FORMAT_VERSION}). Update Foley Studio to open it.")
+    while version < FORMAT_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise ProjectError(f"{source} uses project format version {version}, which this Foley Studio "
+                               f"cannot convert (no migration from version {version} to {version + 1})")
+        log.info("migrating %s from format version %d to %d", source, version, version + 1)
+        document = step(copy.deepcopy(document))
+        version += 1
+        document["version"] = version
+    return document
+
+
+def _read_document(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ProjectError(f"project file {path} does not exist; check the path") from None
+    except IsADirectoryError:
+        raise ProjectError(f"{path} is a folder, not a project file; choose the .fsproj inside it") from None
+    except OSError as exc:
+        raise ProjectError(f"cannot read project file {path}: {exc.strerror or exc}") from None
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ProjectError(f"{path} is not a Foley Studio project (not UTF-8 text at byte {exc.start}); "
+                           "choose a .fsproj file") from None
+    except json.JSONDecodeError as exc:
+        raise ProjectError(f"{path} is corrupt (invalid JSON at line {exc.lineno}, column {exc.colno}: "
+                           f"{exc.msg}); open its recovery copy or a backup instead") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        found = document.get("format") if isinstance(document, dict) else type(document).__name__
+        raise ProjectError(f"{path} is not a Foley Studio project (its format is {found!r}, expected "
+                           f"{FORMAT!r}); choose a .fsproj file")
+    return document
+
+
+# ---------------------------------------------------------------------------------------------
+# Atomic writes
+# ---------------------------------------------------------------------------------------------
+
+def _atomic_write_json(path: Path, document: dict[str, Any]) -> None:
+    """Write JSON so that `path` holds either the old or the complete new content, never a mix."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ProjectError(f"cannot save {path}: the folder {folder} does not exist; create it or choose another")
+    if path.is_dir():
+        raise ProjectError(f"cannot save to {path}: it is a folder; give a file name ending in {SUFFIX}")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise ProjectError(f"cannot save {path}: the folder {folder} is not writable ({exc.strerror or exc}); "
+                           "choose another folder or change its permissions") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            # Streamed: a failure midway leaves only the temporary file half written.
+            json.dump(document, handle, ensure_ascii=False, indent=2, allow_nan=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        _copy_mode(path, tmp)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, (TypeError, ValueError)):
+            raise ProjectError(f"cannot save {path}: the project holds a value JSON cannot store ({exc}); "
+                               "the previous file is unchanged") from exc
+        if isinstance(exc, OSError):
+            raise ProjectError(f"cannot save {path}: {exc.strerror or exc}; the previous file is unchanged") from exc
+        raise
+    _fsync_folder(folder)
+
+
+def _copy_mode(path: Path, tmp: Path) -> None:
+    """mkstemp makes 0600 files; keep an existing file's mode, or the usual 0644 for a new one."""
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o644
+    with contextlib.suppress(OSError):   # some file systems (FAT, SMB) refuse chmod; the save still counts
+        os.chmod(tmp, mode)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); Windows has no directory handles to sync."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------
+# Paths
+# ---------------------------------------------------------------------------------------------
+
+def _relative(path: str, base: Path | None) -> str:
+    if base is None:
+        return os.path.abspath(path)
+    try:
+        return Path(os.path.relpath(os.path.abspath(path), base)).as_posix()
+    except ValueError:   # another drive on Windows: no relative path exists
+        return os.path.abspath(path)
+
+
+def _absolute(path: str, base: Path | None) -> str:
+    if os.path.isabs(path) or base is None:
+        return os.path.normpath(path)
+    return os.path.normpath(os.path.join(base, path))
+
+
+def find_missing_media(project: Project) -> list[str]:
+    """Media paths (video, clip sources, takes) that are not files on disk, in project order."""
+    return [p for p in project.media_paths() if not os.path.isfile(p)]
+
+
+def relink(project: Project, old_path: str | Path, new_path: str | Path, *, same_folder: bool = False) -> dict[str, str]:
+    """Point every reference to `old_path` at `new_path`; returns {old: new} for all paths changed.
+
+    With `same_folder`, other *missing* media under `old_path`'s folder are relinked too when a file
+    with the same relative path exists under `new_path`'s folder (a moved sound-effects folder).
+    """
+    old = os.path.abspath(old_path)
+    new = os.path.abspath(new_path)
+    if not os.path.isfile(new):
+        raise MissingMediaError(f"cannot relink {old} to {new}: {new} does not exist; choose an existing file", [new])
+    if old not in {os.path.abspath(p) for p in project.media_paths()}:
+        raise ProjectError(f"cannot relink {old}: the project does not use it")
+    mapping = {old: new}
+    if same_folder:
+        old_dir, new_dir = os.path.dirname(old), os.path.dirname(new)
+        for missing in map(os.path.abspath, find_missing_media(project)):
+            if missing in mapping or not missing.startswith(old_dir + os.sep):
+                continue
+            candidate = os.path.join(new_dir, os.path.relpath(missing, old_dir))
+            if os.path.isfile(candidate):
+                mapping[missing] = candidate
+    _rename_media(project, mapping)
+    log.info("relinked %d media path(s): %s", len(mapping), mapping)
+    return mapping
+
+
+def _rename_media(project: Project, mapping: dict[str, str]) -> None:
+    """Apply {old: new} (absolute, normalised keys) to every media path of the project."""
+    def renamed(path: str) -> str:
+        return mapping.get(os.path.abspath(path), path)
+
+    if project.video is not None:
+        project.video.path = renamed(project.video.path)
+    for track in project.tracks:
+        for clip in track.clips:
+            clip.source = renamed(clip.source)
+    for take in project.takes:
+        take.path = renamed(take.path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Recovery copies
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Recovery:
+    """One autosaved copy found in the recovery folder."""
+
+    path: Path                  # the recovery copy itself (open it with `load_project`)
+    original: Path | None       # the project it protects; None for a never-saved project
+    name: str
+    saved_at: datetime
+    newer_than_original: bool   # written after the project file last changed (or that file is gone)
+
+
+def recovery_path_for(project_path: str | Path | None, name: str = "Untitled") -> Path:
+    """Where the recovery copy of a project lives: one file per project path (or per name if unsaved)."""
+    if project_path is not None:
+        key_text = os.path.abspath(project_path)
+        stem = Path(project_path).stem
+    else:
+        key_text, stem = f"untitled:{name}", f"untitled-{name}"
+    key = hashlib.sha1(key_text.encode("utf-8")).hexdigest()[:16]
+    safe_stem = re.sub(r"[^\w.-]+", "_", stem)[:60] or "project"
+    return recovery_dir() / f"{safe_stem}-{key}{SUFFIX}"
+
+
+def write_recovery(project: Project, path: str | Path | None) -> Path:
+    """Autosave a copy of `project` (whose file is `path`, or None if never saved); returns the copy's path."""
+    original = os.path.abspath(path) if path is not None else None
+    base = Path(original).parent if original else None
+    document = project_to_document(project, base)
+    document["recovery_of"] = original
+    document["saved_at"] = datetime.now(timezone.utc).isoformat()
+    target = recovery_path_for(path, project.name)
+    _atomic_write_json(target, document)
+    log.debug("wrote recovery copy %s", target)
+    return target
+
+
+def list_recoveries() -> list[Recovery]:
+    """Recovery copies in the recovery folder, newest first (unreadable ones are skipped and logged)."""
+    found: list[Recovery] = []
+    for copy_path in recovery_dir().glob(f"*{SUFFIX}"):
+        try:
+            document = _read_document(copy_path)
+            saved_at = datetime.fromisoformat(document["saved_at"])
+        except (ProjectError, KeyError, TypeError, ValueError) as exc:
+            log.warning("skipping unreadable recovery copy %s: %s", copy_path, exc)
+            continue
+        original = Path(document["recovery_of"]) if document.get("recovery_of") else None
+        try:
+            newer = original is None or original.stat().st_mtime < saved_at.timestamp()
+        except OSError:
+            newer = True
+        found.append(Recovery(path=copy_path, original=original, name=str(document.get("name", "")),
+                              saved_at=saved_at, newer_than_original=newer))
+    found.sort(key=lambda r: r.saved_at, reverse=True)
+    return found
+
+
+def discard_recovery(project_path: str | Path | None, name: str = "Untitled") -> bool:
+    """Delete the recovery copy of a project (after a save or a deliberate discard); True if one existed."""
+    target = recovery_path_for(project_path, name)
+    try:
+        target.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Typed reading of the JSON body
+# ---------------------------------------------------------------------------------------------
+
+class _SchemaError(Exception):
+    pass
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    """A dataclass from a dict, checking each field against its annotation; extra keys are ignored."""
+    if not isinstance(data, dict):
+        raise _SchemaError(f"{where} must be an object, found {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            kwargs[f.name] = _convert(hints[f.name], data[f.name], f"{where}.{f.name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise _SchemaError(f"{where} lacks the field {f.name!r}")
+    unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        log.warning("%s: ignoring unknown field(s) %s", where, ", ".join(sorted(unknown)))
+    return cls(**kwargs)
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None and len(options) < len(typing.get_args(hint)):
+            return None
+        return _convert(options[0], value, where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise _SchemaError(f"{where} must be a list, found {type(value).__name__}")
+        (item,) = typing.get_args(hint)
+        return [_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise _SchemaError(f"{where} must be an object, found {type(value).__name__}")
+        return value
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)
+    if hint is Any:
+        return value
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, str, bool) and isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
+        return value
+    raise _SchemaError(f"{where} must be {getattr(hint, '__name__', hint)}, found {value!r}")
+
+
+__all__ = [
+    "FORMAT", "FORMAT_VERSION", "SUFFIX", "MIGRATIONS", "Recovery", "save_project", "load_project",
+    "project_to_document", "document_to_project", "migrate", "find_missing_media", "relink",
+    "write_recovery", "list_recoveries", "discard_recovery", "recovery_path_for",
+]
