@@ -165,3 +165,15 @@ def test_text_mode_needs_no_project(tmp_path):
     assert model.conditions[0]["context_mask"] is None
     assert model.conditions[0]["prompt"] == "footsteps on gravel"
     assert rendered.audio[7].dtype == np.float32
+
+
+def test_progress_counts_every_window_of_every_take(tmp_path):
+    pipeline, _ = make_pipeline(tmp_path, model=FakeModel(window_latents=40))
+    events = []
+    pipeline.render(request(region=(0, 100 * HOP), seeds=(1, 2), steps=4, overlap_seconds=0.25), events.append)
+    sampling = [e for e in events if e.stage == "sampling"]
+    assert len(sampling) == 4 + 2 * 2 * 4          # window 1 batched, windows 2-3 one take at a time
+    fractions = [e.fraction for e in sampling]
+    assert all(b > a for a, b in zip(fractions, fractions[1:])) and fractions[-1] == 1.0
+    assert sampling[4].describe() == "step 1/4, take 1 of 2, window 2/3"
+    assert sampling[8].describe() == "step 1/4, take 2 of 2, window 2/3"

@@ -148,6 +148,7 @@ class Pipeline:
         rendered = self.render(request, progress, is_cancelled)
         loaded = self.models.get(request.model, self.device)
         results = []
+        _emit(progress, Progress("writing", 1.0, takes=len(request.seeds)))
         for seed in request.seeds:
             if is_cancelled():
                 raise GenerationCancelled()
@@ -191,6 +192,8 @@ class _Job:
         self.window_latents = int(self.model.config.window_latents)
         self.context_hash = hashlib.sha256()
         self.first_take = 0          # takes finished in earlier batches (for progress numbering)
+        self.fraction = 0.0          # of the denoising work, for progress events between steps
+        self.chunk_size = 0          # takes sampled together in the current batch
 
     # ------------------------------------------------------------ the whole
     def render(self) -> Rendered:
@@ -208,6 +211,7 @@ class _Job:
         limit = min(self.p.max_batch or len(pending), len(pending))
         while pending:
             chunk = pending[:limit]
+            self.chunk_size = len(chunk)
             try:
                 spans = self._sample_chunk(chunk, layout, windows, given, known, video, reference)
                 chunk_audio = self._decode(spans, layout, windows)
@@ -389,8 +393,8 @@ class _Job:
             if self.is_cancelled():
                 raise GenerationCancelled()
             step = int(info.get("i", 0)) + 1
-            _emit(self.progress, replace(progress, step=step,
-                                          fraction=self._fraction(k, n_windows, step, take_offset, len(seeds))))
+            self.fraction = self._fraction(k, n_windows, step, take_offset, len(seeds))
+            _emit(self.progress, replace(progress, step=step, fraction=self.fraction))
 
         window_seeds = [window_seed(seed, k) for seed in seeds]
         with autocast(dev):
@@ -400,18 +404,22 @@ class _Job:
             raise GenerationCancelled()
         return z
 
-    def _fraction(self, k: int, n_windows: int, step: int, take_offset: int, batch: int) -> float:
-        """Share of the request's denoising work done (windows × steps × takes), for a progress bar."""
-        takes = len(self.request.seeds)
+    def _fraction(self, k: int, n_windows: int, step: int, take_offset: int, n_call: int) -> float:
+        """Share of the request's denoising work (takes × windows × steps) done after this step.
+
+        Earlier chunks are complete; in this chunk every take has finished k windows, the takes
+        before `take_offset` also window k (later windows run one take at a time), and the
+        `n_call` takes of this call have done `step` steps of it.
+        """
         steps = self.request.steps
-        done_takes = self.first_take + (take_offset if k > 0 else 0)
         per_take = n_windows * steps
-        within = k * steps + step
-        return min(1.0, (done_takes * per_take + within * batch) / (takes * per_take))
+        done = (self.first_take * per_take + self.chunk_size * k * steps
+                + take_offset * steps + n_call * step)
+        return min(1.0, done / (len(self.request.seeds) * per_take))
 
     # ------------------------------------------------------------ decoding
     def _decode(self, per_window: list[torch.Tensor], layout: Layout, windows: list[Window]) -> list[np.ndarray]:
-        _emit(self.progress, Progress("decoding", takes=len(self.request.seeds)))
+        _emit(self.progress, Progress("decoding", self.fraction, takes=len(self.request.seeds)))
         segments: list[np.ndarray] = []     # (B, L * hop) per window
         for z in per_window:
             with autocast(self.device):
