@@ -1,0 +1,96 @@
+"""`foley-studio generate` end to end on a small video, with a tiny model folder or none at all."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import soundfile as sf
+import torch
+
+from foley_studio.cli import main
+from foley_studio.core import paths
+from foley_studio.model.checkpoint import save_pretrained
+from foley_studio.model.config import TINY
+from foley_studio.model.foley import FoleyModel
+from media_fixtures import make_tone, make_video
+
+FLAGS = ["--mode", "--prompt", "--negative", "--quality", "--reference", "--region", "--takes", "--cfg",
+         "--steps", "--sampler", "--seed", "--model", "--out"]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models") / "tiny1s"
+    torch.manual_seed(0)
+    save_pretrained(FoleyModel(dataclasses.replace(TINY, window_seconds=1.0)), folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    return make_video(tmp_path_factory.mktemp("media") / "shot.mp4", seconds=2.0, fps=10, size=(64, 48))
+
+
+def test_help_documents_every_flag(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["generate", "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for flag in FLAGS:
+        assert flag in text, flag
+    assert "VIDEO_OR_PROJECT" in text and "text,extend,inpaint,analogy" in text
+
+
+def test_without_trained_weights_it_names_the_model_and_how_to_train(video, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(paths, "BUNDLED_MODELS_DIR", tmp_path / "no_bundled_models")
+    code = main(["generate", str(video), "--prompt", "steps", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "'demo'" in err and "foley-studio train" in err and "untrained" in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_extend_on_a_video_writes_takes_and_prints_one_line_each(video, tiny_model, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["generate", str(video), "--mode", "extend", "--region", "1:1.5", "--takes", "2", "--steps", "2",
+                 "--seed", "10", "--prompt", "knock", "--quality", "high", "--model", str(tiny_model),
+                 "--device", "cpu", "--out", str(out)])
+    stdout = capsys.readouterr().out
+    assert code == 0
+    lines = stdout.strip().splitlines()
+    assert len(lines) == 2 and "seed 10" in lines[0] and "seed 11" in lines[1]
+    for line in lines:
+        take_id, _, _, wav = line.split("\t")
+        audio, rate = sf.read(wav)
+        assert rate == 48_000 and audio.shape == (24_000,)
+        sidecar = json.loads((out / f"{take_id}.json").read_text())
+        assert sidecar["request"]["mode"] == "extend" and sidecar["request"]["quality"] == "high"
+        assert sidecar["request"]["region"] == [48_000, 72_000]
+        assert sidecar["request"]["video"] == str(video.resolve())
+    assert list((paths.cache_dir("video_feats/v1")).glob("*.safetensors"))   # features were cached
+
+
+def test_analogy_with_a_reference_file_and_with_the_project_mix(video, tiny_model, tmp_path, capsys):
+    ref = make_tone(tmp_path / "ref.wav", seconds=1.0, freq=300.0)
+    for reference in (f"{ref}:0:0.5", "project:0.2:0.7"):
+        code = main(["generate", str(video), "--mode", "analogy", "--reference", reference, "--region", "0:0.5",
+                     "--takes", "1", "--steps", "2", "--model", str(tiny_model), "--out", str(tmp_path / "out")])
+        assert code == 0, capsys.readouterr().err
+    takes = sorted((tmp_path / "out").glob("*.json"))
+    refs = sorted(json.loads(p.read_text())["request"]["reference"]["path"] or "" for p in takes)
+    assert refs == ["", str(ref.resolve())]
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--region", "5"], "--region '5' must be START:END"),
+    (["--region", "2:1"], "region end"),
+    (["--mode", "analogy"], "needs a reference clip"),
+    (["--reference", "/nonexistent.wav:0:1", "--mode", "analogy"], "no such file"),
+    (["--takes", "0"], "at least one take"),
+    (["--cfg", "-2"], "cfg"),
+])
+def test_bad_flags_are_one_line_errors(video, tmp_path, flags, words, capsys):
+    code = main(["generate", str(video), *flags, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and len(err.strip().splitlines()) == 1
