@@ -120,7 +120,7 @@ def sample_ddim(denoise: Denoiser, x: Tensor, schedule: SamplingSchedule, *, eta
         else:
             a_n, s_n = schedule.alphas[i + 1], schedule.sigmas[i + 1]
             eps = (x - a * x0) / s
-            c = eta * (s_n / s) * math.sqrt(max(0.0, 1.0 - (a * s_n / (a_n * s)) ** 2))
+            c = eta * (s_n / s) * math.sqrt(max(0.0, 1.0 - (a / a_n) ** 2))   # DDIM's sigma_t(eta)
             x = a_n * x0 + math.sqrt(max(0.0, s_n ** 2 - c ** 2)) * eps
             if c > 0:
                 x = x + c * randn_rows(x.shape, generator, device=x.device, dtype=x.dtype)
