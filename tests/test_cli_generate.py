@@ -94,3 +94,22 @@ def test_bad_flags_are_one_line_errors(video, tmp_path, flags, words, capsys):
     code = main(["generate", str(video), *flags, "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 2 and words in err and len(err.strip().splitlines()) == 1
+
+
+def test_inpaint_in_a_saved_project_reads_the_project_mix(video, tiny_model, tmp_path, capsys):
+    from foley_studio.core.project import Clip, new_project
+    from foley_studio.core.store import save_project
+    from foley_studio.engine.sources import project_for_video
+
+    project = project_for_video(video)
+    tone = make_tone(tmp_path / "bed.wav", seconds=2.0, freq=200.0)
+    extra = new_project(n_tracks=1).tracks[0]
+    extra.clips.append(Clip(id="clip-bed", source=str(tone), start=0, source_in=0, source_out=96_000))
+    project.tracks.append(extra)
+    path = save_project(project, tmp_path / "scene.fsproj")
+    code = main(["generate", str(path), "--mode", "inpaint", "--region", "0.5:1.0", "--takes", "1", "--steps", "2",
+                 "--context", "0.25", "--model", str(tiny_model), "--out", str(tmp_path / "takes")])
+    assert code == 0, capsys.readouterr().err
+    [sidecar] = (tmp_path / "takes").glob("*.json")
+    data = json.loads(sidecar.read_text())
+    assert data["request"]["mode"] == "inpaint" and data["extra"]["context_sha256"]

@@ -291,8 +291,7 @@ class _Job:
 
         def encode() -> torch.Tensor:
             x = torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))[None].to(self.device)
-            with autocast(self.device):
-                z = self.model.encode_audio(x)
+            z = self.model.encode_audio(x)      # full precision: see `_decode`
             return z[0].float().cpu()
         return self.p.caches.latents_for(wave, self.loaded.identity.hash, encode)
 
@@ -308,8 +307,7 @@ class _Job:
         def encode() -> torch.Tensor:
             frames = frames_for_encoder(path, float(self.model.video_fps), int(self.model.video_size),
                                         start / SAMPLE_RATE, end / SAMPLE_RATE)
-            with autocast(self.device):
-                feats = self.model.encode_video(torch.from_numpy(frames).to(self.device))
+            feats = self.model.encode_video(torch.from_numpy(frames).to(self.device))
             return feats.float()
         return self.p.caches.video.get_or_compute(path, self.loaded.identity.hash, start, end, encode)
 
@@ -397,7 +395,7 @@ class _Job:
             _emit(self.progress, replace(progress, step=step, fraction=self.fraction))
 
         window_seeds = [window_seed(seed, k) for seed in seeds]
-        with autocast(dev):
+        with autocast(dev):     # bf16 on GPUs: the denoiser loop is where the time goes
             z = self.model.sample(cond, window_seeds, steps=request.steps, sampler=request.sampler,
                                   cfg=request.cfg, callback=callback)
         if self.is_cancelled():   # a model may swallow the callback's exception: check once more
@@ -422,8 +420,9 @@ class _Job:
         _emit(self.progress, Progress("decoding", self.fraction, takes=len(self.request.seeds)))
         segments: list[np.ndarray] = []     # (B, L * hop) per window
         for z in per_window:
-            with autocast(self.device):
-                wave = self.model.decode_latents(z.to(self.device))
+            # The autoencoder runs in float32 even on a GPU: it is a small share of the time, and
+            # its inverse STFT / last convolutions are where bf16 would audibly add noise.
+            wave = self.model.decode_latents(z.to(self.device))
             segments.append(wave.float().cpu().numpy())
         offset = layout.head * self.hop
         takes = []

@@ -72,6 +72,11 @@ class TakeResult:
                     label=f"seed {self.seed}")
 
 
+def takes_dir_for(project_path: str | Path) -> Path:
+    """Where a saved project's takes live: `takes/` beside the `.fsproj`."""
+    return Path(project_path).resolve().parent / "takes"
+
+
 def audio_sha256(audio: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(audio, dtype=np.float32).tobytes()).hexdigest()
 
