@@ -69,6 +69,9 @@ def test_video_copies_picture_and_carries_the_mix(project, tmp_path, name, codec
     info, src = probe(out), probe(original)
     assert info.fps == src.fps and (info.width, info.height) == (128, 96) and info.n_frames == src.n_frames
     assert info.has_audio and info.sample_rate == 48_000 and info.channels == 1
+    if name.endswith(".mp4"):
+        data = out.read_bytes()
+        assert data.find(b"moov") < data.find(b"mdat")          # index first ("faststart")
     with av.open(str(out)) as c:
         assert len(c.streams.audio) == 1 and len(c.streams.video) == 1
         assert c.streams.audio[0].codec_context.name == ("aac" if codec == "aac" else "pcm_s24le")

@@ -125,7 +125,9 @@ def _fit(x: np.ndarray, n: int) -> np.ndarray:
 def _remux(source: av.container.InputContainer, tmp: str, mix: np.ndarray, codec: str, bitrate: int) -> None:
     in_v = source.streams.video[0]
     origin = float(in_v.start_time * in_v.time_base) if in_v.start_time is not None else 0.0
-    with av.open(tmp, "w") as out:
+    # MP4/MOV: move the index to the front so players and browsers can start before the end loads.
+    options = {"movflags": "+faststart"} if tmp.lower().endswith((".mp4", ".m4v", ".mov")) else {}
+    with av.open(tmp, "w", options=options) as out:
         out_v = out.add_stream_from_template(in_v)
         out_a = out.add_stream(codec, rate=SAMPLE_RATE, layout="mono")
         if codec == "aac":
@@ -253,10 +255,7 @@ def export_all(project: Project, *, mix: str | Path | None = None, stems: str | 
     written: list[Path] = []
     mixed = None
     if mix is not None or video is not None:
-        end = project.duration
-        if project.video is not None:
-            end = max(end, project.video.duration)
-        mixed = mixdown(project, 0, end, sources=sources)
+        mixed = mixdown(project, 0, project.duration, sources=sources)   # duration covers the video
     if mix is not None:
         written.append(export_mix(project, mix, mix=mixed))
     if stems is not None:

@@ -7,6 +7,7 @@ decoded once into a `SourceCache` shared by the mixer, the exporter and the engi
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -43,7 +44,11 @@ class SourceCache:
     def get(self, path: str | Path) -> np.ndarray:
         """The whole source as float32 (N,) at 48 kHz (decoded on first use)."""
         key = os.fspath(path)
-        stamp = _stamp(check_exists(key))
+        try:
+            stamp = _stamp(Path(key))
+        except OSError:
+            check_exists(key)   # raises the MediaError that names the problem
+            raise
         with self._lock:
             item = self._items.get(key)
             if item is not None and item[0] == stamp:
@@ -113,9 +118,9 @@ def fade_envelope(length: int, fade_in: int, fade_out: int) -> np.ndarray | None
         return None
     env = np.ones(length, np.float32)
     if fade_in:
-        env[:fade_in] *= np.sin(0.5 * np.pi * np.arange(fade_in) / fade_in)
+        env[:fade_in] *= _fade_curve(fade_in, "in")
     if fade_out:
-        env[length - fade_out:] *= np.cos(0.5 * np.pi * np.arange(fade_out) / fade_out)
+        env[length - fade_out:] *= _fade_curve(fade_out, "out")
     return env
 
 
@@ -171,14 +176,25 @@ def _render_part(clip: Clip, source: np.ndarray, gain: float, a: int, b: int) ->
 def _apply_fades(part: np.ndarray, clip: Clip, off_a: int, off_b: int) -> None:
     """Multiply in the equal-power fades where they overlap clip offsets [off_a, off_b).
 
-    Only the faded stretches are computed, so a short region of a long clip stays cheap; the
-    curves are exactly those of `fade_envelope`.
+    Only the faded stretches are touched, so a short region of a long clip stays cheap; the
+    curves are exactly those of `fade_envelope` (cached per length: fades repeat a lot).
     """
     length = clip.length
     fade_in, fade_out = min(max(0, clip.fade_in), length), min(max(0, clip.fade_out), length)
     if fade_in:
-        idx = np.arange(off_a, min(off_b, fade_in))
-        part[idx - off_a] *= np.sin(0.5 * np.pi * idx / fade_in).astype(np.float32)
+        i0, i1 = off_a, min(off_b, fade_in)
+        if i1 > i0:
+            part[:i1 - off_a] *= _fade_curve(fade_in, "in")[i0:i1]
     if fade_out:
-        idx = np.arange(max(off_a, length - fade_out), off_b)
-        part[idx - off_a] *= np.cos(0.5 * np.pi * (idx - (length - fade_out)) / fade_out).astype(np.float32)
+        j0 = length - fade_out
+        i0 = max(off_a, j0)
+        if off_b > i0:
+            part[i0 - off_a:] *= _fade_curve(fade_out, "out")[i0 - j0:off_b - j0]
+
+
+@functools.lru_cache(maxsize=128)
+def _fade_curve(n: int, kind: str) -> np.ndarray:
+    x = 0.5 * np.pi * np.arange(n) / n
+    curve = (np.sin(x) if kind == "in" else np.cos(x)).astype(np.float32)
+    curve.setflags(write=False)
+    return curve
