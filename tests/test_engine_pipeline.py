@@ -177,3 +177,15 @@ def test_progress_counts_every_window_of_every_take(tmp_path):
     assert all(b > a for a, b in zip(fractions, fractions[1:])) and fractions[-1] == 1.0
     assert sampling[4].describe() == "step 1/4, take 1 of 2, window 2/3"
     assert sampling[8].describe() == "step 1/4, take 2 of 2, window 2/3"
+
+
+def test_out_of_memory_while_encoding_context_is_a_clear_error(tmp_path):
+    model = FakeModel()
+
+    def encode_oom(wave):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory (fake, encoder)")
+
+    model.encode_audio = encode_oom
+    pipeline, _ = make_pipeline(tmp_path, model=model, source=ArrayAudio(0.4 * sine(4 * SR).astype(np.float32)))
+    with pytest.raises(OutOfMemoryFailure, match="out of memory"):
+        pipeline.run(request(mode="extend", region=(2 * SR, 3 * SR)))

@@ -149,9 +149,9 @@ class Pipeline:
         loaded = self.models.get(request.model, self.device)
         results = []
         _emit(progress, Progress("writing", 1.0, takes=len(request.seeds)))
+        # Past the last denoising step the work is done: writing is quick and not interrupted,
+        # so a job is either cancelled with no takes or finished with all of them.
         for seed in request.seeds:
-            if is_cancelled():
-                raise GenerationCancelled()
             batch_request = request.with_seeds(rendered.batches[seed])
             extra = {"context_sha256": rendered.context_sha256, "device": rendered.device,
                      "windows": len(rendered.windows)}
@@ -167,10 +167,18 @@ class Pipeline:
         is_cancelled = _as_cancel(cancel)
         _emit(progress, Progress("loading"))
         loaded = self.models.get(request.model, self.device)
-        with torch.inference_mode():
-            _emit(progress, Progress("conditions"))
-            job = _Job(self, request, loaded, progress, is_cancelled)
-            return job.render()
+        job = _Job(self, request, loaded, progress, is_cancelled)
+        try:
+            with torch.inference_mode():
+                _emit(progress, Progress("conditions"))
+                return job.render()
+        except (GenerationCancelled, EngineError):
+            raise
+        except Exception as exc:
+            if is_out_of_memory(exc):   # outside the batch loop (encoding the context, the video)
+                release_memory(self.device)
+                raise OutOfMemoryFailure(job.oom_message()) from exc
+            raise
 
 
 class _Job:
@@ -190,7 +198,7 @@ class _Job:
             raise EngineError(f"model {loaded.identity.name!r} uses {self.hop} samples per latent, "
                               f"the timeline {LATENT_HOP}; it cannot be used here")
         self.window_latents = int(self.model.config.window_latents)
-        self.context_hash = hashlib.sha256()
+        self.context_hash = hashlib.sha256()      # every input that came from media, for regeneration
         self.first_take = 0          # takes finished in earlier batches (for progress numbering)
         self.fraction = 0.0          # of the denoising work, for progress events between steps
         self.chunk_size = 0          # takes sampled together in the current batch
@@ -200,10 +208,14 @@ class _Job:
         request = self.request
         layout = self._layout()
         given, known = self._context(layout)
+        self._check_cancel()
         # A model with a short window cannot share more than half of it with the next one.
         overlap = max(1, min(round(request.overlap_seconds * LATENT_RATE), self.window_latents // 2))
         windows = plan_windows(layout.n_latents, self.window_latents, overlap, tail_given=layout.tail)
-        video = [self._video_features(layout, w) for w in windows]
+        video = []
+        for win in windows:          # encoding a long video takes a while: stay cancellable
+            video.append(self._video_features(layout, win))
+            self._check_cancel()
         reference = self._reference()
         audio: dict[int, np.ndarray] = {}
         batches: dict[int, tuple[int, ...]] = {}
@@ -222,7 +234,7 @@ class _Job:
                     raise
                 release_memory(self.device)
                 if limit == 1:
-                    raise OutOfMemoryFailure(self._oom_message(layout)) from exc
+                    raise OutOfMemoryFailure(self.oom_message()) from exc
                 limit = max(1, limit // 2)
                 log.warning("out of memory with %d takes per batch on %s; retrying with %d",
                             len(chunk), describe(self.device), limit)
@@ -234,8 +246,12 @@ class _Job:
             self.first_take += len(chunk)
         return Rendered(audio, batches, self.context_hash.hexdigest(), windows, describe(self.device))
 
-    def _oom_message(self, layout: Layout) -> str:
-        seconds = layout.n_latents / LATENT_RATE
+    def _check_cancel(self) -> None:
+        if self.is_cancelled():
+            raise GenerationCancelled()
+
+    def oom_message(self) -> str:
+        seconds = self.request.length / SAMPLE_RATE
         return (f"out of memory on {describe(self.device)} even for one take of {seconds:.1f} s with model "
                 f"{self.request.model!r}; close other programs using the GPU, choose a shorter region, "
                 "or run on the CPU (--device cpu)")
@@ -309,7 +325,9 @@ class _Job:
                                         start / SAMPLE_RATE, end / SAMPLE_RATE)
             feats = self.model.encode_video(torch.from_numpy(frames).to(self.device))
             return feats.float()
-        return self.p.caches.video.get_or_compute(path, self.loaded.identity.hash, start, end, encode)
+        feats = self.p.caches.video.get_or_compute(path, self.loaded.identity.hash, start, end, encode)
+        self.context_hash.update(hashlib.sha256(feats.numpy().tobytes()).digest())
+        return feats
 
     def _reference(self) -> tuple[torch.Tensor, torch.Tensor | None] | None:
         """Analogy: the reference clip's latents (C_z, T_r) and, when it has a picture, its video features."""
@@ -398,8 +416,7 @@ class _Job:
         with autocast(dev):     # bf16 on GPUs: the denoiser loop is where the time goes
             z = self.model.sample(cond, window_seeds, steps=request.steps, sampler=request.sampler,
                                   cfg=request.cfg, callback=callback)
-        if self.is_cancelled():   # a model may swallow the callback's exception: check once more
-            raise GenerationCancelled()
+        self._check_cancel()      # a model may swallow the callback's exception: check once more
         return z
 
     def _fraction(self, k: int, n_windows: int, step: int, take_offset: int, n_call: int) -> float:
@@ -453,7 +470,7 @@ def regenerate_take(sidecar_path: str, pipeline: Pipeline, *, verify: bool = Tru
     rendered = pipeline.render(sidecar.request)
     audio = rendered.audio[sidecar.seed]
     if verify and audio_sha256(audio) != sidecar.audio_sha256:
-        why = "the audio around the region or the reference changed since" \
+        why = "the video, the audio around the region or the reference changed since" \
             if rendered.context_sha256 != sidecar.extra.get("context_sha256") else \
             f"it was made on {sidecar.extra.get('device', 'another device')} and this is {rendered.device}"
         raise EngineError(f"regenerated take {sidecar.take_id} differs from the original: {why}")
