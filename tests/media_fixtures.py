@@ -51,11 +51,11 @@ def make_video(path: str | Path, seconds: float = 2.0, fps: int | Fraction | str
                size: tuple[int, int] = (160, 120), with_audio: bool = True, *,
                codec: str = "libx264", audio_codec: str = "aac", sr: int = 48_000,
                freq: float = 440.0, gop: int | None = None, pts_seconds: list[float] | None = None,
-               crf: int = 28) -> Path:
+               crf: int = 28, audio_start: float = 0.0) -> Path:
     """Encode a short test video (H.264 by default) with an optional sine soundtrack.
 
     `size` is (width, height). `pts_seconds`, when given, are explicit presentation times for each
-    frame, which is how a variable-frame-rate file is made.
+    frame, which is how a variable-frame-rate file is made. `audio_start` delays the soundtrack.
     """
     path = Path(path)
     rate = Fraction(fps) if not isinstance(fps, str) else Fraction(fps)
@@ -94,7 +94,7 @@ def make_video(path: str | Path, seconds: float = 2.0, fps: int | Fraction | str
                 chunk = samples[start:start + step]
                 aframe = av.AudioFrame.from_ndarray(chunk[None, :], format="fltp", layout="mono")
                 aframe.sample_rate = sr
-                aframe.pts = start
+                aframe.pts = start + int(round(audio_start * sr))
                 aframe.time_base = Fraction(1, sr)
                 for packet in aus.encode(aframe):
                     out.mux(packet)

@@ -108,3 +108,18 @@ def test_project_cli_errors(video, tmp_path, capsys):
     silent.unlink()
     assert main(["export", str(proj), "--mix", str(tmp_path / "m.wav")]) == 2
     assert "missing" in capsys.readouterr().err
+
+
+def test_info_reports_variable_frame_rate(tmp_path, capsys):
+    vfr = make_video(tmp_path / "vfr.mp4", pts_seconds=[0, 0.04, 0.2, 0.25, 0.5, 0.6], with_audio=False)
+    assert main(["info", str(vfr)]) == 0
+    out = capsys.readouterr().out
+    assert "variable frame rate" in out and "audio      none" in out
+
+
+def test_export_into_missing_folder_is_one_line(video, tmp_path, capsys):
+    proj = tmp_path / "p.fsproj"
+    assert main(["project", "new", str(video), "-o", str(proj)]) == 0
+    assert main(["export", str(proj), "--mix", str(tmp_path / "no" / "m.wav")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "m.wav: the folder" in err and "does not exist" in err

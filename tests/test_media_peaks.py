@@ -10,7 +10,7 @@ from foley_studio.core.paths import cache_dir
 from foley_studio.media import peaks as peaks_mod
 from foley_studio.media.peaks import BASE_BLOCK, PeakPyramid, build_peaks, load_peaks
 from foley_studio.media.spectrogram import display_spectrogram
-from media_fixtures import make_tone, tone
+from media_fixtures import make_tone, make_video, tone
 
 
 def brute(x: np.ndarray, a: int, b: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -148,3 +148,11 @@ def test_spectrogram_layout_and_levels():
 def test_spectrogram_rejects_stereo():
     with pytest.raises(ValueError, match="mono"):
         display_spectrogram(np.zeros((2, 100), np.float32))
+
+
+def test_peaks_of_a_video_soundtrack_keep_its_timing(tmp_path):
+    path = make_video(tmp_path / "v.mp4", 2.0, 25, with_audio=True, audio_start=0.5)
+    pyr = load_peaks(path)
+    assert abs(pyr.n_samples - 120_000) < 1200         # 2 s of sound from 0.5 s
+    mins, maxs = pyr.query(0, 96_000, 8)                 # 0.25 s per bin
+    assert maxs[0] < 0.02 and maxs[1] < 0.05 and maxs[3] > 0.3

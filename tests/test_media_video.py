@@ -102,3 +102,11 @@ def test_non_zero_start_time(tmp_path):
     with VideoReader(path) as reader:
         np.testing.assert_array_equal(reader.frame_at(0.0), reference[0])
         np.testing.assert_array_equal(reader.frame_at(0.35), reference[3])
+
+
+def test_sound_that_starts_late_stays_in_place(tmp_path):
+    path = make_video(tmp_path / "late_audio.mp4", 2.0, 25, with_audio=True, audio_start=0.5, freq=300)
+    from foley_studio.media.audio import read_audio
+    for x in (extract_audio(path), read_audio(path)):
+        assert np.abs(x[:20_000]).max() < 0.02            # silence before 0.5 s (AAC pre-roll aside)
+        assert np.abs(x[26_000:40_000]).max() > 0.3

@@ -133,8 +133,9 @@ def decode_audio_native(path: str | Path, start_seconds: float = 0.0,
                         end_seconds: float | None = None) -> tuple[np.ndarray, int, float]:
     """Decode the first audio stream with PyAV: (float32 (C, N) at the native rate, rate, t0).
 
-    t0 is the time in seconds of the first returned sample (a seek lands on a frame boundary
-    at or before `start_seconds`).
+    Time 0 is the first video frame when the file has a picture (the timeline is scored against
+    it), else the start of the audio. t0 >= 0 is the time of the first returned sample: a seek
+    lands on a frame boundary at or before `start_seconds`, and sound that starts late starts late.
     """
     path = Path(path)
     with open_container(path) as container:
@@ -145,8 +146,11 @@ def decode_audio_native(path: str | Path, start_seconds: float = 0.0,
             raise decode_error(path, ValueError("the audio stream has no sample rate"))
         # Format conversion only (to planar float); the rate change is soxr's job.
         converter = av.AudioResampler(format="fltp", layout=ctx.layout, rate=sr)
-        origin = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
-        stream_seconds = float(stream.duration * stream.time_base) if stream.duration else None
+        origin = _time_origin(container, stream)
+        stream_end = None
+        if stream.duration:
+            first = stream.start_time if stream.start_time is not None else 0
+            stream_end = float((first + stream.duration) * stream.time_base) - origin
         if start_seconds > 0:
             container.seek(int((start_seconds + origin) / stream.time_base), stream=stream, backward=True)
         chunks: list[np.ndarray] = []
@@ -170,11 +174,21 @@ def decode_audio_native(path: str | Path, start_seconds: float = 0.0,
     if not chunks:
         raise EmptyMediaError(f"{path}: the audio stream holds no samples (zero length)")
     data = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
-    t0 = max(0.0, t0 or 0.0)
-    if stream_seconds:
+    t0 = t0 or 0.0
+    if t0 < 0:   # sound before the first picture is not on the timeline
+        data, t0 = data[:, int(round(-t0 * sr)):], 0.0
+    if stream_end is not None:
         # Codecs like AAC decode whole frames; the header's duration says where the sound ends.
-        data = data[:, :max(0, int(round((stream_seconds - t0) * sr)))]
+        data = data[:, :max(0, int(round((stream_end - t0) * sr)))]
     return data, sr, t0
+
+
+def _time_origin(container: av.container.InputContainer, audio: av.audio.stream.AudioStream) -> float:
+    """Seconds of container time that the timeline calls 0 (first video frame, else first sample)."""
+    for stream in (*container.streams.video[:1], audio):
+        if stream.start_time is not None:
+            return float(stream.start_time * stream.time_base)
+    return 0.0
 
 
 def _read_pyav(path: Path, start: int | None, end: int | None) -> np.ndarray:
@@ -191,6 +205,10 @@ def _read_pyav(path: Path, start: int | None, end: int | None) -> np.ndarray:
     out0 = n0 // step_in * step_out
     if sr != SAMPLE_RATE:
         data = resample(data, sr, SAMPLE_RATE)
+    if out0 > start:
+        # The stream starts later than asked (sound that begins after the picture): silence first.
+        data = np.concatenate([np.zeros((data.shape[0], out0 - start), np.float32), data], axis=1)
+        out0 = start
     return _slice(data, start - out0, None if end is None else end - out0)
 
 

@@ -208,7 +208,8 @@ def build_peaks(path: str | Path) -> PeakPyramid:
     try:
         handle = sf.SoundFile(os.fspath(path))
     except (sf.LibsndfileError, RuntimeError, TypeError):
-        data, sr, _ = decode_audio_native(path)
+        data, sr, t0 = decode_audio_native(path)
+        builder.feed(np.zeros(int(round(t0 * SAMPLE_RATE)), np.float32))   # sound that starts late
         builder.feed(resample(data.mean(axis=0, dtype=np.float32), sr, SAMPLE_RATE))
         return builder.finish()
     with handle:
