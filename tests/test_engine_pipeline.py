@@ -189,3 +189,22 @@ def test_out_of_memory_while_encoding_context_is_a_clear_error(tmp_path):
     pipeline, _ = make_pipeline(tmp_path, model=model, source=ArrayAudio(0.4 * sine(4 * SR).astype(np.float32)))
     with pytest.raises(OutOfMemoryFailure, match="out of memory"):
         pipeline.run(request(mode="extend", region=(2 * SR, 3 * SR)))
+
+
+def test_a_sixty_second_region_is_one_continuous_take(tmp_path):
+    model = FakeModel(slope=0.0005)
+    pipeline, _ = make_pipeline(tmp_path, model=model)
+    rendered = pipeline.render(request(region=(SR, 61 * SR), steps=1))
+    assert len(rendered.windows) == 10
+    take = rendered.audio[7]
+    assert take.shape == (60 * SR,)
+    # one amplitude ramp from start to end: frame RMS never jumps between neighbouring frames
+    rms = np.sqrt(2 * np.mean(take.reshape(-1, HOP) ** 2, axis=1))
+    assert np.max(np.abs(np.diff(rms))) < 0.0015 and rms[-1] - rms[0] == pytest.approx(0.0005 * 2399, rel=0.01)
+
+
+def test_a_missing_video_is_a_media_error(tmp_path):
+    from foley_studio.media.errors import MediaError
+    pipeline, _ = make_pipeline(tmp_path)
+    with pytest.raises(MediaError, match="no such file"):
+        pipeline.render(request(video=str(tmp_path / "moved.mp4")))

@@ -28,7 +28,7 @@ import torch
 
 from foley_studio.core.timebase import LATENT_HOP, LATENT_RATE, SAMPLE_RATE, samples_to_latents
 from foley_studio.media.audio import read_audio
-from foley_studio.media.probe import probe
+from foley_studio.media.probe import check_exists, probe
 from foley_studio.media.video import frames_for_encoder
 
 from .caches import Caches, audio_key
@@ -320,6 +320,8 @@ class _Job:
         return self._video_range(path, start, end)
 
     def _video_range(self, path: str, start: int, end: int) -> torch.Tensor:
+        check_exists(path)        # a moved video is for the user to relink, not a crash in the cache
+
         def encode() -> torch.Tensor:
             frames = frames_for_encoder(path, float(self.model.video_fps), int(self.model.video_size),
                                         start / SAMPLE_RATE, end / SAMPLE_RATE)

@@ -7,6 +7,7 @@ both a saved project and a video given on the command line.
 """
 from __future__ import annotations
 
+import copy
 import logging
 from pathlib import Path
 
@@ -21,11 +22,20 @@ log = logging.getLogger(__name__)
 
 
 class ProjectAudio:
-    """The project's mix as a source of context audio, sharing one decoded-source cache."""
+    """The project's mix as a source of context audio.
 
-    def __init__(self, project: Project):
+    Generation reads the mix on a worker thread; an editor that keeps editing meanwhile should
+    hand over `ProjectAudio.snapshot(project)`, so a job hears the project as it was when asked.
+    """
+
+    def __init__(self, project: Project, sources: media_mixdown.SourceCache | None = None):
         self.project = project
-        self.sources = media_mixdown.SourceCache()
+        self.sources = sources if sources is not None else media_mixdown.SourceCache()
+
+    @classmethod
+    def snapshot(cls, project: Project, sources: media_mixdown.SourceCache | None = None) -> ProjectAudio:
+        """A frozen copy of the project's timeline (plain dataclasses, so a deep copy is cheap)."""
+        return cls(copy.deepcopy(project), sources)
 
     @property
     def duration(self) -> int:
