@@ -10,7 +10,7 @@ import opentimelineio as otio
 import pytest
 import soundfile as sf
 
-from foley_studio.core.project import Clip, Marker, Project, Track, VideoRef, new_id
+from foley_studio.core.project import Clip, Marker, Project, Track, VideoRef
 from foley_studio.media.audio import read_audio
 from foley_studio.media.errors import MediaError, MediaWriteError
 from foley_studio.media.export import (build_otio, export_all, export_mix, export_otio, export_stems,
