@@ -18,6 +18,7 @@ def test_48k_wav_round_trip_exact_range(tmp_path):
     np.testing.assert_array_equal(read_audio(path, 1000, 2000), data[1000:2000])
     assert read_audio(path, 47_000, 60_000).shape == (1000,)      # clamped at the end
     assert read_audio(path, 10, 10).shape == (0,)
+    np.testing.assert_array_equal(read_audio(path, -50, 100), data[:100])   # clamped at the start
 
 
 @pytest.mark.parametrize("sr", [44_100, 22_050])

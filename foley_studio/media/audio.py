@@ -95,7 +95,7 @@ def _read_soundfile(handle: sf.SoundFile, path: Path, start: int | None, end: in
     sr = handle.samplerate
     if handle.frames == 0:
         raise EmptyMediaError(f"{path}: holds no audio samples (zero length); re-export it")
-    start = start or 0
+    start = max(0, start or 0)
     if sr == SAMPLE_RATE:
         handle.seek(min(start, handle.frames))
         n = -1 if end is None else max(0, min(end, handle.frames) - start)
@@ -192,7 +192,7 @@ def _time_origin(container: av.container.InputContainer, audio: av.audio.stream.
 
 
 def _read_pyav(path: Path, start: int | None, end: int | None) -> np.ndarray:
-    start = start or 0
+    start = max(0, start or 0)
     seek_to = max(0, start - _EDGE_PAD) / SAMPLE_RATE
     data, sr, t0 = decode_audio_native(path, seek_to, None if end is None else (end + _EDGE_PAD) / SAMPLE_RATE)
     # Drop the few samples before the first point where both rates' grids meet, so the
