@@ -169,7 +169,9 @@ class Pipeline:
         loaded = self.models.get(request.model, self.device)
         job = _Job(self, request, loaded, progress, is_cancelled)
         try:
-            with torch.inference_mode():
+            # no_grad, not inference_mode: tensors cached here (text tokens, latents) must stay usable
+            # by a model that is also being trained in this process (training previews).
+            with torch.no_grad():
                 _emit(progress, Progress("conditions"))
                 return job.render()
         except (GenerationCancelled, EngineError):
@@ -454,7 +456,6 @@ class _Job:
 def _emit(progress: ProgressFn | None, event: Progress) -> None:
     if progress is not None:
         progress(event)
-
 
 
 def regenerate_take(sidecar_path: str, pipeline: Pipeline, *, verify: bool = True) -> np.ndarray:
