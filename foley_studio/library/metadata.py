@@ -125,25 +125,28 @@ class _LevelMeter:
         self.head_left = embed_frames
 
     def feed(self, block: np.ndarray) -> None:
-        """`block` is (frames, channels) float32."""
-        if block.size == 0:
+        """`block` is (frames, channels) float32, C-contiguous (as soundfile returns it)."""
+        n = len(block)
+        if n == 0:
             return
-        absmax = np.abs(block).max(axis=1)
-        self.peak = max(self.peak, float(absmax.max()))
-        self.sum_sq += float(np.einsum("ij,ij->", block, block, dtype=np.float64))
-        self.count += block.size
-        idx = (np.arange(self.pos, self.pos + len(block)) * OVERVIEW_BINS // self.total).clip(0, OVERVIEW_BINS - 1)
-        self._bin_max(idx, absmax)
-        self.pos += len(block)
+        absmax = np.abs(block[:, 0]) if block.shape[1] == 1 else np.abs(block).max(axis=1)
+        flat = block.reshape(-1)
+        self.sum_sq += float(np.einsum("i,i->", flat, flat, dtype=np.float64))  # einsum: no BLAS threads
+        self.count += flat.size
+        # Overview bin b covers frames [ceil(b * total / BINS), ceil((b + 1) * total / BINS)); take
+        # the bins this block touches and reduce each one's run of frames in one call.
+        b0 = self.pos * OVERVIEW_BINS // self.total
+        b1 = min((self.pos + n - 1) * OVERVIEW_BINS // self.total, OVERVIEW_BINS - 1)
+        starts = (-(-np.arange(b0, b1 + 1) * self.total // OVERVIEW_BINS) - self.pos).clip(0, n - 1)
+        maxima = np.maximum.reduceat(absmax, starts)
+        np.maximum(self.bins[b0:b1 + 1], maxima, out=self.bins[b0:b1 + 1])
+        self.peak = max(self.peak, float(maxima.max()))
+        self.pos += n
         if self.head_left > 0:
-            take = block[: self.head_left].mean(axis=1)
+            take = block[: self.head_left]
+            take = take[:, 0] if take.shape[1] == 1 else take.mean(axis=1)
             self.head.append(take)
             self.head_left -= len(take)
-
-    def _bin_max(self, idx: np.ndarray, absmax: np.ndarray) -> None:
-        # idx is sorted, so each overview bin is one run: reduce runs, then merge into the bins
-        starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
-        np.maximum.at(self.bins, idx[starts], np.maximum.reduceat(absmax, starts))
 
     def result(self) -> tuple[float | None, float | None, bytes]:
         peak_db = 20 * math.log10(self.peak) if self.peak > 0 else None

@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""SFX library benchmark: indexing rate, FTS query latency and semantic query latency.
+
+    python benchmarks/library_bench.py [--files 2000] [--entries 100000] [--queries 200] [--workdir DIR]
+
+1. Index rate: N generated short WAVs (0.1-1 s, 48 kHz 16-bit mono) scanned from scratch
+   (metadata, levels, overview and the spectral "find similar" vector; text embedding is a separate
+   phase and timed on its own).
+2. FTS: an index of `--entries` rows written through the scanner's own write path (name parsing,
+   triggers, FTS5) with generated names, folders and descriptions; p50/p95 of mixed queries
+   (words, prefixes, phrases, field filters).
+3. Semantic: MiniLM vectors for every row (the distinct descriptions are embedded for real, then
+   each row gets its description's vector), and p50/p95 of a query = encode + one float32
+   matrix-vector product + top-k, with the encode and matrix parts reported apart.
+
+Targets from the issue: index >= 500 files/s; FTS p95 <= 20 ms at 100k; semantic <= 50 ms at 100k.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from foley_studio.library import LibraryIndex
+from foley_studio.library.metadata import AudioMetadata, OVERVIEW_BINS
+from foley_studio.library.index import _FileState  # the scanner's own write path, on purpose
+
+MATERIALS = ["metal", "wood", "glass", "plastic", "stone", "paper", "cloth", "water", "gravel", "leather",
+             "rubber", "ceramic", "concrete", "dirt", "leaves", "ice", "snow", "mud", "sand", "cardboard"]
+ACTIONS = ["hit", "scrape", "drop", "roll", "slide", "break", "crack", "creak", "tap", "slam", "rattle",
+           "squeak", "thud", "crunch", "splash", "rub", "knock", "bounce", "shatter", "tear"]
+OBJECTS = ["door", "pipe", "bottle", "box", "chair", "table", "can", "plate", "window", "drawer", "bucket",
+           "shovel", "chain", "spoon", "bag", "book", "ball", "gate", "lid", "crate"]
+ADJECTIVES = ["heavy", "light", "small", "large", "distant", "close", "soft", "hard", "fast", "slow",
+              "short", "long", "old", "metallic", "hollow", "dull", "bright", "muffled", "sharp", "wet"]
+UCS = ["METLImpt", "WOODImpt", "GLASBreak", "DOORWood", "DOORMetal", "PLASImpt", "ROCKImpt", "PAPRTear",
+       "WATRSplash", "FOLYProp", "FEETGravel", "CLOTHMvmt", "MECHLatch", "TOOLHand", "VEHHorn", "AMBUrban"]
+
+log = logging.getLogger("library_bench")
+
+
+def description(rng: random.Random) -> str:
+    return f"{rng.choice(ADJECTIVES).capitalize()} {rng.choice(MATERIALS)} {rng.choice(OBJECTS)} " \
+           f"{rng.choice(ACTIONS)}" + (f", {rng.choice(ADJECTIVES)} and {rng.choice(ADJECTIVES)}" if rng.random() < .5 else "")
+
+
+def stem(rng: random.Random, i: int) -> str:
+    if rng.random() < 0.4:
+        return f"{rng.choice(UCS)}_{rng.choice(ADJECTIVES).capitalize()} {rng.choice(OBJECTS).capitalize()} " \
+               f"{rng.choice(ACTIONS).capitalize()}_JD_Bench_{i:06d}"
+    return f"{rng.choice(MATERIALS)}_{rng.choice(OBJECTS)}_{rng.choice(ACTIONS)}_{i:06d}"
+
+
+# ---------------------------------------------------------------------------------------------
+def bench_index_rate(work: Path, n_files: int) -> dict:
+    rng = random.Random(1)
+    nrng = np.random.default_rng(1)
+    folder = work / "wavs"
+    for i in range(n_files):
+        sub = folder / rng.choice(MATERIALS) / rng.choice(ACTIONS)
+        sub.mkdir(parents=True, exist_ok=True)
+        n = int(rng.uniform(0.1, 1.0) * 48000)
+        env = np.exp(-np.arange(n) / (48000 * rng.uniform(0.02, 0.3)))
+        sf.write(sub / f"{stem(rng, i)}.wav", (0.5 * nrng.standard_normal(n) * env).astype(np.float32), 48000,
+                 subtype="PCM_16")
+    index = LibraryIndex(work / "rate.sqlite3")
+    index.add_folder(folder)
+    t0 = time.perf_counter()
+    report = index.scan(embed_text=False)
+    scan_s = time.perf_counter() - t0
+    assert report.added == n_files, report
+    t0 = time.perf_counter()
+    embedded = index._embed_missing_text(lambda p: None, lambda: False)
+    embed_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    again = index.scan(embed_text=False)
+    rescan_s = time.perf_counter() - t0
+    return {"files": n_files, "scan_s": scan_s, "files_per_s": n_files / scan_s,
+            "text_embed_files_per_s (incl. model load)": embedded / embed_s if embed_s else 0.0,
+            "unchanged_rescan_s": rescan_s, "unchanged": again.unchanged}
+
+
+def build_big_index(work: Path, n_entries: int, n_descriptions: int) -> tuple[LibraryIndex, list[str]]:
+    rng = random.Random(2)
+    nrng = np.random.default_rng(2)
+    root = work / "big"
+    root.mkdir()
+    index = LibraryIndex(work / "big.sqlite3")
+    index.add_folder(root)
+    root_id = index._conn().execute("SELECT id FROM roots").fetchone()[0]
+    descs = sorted({description(rng) for _ in range(n_descriptions * 3)})[:n_descriptions]
+    batch, results = [], []
+    for i in range(n_entries):
+        path = root / rng.choice(MATERIALS) / f"{stem(rng, i)}.wav"
+        batch.append((root_id, root, _FileState(str(path), 1000 + i, i), False))
+        vec = nrng.standard_normal(96).astype(np.float32)
+        meta = AudioMetadata(duration=rng.uniform(0.1, 30), sample_rate=rng.choice([44100, 48000, 96000]),
+                             channels=rng.choice([1, 2]), bit_depth=rng.choice([16, 24]), codec="wav/pcm_24",
+                             peak_db=rng.uniform(-30, 0), rms_db=rng.uniform(-50, -10),
+                             overview=bytes(OVERVIEW_BINS), description=rng.choice(descs),
+                             embedding=vec / np.linalg.norm(vec))
+        results.append((meta, None))
+        if len(batch) == 1000:
+            index._write_batch(batch, results, _Report())
+            batch, results = [], []
+    if batch:
+        index._write_batch(batch, results, _Report())
+    return index, descs
+
+
+class _Report:
+    added = updated = 0
+
+    def __init__(self):
+        self.skipped = []
+
+
+def bench_fts(index: LibraryIndex, n_queries: int) -> dict:
+    rng = random.Random(3)
+    shapes = [
+        lambda: rng.choice(MATERIALS),
+        lambda: f"{rng.choice(MATERIALS)} {rng.choice(ACTIONS)}",
+        lambda: f"{rng.choice(MATERIALS)[:3]}*",
+        lambda: f'"{rng.choice(OBJECTS)} {rng.choice(ACTIONS)}"',
+        lambda: f"{rng.choice(MATERIALS)} {rng.choice(ACTIONS)} dur:<2 sr:48000",
+        lambda: f"{rng.choice(ADJECTIVES)} {rng.choice(OBJECTS)} -{rng.choice(MATERIALS)}",
+        lambda: f"cat:door {rng.choice(ACTIONS)}",
+    ]
+    queries = [rng.choice(shapes)() for _ in range(n_queries)]
+    for q in queries[:10]:
+        index.search(q, 50, mode="text")  # warm the page cache
+    times, hits = [], []
+    for q in queries:
+        t0 = time.perf_counter()
+        res = index.search(q, 50, mode="text")
+        times.append(time.perf_counter() - t0)
+        hits.append(len(res))
+    return _summary(times) | {"mean_hits": statistics.mean(hits)}
+
+
+def bench_semantic(index: LibraryIndex, descs: list[str], n_queries: int) -> dict:
+    emb = index._get_text_embedder()
+    t0 = time.perf_counter()
+    vecs = emb.encode(descs)
+    encode_all_s = time.perf_counter() - t0
+    by_desc = dict(zip(descs, vecs))
+    conn = index._conn()
+    rows = conn.execute("SELECT id, description FROM files").fetchall()
+    with conn:
+        conn.executemany("INSERT OR REPLACE INTO text_vectors VALUES (?, ?, ?)",
+                         ((r[0], emb.name, by_desc[r[1]].tobytes()) for r in rows))
+        index._bump_generation(conn)
+    t0 = time.perf_counter()
+    ids, mat = index._matrix("text")
+    load_s = time.perf_counter() - t0
+    rng = random.Random(4)
+    queries = [f"{rng.choice(ADJECTIVES)} {rng.choice(OBJECTS)} {rng.choice(ACTIONS)}" for _ in range(n_queries)]
+    index.semantic_search(queries[0], 50)
+    total, enc, matrix = [], [], []
+    for q in queries:
+        t0 = time.perf_counter()
+        index.semantic_search(q, 50)
+        total.append(time.perf_counter() - t0)
+        t1 = time.perf_counter()
+        qv = emb.encode([q])[0]
+        t2 = time.perf_counter()
+        index._top_k(ids, mat, qv, 50)
+        t3 = time.perf_counter()
+        enc.append(t2 - t1)
+        matrix.append(t3 - t2)
+    return {"rows": len(ids), "distinct_descriptions": len(descs),
+            "embed_descriptions_per_s": len(descs) / encode_all_s, "matrix_load_s (first query)": load_s,
+            "query_total": _summary(total), "query_encode": _summary(enc), "matrix_topk": _summary(matrix)}
+
+
+def bench_similar(index: LibraryIndex, n_queries: int) -> dict:
+    nrng = np.random.default_rng(5)
+    times = []
+    for _ in range(n_queries):
+        v = nrng.standard_normal(96).astype(np.float32)
+        t0 = time.perf_counter()
+        index.similar_to_vector(v / np.linalg.norm(v), 20)
+        times.append(time.perf_counter() - t0)
+    return _summary(times)
+
+
+def _summary(times: list[float]) -> dict:
+    ms = np.array(times) * 1000
+    return {"n": len(ms), "p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)),
+            "max_ms": float(ms.max())}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--files", type=int, default=2000)
+    ap.add_argument("--entries", type=int, default=100_000)
+    ap.add_argument("--descriptions", type=int, default=3000)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--workdir", type=Path, default=None, help="keep the generated files here")
+    ap.add_argument("--torch-threads", type=int, default=None, help="torch.set_num_threads for the encoder")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    if args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="library_bench_"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        print("index rate:", bench_index_rate(work, args.files), flush=True)
+        t0 = time.perf_counter()
+        index, descs = build_big_index(work, args.entries, args.descriptions)
+        print(f"built {len(index)}-entry index in {time.perf_counter() - t0:.1f} s", flush=True)
+        print("fts:", bench_fts(index, args.queries), flush=True)
+        print("semantic:", bench_semantic(index, descs, args.queries), flush=True)
+        print("similar (audio vectors, read from the DB each query):", bench_similar(index, 20), flush=True)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
