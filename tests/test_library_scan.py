@@ -173,3 +173,41 @@ def test_metadata_of_bwf_ixml_stereo_24bit_and_ucs_names(tmp_path):
     entry = index.get(bwf)
     assert (entry.category, entry.subcategory, entry.fx_name, entry.creator) == ("door doors", "wood", "Creak Open", "JD")
     assert [e.path for e in index.search("cat:door", 5, mode="text")] == [str(bwf.resolve())]
+
+
+@pytest.mark.parametrize("ext,fmt,subtype,bits", [
+    ("aiff", "AIFF", "PCM_24", 24), ("ogg", "OGG", "VORBIS", None), ("oga", "OGG", "VORBIS", None),
+    ("mp3", "MP3", "MPEG_LAYER_III", None), ("bwf", "WAV", "PCM_16", 16), ("flac", "FLAC", "PCM_16", 16)])
+def test_every_listed_format_is_indexed_with_its_comment(tmp_path, ext, fmt, subtype, bits):
+    import soundfile as sf
+
+    path = tmp_path / f"clip.{ext}"
+    with sf.SoundFile(path, "w", 48000, 1, format=fmt, subtype=subtype) as f:
+        f.comment = "Rusty gate swinging"
+        f.write(tone(0.5, 500, amp=0.4))
+    index = _index(tmp_path)
+    index.add_folder(tmp_path)
+    report = index.scan(embed_text=False)
+    assert report.added == 1 and not report.skipped
+    entry = index.get(path)
+    assert entry.description == "Rusty gate swinging" and entry.bit_depth == bits
+    assert entry.duration == pytest.approx(0.5, abs=0.06)      # lossy codecs pad a little
+    assert entry.peak_db == pytest.approx(20 * np.log10(0.4), abs=1.0)
+
+
+def test_pyav_fallback_reads_what_libsndfile_cannot(tmp_path, monkeypatch):
+    import soundfile as sf
+
+    import foley_studio.library.metadata as md
+
+    path = write_wav(tmp_path / "x.wav", np.stack([tone(0.3, amp=0.5), tone(0.3, amp=0.25)], axis=1), sr=44100)
+
+    def refuse(*a, **k):
+        raise sf.LibsndfileError(1, "Format not recognised")
+
+    monkeypatch.setattr(md, "_read_with_soundfile", refuse)
+    meta = md.read_metadata(path)
+    assert (meta.sample_rate, meta.channels, meta.bit_depth) == (44100, 2, 16)
+    assert meta.duration == pytest.approx(0.3 * 48000 / 44100, abs=1e-3)   # tone() made 0.3 s of 48k samples
+    assert meta.peak_db == pytest.approx(20 * np.log10(0.5), abs=0.05)
+    assert len(meta.overview) == 128 and meta.embedding.shape == (96,)
