@@ -6,16 +6,18 @@ import logging
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from foley_studio.core.errors import FoleyError
 from foley_studio.core.project import Project
 from foley_studio.core.store import SUFFIX as PROJECT_SUFFIX
 from foley_studio.core.store import load_project
 from foley_studio.core.timebase import SAMPLE_RATE, seconds_to_samples
 from foley_studio.engine.errors import RequestError
-from foley_studio.engine.models import InstalledModels
-from foley_studio.engine.pipeline import Pipeline, Progress
 from foley_studio.engine.request import MODES, SAMPLERS, GenerationRequest, ReferenceClip
-from foley_studio.engine.sources import ProjectAudio, project_for_video
+
+if TYPE_CHECKING:
+    from foley_studio.engine.pipeline import Progress
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # torch, the model and PyAV load here, not at start-up: `foley-studio --help` stays instant.
+    from foley_studio.engine.models import InstalledModels
+    from foley_studio.engine.pipeline import Pipeline
+    from foley_studio.engine.sources import ProjectAudio
+
     project, video = _open_input(Path(args.input))
     request = build_request(args, project, video).validate()
     pipeline = Pipeline(InstalledModels(), takes_dir=args.out, source=ProjectAudio(project), device=args.device)
@@ -81,6 +88,7 @@ def _open_input(path: Path) -> tuple[Project, str | None]:
     if path.suffix.lower() == PROJECT_SUFFIX:
         project = load_project(path)
     else:
+        from foley_studio.engine.sources import project_for_video
         project = project_for_video(path)
     return project, project.video.path if project.video else None
 
