@@ -136,6 +136,10 @@ def test_folders_nested_offline_removed_and_errors(tmp_path):
     moved.rename(lib)
 
     assert index.remove_folder(lib) == 2 and len(index) == 0
+    with sqlite3.connect(index.db_path) as conn:   # the cascade reached the FTS index and vectors
+        conn.execute("INSERT INTO files_fts(files_fts) VALUES ('integrity-check')")
+        assert conn.execute("SELECT count(*) FROM audio_vectors").fetchone() == (0,)
+    assert index.search("one", 5, mode="text") == []
     with pytest.raises(LibraryError, match="not a folder"):
         index.add_folder(tmp_path / "nope")
     with pytest.raises(LibraryError, match="not a library folder"):

@@ -19,7 +19,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -405,12 +406,27 @@ class LibraryIndex:
                 log.exception("unexpected error reading %s", item[2].path)
                 return None, f"unexpected error: {type(exc).__name__}: {exc}"
 
+        # Two batches in flight: the pool reads the next batch while this thread writes one.
+        batches = _chunks(todo, BATCH)
+        in_flight: deque[tuple[list, list[Future]]] = deque()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="library-scan") as pool:
-            for batch in _chunks(todo, BATCH):
+            def submit_next() -> None:
+                batch = next(batches, None)
+                if batch:
+                    in_flight.append((batch, [pool.submit(work, item) for item in batch]))
+
+            submit_next()
+            submit_next()
+            while in_flight:
+                batch, futures = in_flight.popleft()
                 if cancel():
                     report.cancelled = True
+                    for _, pending in in_flight:
+                        for fut in pending:
+                            fut.cancel()
                     break
-                results = list(pool.map(work, batch))
+                results = [fut.result() for fut in futures]
+                submit_next()
                 self._write_batch(batch, results, report)
                 done += len(batch)
                 progress(ScanProgress("reading", done, total, batch[-1][2].path))
