@@ -208,3 +208,17 @@ def test_a_missing_video_is_a_media_error(tmp_path):
     pipeline, _ = make_pipeline(tmp_path)
     with pytest.raises(MediaError, match="no such file"):
         pipeline.render(request(video=str(tmp_path / "moved.mp4")))
+
+
+def test_video_features_per_window_and_for_a_timeline_reference(tmp_path):
+    from media_fixtures import make_video
+    video = make_video(tmp_path / "shot.mp4", seconds=2.0, fps=10, size=(64, 48))
+    source = ArrayAudio(0.3 * sine(2 * SR).astype(np.float32), video=str(video))
+    pipeline, model = make_pipeline(tmp_path, source=source)
+    pipeline.render(request(mode="analogy", video=str(video), region=(SR, 2 * SR),
+                            reference=ReferenceClip(None, 0, SR // 2)))
+    cond = model.conditions[0]
+    assert cond["video_feats"].shape == (10, 4)              # 1 s at the model's 10 fps
+    assert cond["reference_video_feats"].shape == (5, 4)      # the reference's own picture, 0.5 s
+    # frames differ over time (the fixture's moving bar), so the two ranges are different pictures
+    assert not torch.equal(cond["video_feats"][:5], cond["reference_video_feats"])
