@@ -70,15 +70,19 @@ class FoleyModel(nn.Module):
         return self.dit.in_proj.weight.device
 
     # -- audio and video
+    # The autoencoder always runs in float32, even inside a caller's bf16 autocast: its inverse STFT
+    # and last convolutions are where reduced precision becomes audible noise.
     @torch.no_grad()
     def encode_audio(self, wave: Tensor) -> Tensor:
         """(B, N) 48 kHz waveform -> (B, C_z, ceil(N / hop)) normalised latents (chunked)."""
-        return self.autoencoder.encode(wave.to(self.device, torch.float32))
+        with torch.autocast(self.device.type, enabled=False):
+            return self.autoencoder.encode(wave.to(self.device, torch.float32))
 
     @torch.no_grad()
     def decode_latents(self, z: Tensor) -> Tensor:
         """(B, C_z, T) normalised latents -> (B, T * hop) waveform (chunked, any length)."""
-        return self.autoencoder.decode(z.to(self.device, torch.float32))
+        with torch.autocast(self.device.type, enabled=False):
+            return self.autoencoder.decode(z.to(self.device, torch.float32))
 
     def encode_video(self, frames: Tensor) -> Tensor:
         """uint8 (T_f, H, W, 3) frames at `.video_fps` -> (T_f, C_v). Gradients only while training."""
