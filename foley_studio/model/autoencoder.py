@@ -91,11 +91,17 @@ class AudioAutoencoder(nn.Module):
     def denormalize(self, z: Tensor) -> Tensor:
         return z * self.latent_std[:, None] + self.latent_mean[:, None]
 
-    def forward(self, wave: Tensor, *, generator: torch.Generator | None = None) -> AutoencoderOutput:
-        """Training pass on (B, N) audio with N a multiple of hop: sample z ~ q(z|x) and decode."""
+    def forward(self, wave: Tensor, *, generator: torch.Generator | None = None,
+                margin_latents: int = 2) -> AutoencoderOutput:
+        """Training pass on (B, N) audio with N a multiple of hop: sample z ~ q(z|x) and decode.
+
+        Training crops are cut from longer audio, so what lies beyond them is not silence either
+        way; a short zero margin (instead of the full `overlap_latents` of inference) keeps a 1 s
+        crop from costing nearly twice as much.
+        """
         assert wave.shape[-1] % self.config.hop == 0, f"{wave.shape[-1]=} is not a multiple of {self.config.hop}"
         n = wave.shape[-1] // self.config.hop
-        margin = self.config.overlap_latents
+        margin = margin_latents
         stats = _crop(self._encode_raw(_pad_time(wave, margin * self.config.hop)), margin, n)
         mean, logvar = stats.chunk(2, dim=1)
         logvar = logvar.clamp(*LOGVAR_RANGE)
@@ -155,7 +161,8 @@ class StftAutoencoder(AudioAutoencoder):
         c, h, k = config, config.hidden, config.frames_per_latent
         self.register_buffer("window", torch.hann_window(c.n_fft, periodic=True), persistent=False)
         # encoder: spectrum frames (k per latent) -> latent rate
-        self.enc_in = nn.Conv1d(c.n_bins, h, 7, padding=3)
+        # kernel 3, not 7: the 601-bin input conv dominated a training step; the blocks add context
+        self.enc_in = nn.Conv1d(c.n_bins, h, 3, padding=1)
         self.enc_fast = nn.Sequential(*[ConvNeXtBlock(h) for _ in range(c.blocks)])
         self.enc_down = nn.Conv1d(h, h, k, stride=k)
         self.enc_slow = nn.Sequential(*[ConvNeXtBlock(h) for _ in range(c.blocks)])
