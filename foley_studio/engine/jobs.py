@@ -1,6 +1,7 @@
 """A job queue for generations: one worker thread, progress events, cancellation, errors as values.
 
-No Qt here: the editor adapts `JobEvent`s to signals (they arrive on the worker thread). A job's
+No Qt here: the editor adapts `JobEvent`s to signals ('queued' arrives on the thread that
+submitted, every later event on the worker thread). A job's
 outcome is always a `JobResult` — finished takes, or a cancelled/failed state with the message a
 user should see — never an exception escaping the worker.
 """
@@ -12,14 +13,17 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from foley_studio.core.errors import FoleyError
 from foley_studio.core.project import new_id
 
 from .errors import GenerationCancelled
-from .pipeline import Pipeline, Progress
 from .request import GenerationRequest
 from .takes import TakeResult
+
+if TYPE_CHECKING:      # type hints only: the editor imports job types without loading torch
+    from .pipeline import Pipeline, Progress
 
 log = logging.getLogger(__name__)
 
