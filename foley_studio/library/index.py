@@ -583,17 +583,24 @@ class LibraryIndex:
         return (" AND ".join(where) or "1"), params
 
     def _text_search(self, parsed: ParsedQuery, limit: int) -> list[LibraryEntry]:
-        where, params = self._filter_sql(parsed)
-        cols = ", ".join(f"f.{c.strip()}" for c in _ENTRY_COLUMNS.split(","))
-        if parsed.fts:
-            sql = (f"SELECT {cols}, {_BM25} AS rank FROM files_fts JOIN files f ON f.id = files_fts.rowid "
-                   f"WHERE files_fts MATCH ? AND {where} ORDER BY rank LIMIT ?")
-            args = [parsed.fts, *params, limit]
-        else:
-            sql = f"SELECT {cols}, 0.0 AS rank FROM files f WHERE {where} ORDER BY f.path LIMIT ?"
-            args = [*params, limit]
+        conn = self._conn()
         try:
-            rows = self._conn().execute(sql, args).fetchall()
+            if parsed.fts and not parsed.has_filters:
+                # Rank inside FTS5 and look up only the winners: joining first would fetch a
+                # `files` row for every match (2x slower for a word found in 20% of a library).
+                ranked = conn.execute(f"SELECT rowid, {_BM25} AS rank FROM files_fts WHERE files_fts MATCH ? "
+                                      "ORDER BY rank LIMIT ?", (parsed.fts, limit)).fetchall()
+                return self._entries_by_id([r[0] for r in ranked], [-float(r[1]) for r in ranked])
+            where, params = self._filter_sql(parsed)
+            cols = ", ".join(f"f.{c.strip()}" for c in _ENTRY_COLUMNS.split(","))
+            if parsed.fts:
+                sql = (f"SELECT {cols}, {_BM25} AS rank FROM files_fts JOIN files f ON f.id = files_fts.rowid "
+                       f"WHERE files_fts MATCH ? AND {where} ORDER BY rank LIMIT ?")
+                args = [parsed.fts, *params, limit]
+            else:
+                sql = f"SELECT {cols}, 0.0 AS rank FROM files f WHERE {where} ORDER BY f.path LIMIT ?"
+                args = [*params, limit]
+            rows = conn.execute(sql, args).fetchall()
         except sqlite3.OperationalError as exc:
             raise LibraryError(f"cannot search for {parsed.fts!r}: {exc}") from exc
         return [_entry(r, -float(r["rank"])) for r in rows]
