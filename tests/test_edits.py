@@ -404,9 +404,7 @@ def _draw_edit(data: st.DataObject, p: Project, fresh: str) -> E.Edit:
                           region_end=start + data.draw(st.integers(0, 50_000))))
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.data())
-def test_random_edit_sequences_undo_to_the_original_and_redo_to_the_end(data):
+def _undo_redo_property(data: st.DataObject) -> None:
     p = _project()
     history = E.History(p)
     states = [copy.deepcopy(p)]          # states[i]: the project with i steps on the undo stack
@@ -435,3 +433,16 @@ def test_random_edit_sequences_undo_to_the_original_and_redo_to_the_end(data):
         history.redo()
         assert p == states[history.index]
     assert p == states[-1]
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_random_edit_sequences_undo_to_the_original_and_redo_to_the_end(data):
+    _undo_redo_property(data)
+
+
+@pytest.mark.slow
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_random_edit_sequences_many_examples(data):
+    _undo_redo_property(data)

@@ -115,23 +115,25 @@ def test_crash_midway_through_writing_leaves_the_old_file(proj_dir, monkeypatch)
     target = proj_dir / "scene.fsproj"
     store.save_project(_project(proj_dir), target)
     before = target.read_bytes()
+    real_chunks = store._json_chunks
     written: list[int] = []
-    real_dump = json.dump
 
-    def dump_half_then_fail(obj, handle, **kw):
-        text = json.dumps(obj, **kw)
-        handle.write(text[: len(text) // 2])
-        handle.flush()
-        written.append(os.path.getsize(handle.name))
+    def half_then_disk_full(document, depth=0):
+        if depth:   # the real serialiser's own recursion
+            yield from real_chunks(document, depth)
+            return
+        chunks = list(real_chunks(document))
+        yield from chunks[: len(chunks) // 2]
+        written.append(sum(len(c) for c in chunks[: len(chunks) // 2]))
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store.json, "dump", dump_half_then_fail)
+    monkeypatch.setattr(store, "_json_chunks", half_then_disk_full)
     changed = _project(proj_dir)
     changed.name = "changed"
     with pytest.raises(ProjectError, match="No space left on device; the previous file is unchanged"):
         store.save_project(changed, target)
-    monkeypatch.setattr(store.json, "dump", real_dump)
-    assert written and written[0] > 100                   # half a file really was on disk
+    monkeypatch.setattr(store, "_json_chunks", real_chunks)
+    assert written and written[0] > 300                   # half a file had been written
     assert target.read_bytes() == before and _leftovers(proj_dir) == []
     assert store.load_project(target).name == "Scene 12"
 

