@@ -35,6 +35,16 @@ def dataset(n_per_class: int, seed: int):
     return clips
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """One intra-op thread: much faster for small convolutions on a shared, oversubscribed CPU."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def trained():
     return train_classifier(dataset(8, seed=0), config=SMALL)

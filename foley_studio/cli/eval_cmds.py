@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="clip i is generated with seed + i (default 0)")
     p.add_argument("--classifier-epochs", type=int, default=None, help="epochs of the evaluation classifier")
     p.add_argument("--retrain-classifier", action="store_true", help="ignore the cached evaluation classifier")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch intra-op threads (1 is often fastest on a busy shared CPU; default: torch's choice)")
     p.set_defaults(handler=_eval)
 
 
@@ -43,10 +45,13 @@ def _eval(args: argparse.Namespace) -> int:
     from foley_studio.eval.evaluate import EvalRequest, run_evaluation
     from foley_studio.eval.runner import EvalSettings
 
-    for name in ("n", "steps", "fast_steps", "ddim_steps", "classifier_epochs"):
+    for name in ("n", "steps", "fast_steps", "ddim_steps", "classifier_epochs", "threads"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise FoleyError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
     classifier = ClassifierConfig()
     if args.classifier_epochs:
         classifier = replace(classifier, epochs=args.classifier_epochs)

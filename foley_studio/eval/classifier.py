@@ -121,6 +121,18 @@ class AudioClassifier(nn.Module):
     # ---- numpy-facing helpers (inference) -----------------------------------------------------
 
     @torch.no_grad()
+    def analyse(self, audio: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """One pass over one clip: its embedding (embed_dim,) and class probabilities per head."""
+        self.eval()
+        emb = self.features(_mel_tensor(audio, self.config)[None])
+        proba = {name: torch.softmax(head(emb), dim=-1)[0].double().numpy() for name, head in self.logits.items()}
+        return emb[0].double().numpy(), proba
+
+    def label_of(self, proba: dict[str, np.ndarray]) -> dict[str, str]:
+        """Most likely class per head from `analyse`'s probabilities."""
+        return {name: self.heads[name][int(np.argmax(p))] for name, p in proba.items()}
+
+    @torch.no_grad()
     def embed(self, clips: Sequence[np.ndarray]) -> np.ndarray:
         """Embeddings of 48 kHz mono clips (any lengths): float64 (N, embed_dim)."""
         self.eval()

@@ -31,14 +31,13 @@ def stft_magnitude(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     last samples get a frame. Starting frames at m*hop (rather than centring them) keeps the time
     of a frame unambiguous for the onset detector, which compensates for the window itself.
     """
-    x = as_mono_float(x)
+    x = as_mono_float(x).astype(np.float32)
     n_frames = max(1, 1 + int(np.ceil(max(0, len(x) - n_fft) / hop)))
-    padded = np.zeros((n_frames - 1) * hop + n_fft)
+    padded = np.zeros((n_frames - 1) * hop + n_fft, np.float32)
     padded[: len(x)] = x
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(n_frames)[:, None]
-    window = np.hanning(n_fft + 1)[:-1]
-    frames = padded[idx] * window
-    return np.abs(np.fft.rfft(frames, axis=1)).T
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]    # (M, n_fft) view, no copy
+    window = np.hanning(n_fft + 1)[:-1].astype(np.float32)
+    return np.abs(np.fft.rfft(frames * window, axis=1)).T.astype(np.float64)
 
 
 @lru_cache(maxsize=8)

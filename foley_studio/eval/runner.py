@@ -106,7 +106,7 @@ class Harness:
         self._video: dict[str, torch.Tensor] = {}
         self._audio: dict[tuple[str, str], np.ndarray] = {}
         self._generated: dict[tuple[str, Gen], Output] = {}
-        self._embeddings: dict[str, np.ndarray] = {}
+        self._embeddings: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
         self.generation_count = 0
 
     # ---- inputs ---------------------------------------------------------------------------------
@@ -207,12 +207,16 @@ class Harness:
 
     # ---- scoring --------------------------------------------------------------------------------
 
-    def embed(self, audio: np.ndarray) -> np.ndarray:
-        """Classifier embedding of one clip, cached by content (rows share true audio and windows)."""
+    def _analysis(self, audio: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Classifier embedding and class probabilities of one clip, cached by content (rows share
+        true audio, windows and generations)."""
         key = hashlib.blake2b(np.ascontiguousarray(audio).tobytes(), digest_size=16).hexdigest()
         if key not in self._embeddings:
-            self._embeddings[key] = self.classifier.embed([audio])[0]
+            self._embeddings[key] = self.classifier.analyse(audio)
         return self._embeddings[key]
+
+    def embed(self, audio: np.ndarray) -> np.ndarray:
+        return self._analysis(audio)[0]
 
     def score(self, outputs: Sequence[Output], *, targets: Sequence[dict[str, str]] | None = None,
               continuation: bool = False) -> dict[str, float]:
@@ -238,7 +242,7 @@ class Harness:
         return self.audio(clip, which)[start:start + len(out.audio)]
 
     def _control(self, outputs: Sequence[Output], targets: Sequence[dict[str, str]]) -> dict[str, float]:
-        predicted = self.classifier.predict([o.audio for o in outputs])
+        predicted = [self.classifier.label_of(self._analysis(o.audio)[1]) for o in outputs]
         out = {}
         for head in self.classifier.heads:
             out[f"acc_{head}"] = 100.0 * float(np.mean([p[head] == t.get(head) for p, t in zip(predicted, targets)]))
