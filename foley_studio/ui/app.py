@@ -107,23 +107,22 @@ def offer_recovery(window: MainWindow) -> bool:
     """After a crash, offer the newest recovery copy; returns whether one was restored."""
     from foley_studio.core import store
     try:
-        recoveries = list(store.list_recoveries())
+        recoveries = [r for r in store.list_recoveries() if r.newer_than_original]
     except Exception as exc:
         log.warning("listing recoveries failed: %s", exc)
         return False
     if not recoveries:
         return False
     newest = recoveries[0]
-    path = Path(getattr(newest, "path", newest))
+    path = Path(newest.path)
     answer = QMessageBox.question(window, "Restore after a crash?",
                                   f"Foley Studio did not close cleanly. Restore the autosaved copy\n{path}?")
     if answer != QMessageBox.Yes:
         return False
     project = store.load_project(path)
     window.relink_missing(project)
-    original = getattr(newest, "original", None)
-    window._install(project, original)
-    window.doc.undo_stack.resetClean()
+    window._install(project, newest.original)
+    window.doc.undo_stack.resetClean()       # restored work is unsaved until the user saves it
     window.show_message(f"Restored {path}")
     return True
 

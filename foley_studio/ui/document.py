@@ -96,7 +96,8 @@ class ProjectDocument(QObject):
         self.playhead = 0
         self.region: tuple[int, int] | None = None
         self.revision = 0              # bumped on every change; caches key on it
-        self.undo_stack.cleanChanged.connect(lambda _clean: self.pathChanged.emit())
+        # Signal-to-signal: Qt drops the connection when either object dies (a lambda would outlive us).
+        self.undo_stack.cleanChanged.connect(self.pathChanged)
 
     # -- editing -------------------------------------------------------------------------------
     def apply(self, edit: Edit, gesture: int | None = None) -> None:
@@ -112,11 +113,19 @@ class ProjectDocument(QObject):
 
     def notify_changed(self) -> None:
         self.revision += 1
+        # Fix every piece of view state first, then signal: listeners must never see a stale id.
         live = {c.id for t in self.project.tracks for c in t.clips}
         kept = [cid for cid in self.selected_clips if cid in live]
-        if kept != self.selected_clips:
-            self.selected_clips = kept
+        clips_changed = kept != self.selected_clips
+        self.selected_clips = kept
+        track_ids = [t.id for t in self.project.tracks]
+        track_changed = self.selected_track not in track_ids
+        if track_changed:
+            self.selected_track = track_ids[0] if track_ids else None
+        if clips_changed:
             self.selectionChanged.emit()
+        if track_changed:
+            self.selectedTrackChanged.emit()
         self.changed.emit()
 
     @property

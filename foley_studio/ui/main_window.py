@@ -220,7 +220,7 @@ class MainWindow(QMainWindow):
         self._action(e, "Split at playhead", c.split_at_playhead, "S")
         self._action(e, "Delete", c.delete_selection, QKeySequence.Delete)
         self._action(e, "Delete (Backspace)", c.delete_selection, "Backspace").setVisible(False)
-        self._action(e, "Clip gain…", c.edit_gain, "G")
+        self._action(e, "Clip gain…", c.edit_gain, "Shift+G")     # G opens the generate panel
         self._action(e, "Select all clips", c.select_all, QKeySequence.SelectAll)
         e.addSeparator()
         self._action(e, "Add marker", c.add_marker, "M")
@@ -454,7 +454,12 @@ class MainWindow(QMainWindow):
         except (FoleyError, OSError) as exc:
             QMessageBox.critical(self, "Cannot save", str(exc))
             return False
+        previous = self.doc.path
         self.doc.mark_saved(path)
+        # The saved file supersedes its autosave copies (the untitled one too, after a first save).
+        store.discard_recovery(path, self.doc.project.name)
+        if previous is None:
+            store.discard_recovery(None, self.doc.project.name)
         self._add_recent(str(path))
         settings().setValue("paths/last_dir", str(Path(path).parent))
         self.show_message(f"Saved {path}")
@@ -515,12 +520,19 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
+        """Stop playback and every worker (idempotent; called on close and by tests)."""
+        if getattr(self, "_shut_down", False):
+            return
+        self._shut_down = True
+        self._autosave.stop()
         if self.playback is not None:
             self.playback.shutdown()
         self.library.stop_preview()
         self.thumbnails.shutdown()
         self.video.shutdown()
+        self.waveforms.pool.clear()
         self.waveforms.wait(5000)
+        self.spectrogram.pool.clear()
         self.spectrogram.wait(5000)
 
 

@@ -99,6 +99,8 @@ class SpectrogramPanel(QWidget):
             return
         clips = self.doc.selected_clip_objects()
         project = self.doc.project
+        if not clips and self.doc.selected_track not in {t.id for t in project.tracks}:
+            return
         if clips:
             clip = clips[-1]
             key = ("clip", clip.source, clip.source_in, clip.source_out, clip.gain_db, clip.fade_in, clip.fade_out)
