@@ -120,7 +120,13 @@ def run_stage(stage: str, *, manifest: Path, out_dir: Path, config_path: Path | 
         raise TrainingError(f"unknown training stage {stage!r}; use 'autoencoder' or 'dit'")
     manifest, out_dir = Path(manifest).resolve(), Path(out_dir).resolve()
     fabric = make_fabric(cfg)
-    return fabric.launch(main, cfg, manifest, out_dir)
+    # Fabric's launcher walks its arguments and refuses frozen dataclasses: send the config as plain data
+    return fabric.launch(_entry, main.__name__, cfg.to_dict(), str(manifest), str(out_dir))
+
+
+def _entry(fabric: Fabric, main_name: str, cfg: dict, manifest: str, out_dir: str) -> dict:
+    main = {"_autoencoder_main": _autoencoder_main, "_dit_main": _dit_main}[main_name]
+    return main(fabric, TrainConfig.from_dict(cfg), Path(manifest), Path(out_dir))
 
 
 # --------------------------------------------------------------------------- autoencoder stage
@@ -172,10 +178,11 @@ def _autoencoder_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir:
         if stop:
             run_log.write(step=step + 1, stopped="time limit")
             break
+    sums = _rank_checksums(fabric, ae)          # before rank 0 alone sets the latent statistics
     if fabric.is_global_zero:
         _finish_autoencoder(ae, crops, cfg, out_dir)
     fabric.barrier()
-    return {**last, "weights_checksum": _checksum(ae)}
+    return {**last, **sums}
 
 
 @torch.no_grad()
@@ -359,7 +366,9 @@ def _dit_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: Path) -
     params = [p for p in objective.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
     ema = EMA(objective, cfg.ema_decay)
-    saved = {"objective": objective, "video_encoder": model.video_encoder}
+    saved: dict[str, nn.Module] = {"objective": objective}
+    if objective.video_encoder is None:      # frozen: not in the objective, but part of the model we export
+        saved["video_encoder"] = model.video_encoder
     info = load_state(out_dir / "checkpoint", modules=saved, optimizer=opt, ema=ema)
     start = info["step"] if info else 0
     if fabric.is_global_zero:
@@ -407,7 +416,7 @@ def _dit_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: Path) -
         if stop:
             run_log.write(step=step + 1, stopped="time limit")
             break
-    return {**last, "weights_checksum": _checksum(objective), "ema_checksum": _tensor_checksum(ema.shadow)}
+    return {**last, **_rank_checksums(fabric, objective), "ema_checksum": _tensor_checksum(ema.shadow)}
 
 
 def _maybe_rows(manifest: Path, split: str, qualities: tuple) -> list:
@@ -455,6 +464,13 @@ def write_samples(model: FoleyModel, objective: DiTObjective, ema: EMA, cache: F
             paths.append(path)
     objective.train()
     return paths
+
+
+def _rank_checksums(fabric: Fabric, module: nn.Module) -> dict:
+    """This rank's weight checksum and every rank's (gathered), to check that ranks agree."""
+    mine = _checksum(module)
+    gathered = fabric.all_gather(torch.tensor(mine, dtype=torch.float64))
+    return {"weights_checksum": mine, "rank_checksums": gathered.reshape(-1).tolist()}
 
 
 def _checksum(module: nn.Module) -> float:
