@@ -12,7 +12,7 @@ from foley_studio.model.config import TINY, AutoencoderConfig
 # only by float rounding of differently sized convolutions.
 CHUNK_TOLERANCE = 1e-5
 
-TINY_DAC = AutoencoderConfig(kind="dac", latent_channels=4, channels=2, max_channels=8,
+TINY_DAC = AutoencoderConfig(kind="dac", latent_channels=4, channels=1, max_channels=4,
                              strides=(2, 4, 5, 6, 5), chunk_latents=64, overlap_latents=16)
 
 

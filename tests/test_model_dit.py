@@ -73,3 +73,13 @@ def test_demo_dit_fits_the_cpu_budget():
     dit = DiT(DEMO.dit, latent_channels=DEMO.latent_channels, video_dim=DEMO.video.dim, text_dim=DEMO.text.dim)
     n = sum(p.numel() for p in dit.parameters())
     assert 4e6 <= n <= 8e6, n
+
+
+def test_a_row_without_valid_tokens_falls_back_to_null_text():
+    dit, x, t = _dit(), torch.randn(2, C_Z, L), torch.tensor([0.5, 0.5])
+    inputs = _inputs()
+    with torch.no_grad():
+        dropped = dit(x, t, **inputs, text_drop=torch.tensor([True, False]))
+        inputs["text_mask"][0] = False
+        empty = dit(x, t, **inputs)
+    assert torch.isfinite(empty).all() and torch.allclose(empty[0], dropped[0], atol=1e-5)

@@ -179,8 +179,10 @@ class DiT(nn.Module):
         return self.final(h, c).transpose(1, 2)                              # (B, C_z, L)
 
     def _text_or_null(self, text: Tensor, text_mask: Tensor, drop: Tensor | None) -> tuple[Tensor, Tensor]:
-        """Replace dropped rows by the single null token ∅_t (other positions masked out)."""
-        if drop is None or not bool(drop.any()):
+        """Replace dropped rows (and rows without any valid token) by the single null token ∅_t."""
+        empty = ~text_mask.any(dim=1)          # attention over no keys would give NaN
+        drop = empty if drop is None else drop | empty
+        if not bool(drop.any()):
             return text, text_mask
         null = torch.zeros_like(text)
         null[:, 0] = self.null_text.to(text.dtype)
