@@ -33,7 +33,7 @@ import soundfile as sf
 
 from foley_studio.library import LibraryIndex
 from foley_studio.library.metadata import AudioMetadata, OVERVIEW_BINS
-from foley_studio.library.index import _FileState  # the scanner's own write path, on purpose
+from foley_studio.library.records import FileState  # fed to the scanner's own write path
 
 MATERIALS = ["metal", "wood", "glass", "plastic", "stone", "paper", "cloth", "water", "gravel", "leather",
              "rubber", "ceramic", "concrete", "dirt", "leaves", "ice", "snow", "mud", "sand", "cardboard"]
@@ -103,7 +103,7 @@ def build_big_index(work: Path, n_entries: int, n_descriptions: int) -> tuple[Li
     batch, results = [], []
     for i in range(n_entries):
         path = root / rng.choice(MATERIALS) / f"{stem(rng, i)}.wav"
-        batch.append((root_id, root, _FileState(str(path), 1000 + i, i), False))
+        batch.append((root_id, root, FileState(str(path), 1000 + i, i), False))
         vec = nrng.standard_normal(96).astype(np.float32)
         meta = AudioMetadata(duration=rng.uniform(0.1, 30), sample_rate=rng.choice([44100, 48000, 96000]),
                              channels=rng.choice([1, 2]), bit_depth=rng.choice([16, 24]), codec="wav/pcm_24",

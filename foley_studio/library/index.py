@@ -18,10 +18,9 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,164 +31,23 @@ from .errors import EmbeddingModelMissingError, LibraryDatabaseError, LibraryErr
 from .features import DEFAULT_EMBEDDER, AudioEmbedder
 from .metadata import AUDIO_EXTENSIONS, AudioMetadata, read_metadata
 from .query import ParsedQuery, parse_query
+from .records import LibraryEntry, LibraryStats, ScanProgress, ScanReport, SkippedFile, FileState
+from .schema import SCHEMA, SCHEMA_VERSION
 from .textfields import name_fields
 
 log = logging.getLogger(__name__)
 
 DB_NAME = "library.sqlite3"
-SCHEMA_VERSION = 1
 BATCH = 128              # files per committed transaction during a scan
 RRF_K = 60               # reciprocal-rank-fusion constant (Cormack et al. 2009)
 SEMANTIC_FLOOR = 0.3     # MiniLM cosine between unrelated short captions reaches ~0.3; below is noise
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS roots (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, added REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS files (
-    id INTEGER PRIMARY KEY,
-    root_id INTEGER NOT NULL REFERENCES roots(id) ON DELETE CASCADE,
-    path TEXT NOT NULL UNIQUE,
-    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    duration REAL NOT NULL, sample_rate INTEGER NOT NULL, channels INTEGER NOT NULL,
-    bit_depth INTEGER, codec TEXT NOT NULL,
-    peak_db REAL, rms_db REAL, overview BLOB NOT NULL,
-    name TEXT NOT NULL, folders TEXT NOT NULL, category TEXT NOT NULL, subcategory TEXT NOT NULL,
-    fx_name TEXT NOT NULL, creator TEXT NOT NULL, description TEXT NOT NULL,
-    indexed REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS files_root ON files(root_id);
-CREATE INDEX IF NOT EXISTS files_duration ON files(duration);
-CREATE TABLE IF NOT EXISTS skipped (
-    path TEXT PRIMARY KEY, root_id INTEGER NOT NULL REFERENCES roots(id) ON DELETE CASCADE,
-    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, reason TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS text_vectors (
-    file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
-    model TEXT NOT NULL, vec BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audio_vectors (
-    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
-    kind TEXT NOT NULL, vec BLOB NOT NULL, PRIMARY KEY (file_id, kind)
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS files_fts USING fts5(
-    name, folders, category, subcategory, description,
-    content='files', content_rowid='id', tokenize='porter unicode61', prefix='2 3'
-);
-CREATE TRIGGER IF NOT EXISTS files_ai AFTER INSERT ON files BEGIN
-    INSERT INTO files_fts(rowid, name, folders, category, subcategory, description)
-    VALUES (new.id, new.name, new.folders, new.category, new.subcategory, new.description);
-END;
-CREATE TRIGGER IF NOT EXISTS files_ad AFTER DELETE ON files BEGIN
-    INSERT INTO files_fts(files_fts, rowid, name, folders, category, subcategory, description)
-    VALUES ('delete', old.id, old.name, old.folders, old.category, old.subcategory, old.description);
-END;
-CREATE TRIGGER IF NOT EXISTS files_au AFTER UPDATE ON files BEGIN
-    INSERT INTO files_fts(files_fts, rowid, name, folders, category, subcategory, description)
-    VALUES ('delete', old.id, old.name, old.folders, old.category, old.subcategory, old.description);
-    INSERT INTO files_fts(rowid, name, folders, category, subcategory, description)
-    VALUES (new.id, new.name, new.folders, new.category, new.subcategory, new.description);
-END;
-"""
 
 # bm25 column weights, in files_fts column order: a word in the description or the file name
 # says more about the sound than one in a folder name.
 _BM25 = "bm25(files_fts, 4.0, 1.0, 2.0, 2.0, 4.0)"
 _ENTRY_COLUMNS = ("id, path, size, mtime_ns, duration, sample_rate, channels, bit_depth, codec, peak_db, rms_db, "
                   "overview, name, folders, category, subcategory, fx_name, creator, description")
-
-
-# ---------------------------------------------------------------------------------------------
-# Plain data
-# ---------------------------------------------------------------------------------------------
-
-@dataclass
-class LibraryEntry:
-    """One indexed file as search results and the library panel see it."""
-
-    id: int
-    path: str
-    size: int
-    mtime_ns: int
-    duration: float
-    sample_rate: int
-    channels: int
-    bit_depth: int | None
-    codec: str
-    peak_db: float | None
-    rms_db: float | None
-    overview: np.ndarray       # uint8 (128,), max-abs per bin, 255 = full scale
-    name: str
-    folders: str
-    category: str
-    subcategory: str
-    fx_name: str
-    creator: str
-    description: str
-    score: float = 0.0
-
-    @property
-    def title(self) -> str:
-        """What to show in a list: the description when there is one, else the file name."""
-        return self.description or Path(self.path).stem
-
-    def to_json(self) -> dict:
-        data = asdict(self)
-        data["overview"] = self.overview.tolist()
-        return data
-
-
-@dataclass
-class ScanProgress:
-    """Reported while scanning: phase is 'listing', 'reading', 'embedding' or 'done'."""
-
-    phase: str
-    done: int
-    total: int
-    path: str = ""
-
-
-@dataclass
-class SkippedFile:
-    path: str
-    reason: str
-
-
-@dataclass
-class ScanReport:
-    added: int = 0
-    updated: int = 0
-    removed: int = 0
-    unchanged: int = 0
-    skipped: list[SkippedFile] = field(default_factory=list)
-    offline_roots: list[str] = field(default_factory=list)
-    cancelled: bool = False
-    seconds: float = 0.0
-
-    @property
-    def files_per_second(self) -> float:
-        read = self.added + self.updated + len(self.skipped)
-        return read / self.seconds if self.seconds > 0 else 0.0
-
-
-@dataclass
-class LibraryStats:
-    db_path: str
-    roots: list[str]
-    files: int
-    skipped: int
-    total_seconds: float
-    total_bytes: int
-    by_extension: dict[str, int]
-    by_sample_rate: dict[int, int]
-    text_vectors: int
-    audio_vectors: int
-
-
-@dataclass
-class _FileState:
-    path: str
-    size: int
-    mtime_ns: int
 
 
 ProgressFn = Callable[[ScanProgress], None]
@@ -250,7 +108,7 @@ class LibraryIndex:
         conn = self._conn()
         try:
             with conn:
-                conn.executescript(_SCHEMA)
+                conn.executescript(SCHEMA)
                 row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
                 if row is None:
                     conn.execute("INSERT INTO meta VALUES ('schema', ?), ('generation', '0')", (str(SCHEMA_VERSION),))
@@ -346,7 +204,7 @@ class LibraryIndex:
             known = {str(p) for _, p in roots}
             missing = sorted(wanted - known)
             raise LibraryError(f"not library folders: {', '.join(missing)}; add them first (library add DIR)")
-        todo: list[tuple[int, Path, _FileState, bool]] = []   # (root id, root, state, is update)
+        todo: list[tuple[int, Path, FileState, bool]] = []   # (root id, root, state, is update)
         for root_id, root in roots:
             if not root.is_dir():
                 log.warning("library folder %s is offline; keeping its entries", root)
@@ -361,7 +219,7 @@ class LibraryIndex:
         progress(ScanProgress("done", report.added + report.updated, len(todo)))
         return report
 
-    def _plan_root(self, root_id: int, root: Path, report: ScanReport) -> list[tuple[_FileState, bool]]:
+    def _plan_root(self, root_id: int, root: Path, report: ScanReport) -> list[tuple[FileState, bool]]:
         """Compare the folder with the database: drop what vanished, return what must be read."""
         conn = self._conn()
         on_disk = {st.path: st for st in walk_audio_files(root)}
@@ -390,14 +248,14 @@ class LibraryIndex:
             todo.append((st, path in known))
         return todo
 
-    def _read_all(self, todo: list[tuple[int, Path, _FileState, bool]], report: ScanReport,
+    def _read_all(self, todo: list[tuple[int, Path, FileState, bool]], report: ScanReport,
                   progress: ProgressFn, cancel: Callable[[], bool], workers: int | None) -> None:
         workers = workers or min(4, (os.cpu_count() or 1) + 1)
         total = len(todo)
         done = 0
         embedder = self.audio_embedder
 
-        def work(item: tuple[int, Path, _FileState, bool]) -> tuple[AudioMetadata | None, str | None]:
+        def work(item: tuple[int, Path, FileState, bool]) -> tuple[AudioMetadata | None, str | None]:
             try:
                 return read_metadata(item[2].path, embedder=embedder), None
             except UnreadableAudioError as exc:
@@ -431,7 +289,7 @@ class LibraryIndex:
                 done += len(batch)
                 progress(ScanProgress("reading", done, total, batch[-1][2].path))
 
-    def _write_batch(self, batch: list[tuple[int, Path, _FileState, bool]],
+    def _write_batch(self, batch: list[tuple[int, Path, FileState, bool]],
                      results: list[tuple[AudioMetadata | None, str | None]], report: ScanReport) -> None:
         conn = self._conn()
         now = time.time()
@@ -741,7 +599,7 @@ def fuse_rankings(rankings: list[list[LibraryEntry]], limit: int) -> list[Librar
     return out
 
 
-def walk_audio_files(root: Path) -> Iterator[_FileState]:
+def walk_audio_files(root: Path) -> Iterator[FileState]:
     """Audio files under `root` by extension, depth first; hidden folders, macOS `._` resource
     forks and symlinked folders (possible loops) are left out."""
     stack = [str(root)]
@@ -761,7 +619,7 @@ def walk_audio_files(root: Path) -> Iterator[_FileState]:
                     stack.append(e.path)
                 elif os.path.splitext(e.name)[1].lower() in AUDIO_EXTENSIONS and e.is_file():
                     st = e.stat()
-                    yield _FileState(e.path, st.st_size, st.st_mtime_ns)
+                    yield FileState(e.path, st.st_size, st.st_mtime_ns)
             except OSError as exc:
                 log.warning("cannot stat %s: %s", e.path, exc)
 

@@ -251,7 +251,7 @@ def read_metadata(path: str | Path, *, embedder: AudioEmbedder | None = DEFAULT_
         meta = _read_with_soundfile(path, embedder)
     except UnreadableAudioError:
         raise
-    except (sf.LibsndfileError, RuntimeError, ValueError) as sf_exc:
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as sf_exc:
         log.debug("soundfile cannot read %s (%s); trying PyAV", path, sf_exc)
         try:
             meta = _read_with_pyav(path, embedder)
