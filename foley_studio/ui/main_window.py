@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar, QVBoxLayout,
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QToolBar, QVBoxLayout,
                                QWidget)
 
 from foley_studio.core.errors import FoleyError
@@ -42,7 +42,7 @@ def settings() -> QSettings:
     return QSettings(str(data_dir() / "editor.ini"), QSettings.IniFormat)
 
 
-class ReferenceSlot(QLabel):
+class ReferenceSlot(QFrame):
     """Drop target for a library sound used as the analogy reference (issue 6 builds on it)."""
 
     referenceChanged = Signal(object)     # LibraryDrag or None
@@ -51,18 +51,24 @@ class ReferenceSlot(QLabel):
         super().__init__(parent)
         self.reference: LibraryDrag | None = None
         self.setAcceptDrops(True)
-        self.setAlignment(Qt.AlignCenter)
         self.setMinimumHeight(54)
-        self.setWordWrap(True)
+        self.label = QLabel(self)
+        self.label.setAlignment(Qt.AlignCenter)
+        self.label.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.label)
         self._show()
 
     def _show(self) -> None:
         if self.reference is None:
-            self.setText("Reference sound\n(drag one here from the library)")
-            self.setStyleSheet("border: 1px dashed #5a606b; border-radius: 4px; color: #8a909b;")
+            self.label.setText("Reference sound\n(drag one here from the library)")
+            self.setStyleSheet("ReferenceSlot { border: 1px dashed #5a606b; border-radius: 4px; }"
+                               "QLabel { color: #8a909b; }")
         else:
-            self.setText(f"Reference: {self.reference.name}")
-            self.setStyleSheet("border: 1px solid #3f95bd; border-radius: 4px; color: #e3e6eb;")
+            self.label.setText(f"Reference: {self.reference.name}")
+            self.setStyleSheet("ReferenceSlot { border: 1px solid #3f95bd; border-radius: 4px; }"
+                               "QLabel { color: #e3e6eb; }")
 
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasFormat(LIBRARY_MIME):

@@ -1,0 +1,128 @@
+"""Library panel: the table model (qtmodeltester), search as you type, preview from a click, drags."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from foley_studio.library import LibraryEntry
+from foley_studio.ui.library_panel import LibraryPanel, LibraryTableModel
+from foley_studio.ui.main_window import ReferenceSlot
+from foley_studio.ui.mime import LIBRARY_MIME, decode_library_drag
+from tests.media_fixtures import make_tone
+
+pytestmark = pytest.mark.gui
+
+
+def _entry(path: Path, description: str, duration: float, rate: int = 48000) -> LibraryEntry:
+    return LibraryEntry(id=abs(hash(path)) % 10_000, path=str(path), size=1, mtime_ns=0, duration=duration,
+                        sample_rate=rate, channels=1, bit_depth=24, codec="PCM_24", peak_db=-6.0, rms_db=-12.0,
+                        overview=np.zeros(128, np.uint8), name=path.stem, folders="", category="", subcategory="",
+                        fx_name="", creator="", description=description)
+
+
+class FakeIndex:
+    """The two calls the panel makes, over a fixed list (a real index needs minutes of embedding)."""
+
+    def __init__(self, entries: list[LibraryEntry]):
+        self.entries = entries
+        self.queries: list[str] = []
+
+    def search(self, query: str, limit: int = 50) -> list[LibraryEntry]:
+        self.queries.append(query)
+        words = query.lower().split()
+        return [e for e in self.entries if all(w in f"{e.name} {e.description}".lower() for w in words)][:limit]
+
+
+class FakePlayer:
+    def __init__(self):
+        self.starts: list[tuple[int, int]] = []
+        self.render = None
+        self.active = False
+
+    def start(self, project, start, *, end=None, **_):
+        self.starts.append((start, end))
+        self.active = True
+
+    def stop(self):
+        self.active = False
+
+    def position(self):
+        return self.starts[-1][0] if self.starts else 0
+
+
+@pytest.fixture
+def entries(tmp_path) -> list[LibraryEntry]:
+    specs = [("door_slam", "heavy wooden door slam", 1.0, 48000), ("gravel_steps", "footsteps on gravel", 2.0, 44100),
+             ("glass_break", "glass bottle breaks", 0.5, 96000)]
+    return [_entry(make_tone(tmp_path / f"{name}.wav", seconds=d, freq=300 + 200 * i), desc, d, rate)
+            for i, (name, desc, d, rate) in enumerate(specs)]
+
+
+def test_table_model_passes_qtmodeltester(qtmodeltester, entries):
+    model = LibraryTableModel()
+    model.set_entries(entries)
+    qtmodeltester.check(model)
+    assert model.rowCount() == 3 and model.columnCount() == 4
+    assert model.data(model.index(1, 0)) == "gravel_steps"
+    assert model.data(model.index(1, 1)) == "0:02.000"
+    assert model.data(model.index(1, 2)) == "44.1 kHz"
+    assert model.data(model.index(2, 3)) == "glass bottle breaks"
+    mime = model.mimeData([model.index(0, 0), model.index(0, 2)])
+    drags = decode_library_drag(mime)
+    assert len(drags) == 1 and drags[0].path == entries[0].path and drags[0].duration == 1.0
+    model.set_entries([])
+    qtmodeltester.check(model)
+
+
+def test_search_as_you_type_preview_from_click_and_drag_to_reference(qtbot, entries):
+    index, player = FakeIndex(entries), FakePlayer()
+    panel = LibraryPanel(index, player)
+    qtbot.addWidget(panel)
+    panel.resize(600, 400)
+    panel.show()
+    assert panel.model.rowCount() == 3
+    qtbot.keyClicks(panel.search_box, "gravel")
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 1, timeout=3000)
+    assert index.queries[-1] == "gravel"
+    assert len(index.queries) <= 3, "typing must be debounced, not one search per key"
+    assert panel.count_label.text() == "1 sound"
+    panel.table.selectRow(0)
+    qtbot.waitUntil(lambda: panel._audio is not None, timeout=3000)
+    assert len(panel._audio) == 2 * 48000
+    # A click at 25 % of the strip plays from 0.5 s.
+    strip = panel.preview
+    qtbot.mouseClick(strip, Qt.LeftButton, pos=QPointF(strip.width() * 0.25, strip.height() / 2).toPoint())
+    start, end = player.starts[-1]
+    assert end == 2 * 48000 and abs(start - 24000) <= 2 * 48000 / strip.width() + 1
+    assert np.array_equal(player.render(None, 100, 110), panel._audio[100:110])
+    # The row's drag payload lands on the generate panel's reference slot.
+    slot = ReferenceSlot()
+    qtbot.addWidget(slot)
+    mime = panel.model.mimeData([panel.model.index(0, 0)])
+    assert mime.hasFormat(LIBRARY_MIME)
+    # Qt delivers a drop only to a widget that accepted the drag's entry, as in a real drag.
+    QApplication.sendEvent(slot, QDragEnterEvent(QPointF(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    QApplication.sendEvent(slot, QDropEvent(QPointF(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    assert slot.reference is not None and slot.reference.path == entries[1].path
+    panel.stop_preview()
+
+
+def test_bad_query_keeps_results_and_reports(qtbot, entries):
+    class Picky(FakeIndex):
+        def search(self, query, limit=50):
+            if '"' in query:
+                raise ValueError('unbalanced quote in "door')
+            return super().search(query, limit)
+    panel = LibraryPanel(Picky(entries))
+    qtbot.addWidget(panel)
+    messages = []
+    panel.statusMessage.connect(messages.append)
+    panel.search_box.setText('"door')
+    panel.run_search()
+    assert panel.model.rowCount() == 3 and panel.count_label.text() == "query error"
+    assert "unbalanced" in messages[-1]
