@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     scan.add_argument("--workers", type=int, default=None)
 
     search = action("search", "search by words, filters (dur:<2 sr:48000) and meaning", cmd_search)
-    search.add_argument("query", nargs="+", help='e.g. metal hit dur:<2, "door slam", wood*')
+    search.add_argument("query", nargs="+", help='e.g. metal hit dur:<2, "door slam", wood*; quote a query with '
+                        'exclusions ("glass -break") or put -- before one that starts with -')
     search.add_argument("--json", action="store_true", help="print machine-readable JSON")
     search.add_argument("--limit", type=int, default=20, metavar="N")
     search.add_argument("--mode", choices=["combined", "text", "semantic"], default="combined")
