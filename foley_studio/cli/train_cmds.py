@@ -21,13 +21,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     fetch = wsub.add_parser("fetch-sources", help="download the Debian sound packages into the cache")
     fetch.set_defaults(handler=_world_fetch)
 
-    train = sub.add_parser("train", help="train the autoencoder or the DiT on a manifest")
-    train.add_argument("stage", choices=("autoencoder", "dit"))
-    train.add_argument("--config", type=Path, required=True, help="training config JSON")
-    train.add_argument("--data", type=Path, required=True, help="manifest.jsonl")
-    train.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, logs, samples)")
-    train.add_argument("--max-steps", type=int, default=None, help="override the config's step count")
-    train.set_defaults(handler=_train)
+    train = sub.add_parser("train", help="train the autoencoder or the DiT on a manifest; export a model")
+    tsub = train.add_subparsers(dest="stage", metavar="STAGE", required=True)
+    for stage, text in (("autoencoder", "stage 1: the audio autoencoder (STFT + waveform + KL losses)"),
+                        ("dit", "stage 2: the DiT with the autoencoder frozen (masked conditioning, EMA)")):
+        p = tsub.add_parser(stage, help=text, description=text)
+        p.add_argument("--config", type=Path, required=True, help="training config JSON (see configs/)")
+        p.add_argument("--data", type=Path, required=True, help="manifest.jsonl")
+        p.add_argument("--out", type=Path, required=True,
+                       help="run folder (checkpoints, log.jsonl, samples); an existing one is resumed")
+        p.add_argument("--max-steps", type=int, default=None, help="override the config's step count")
+        p.set_defaults(handler=_train)
+    exp = tsub.add_parser("export", help="combine an autoencoder run and a DiT run into a model folder")
+    exp.add_argument("--autoencoder", type=Path, required=True, help="autoencoder run folder")
+    exp.add_argument("--dit", type=Path, required=True, help="DiT run folder")
+    exp.add_argument("--out", type=Path, required=True, help="model folder to write (e.g. models/demo)")
+    exp.add_argument("--card", type=Path, default=None, help="JSON with extra model-card sections")
+    exp.set_defaults(handler=_export)
 
 
 def _bank(which: str):
@@ -54,6 +64,17 @@ def _world_generate(args: argparse.Namespace) -> int:
 def _world_fetch(args: argparse.Namespace) -> int:
     from foley_studio.training.sources import fetch_debian_sources
     print(fetch_debian_sources())
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    import json
+
+    from foley_studio.training.export import export_model, run_summary
+    card = json.loads(args.card.read_text()) if args.card else {}
+    card.setdefault("training_autoencoder", run_summary(args.autoencoder))
+    card.setdefault("training_dit", run_summary(args.dit))
+    print(export_model(args.autoencoder, args.dit, args.out, card))
     return 0
 
 

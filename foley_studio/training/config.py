@@ -34,6 +34,7 @@ class TrainConfig:
     warmup_steps: int = 100
     grad_clip: float = 1.0
     seed: int = 0
+    init_from: str | None = None        # warm start (fresh optimizer) from a saved model folder, e.g. models/demo
     # autoencoder stage
     crop_seconds: float = 1.0           # random crops of this length
     stft_scales: tuple[int, ...] = (256, 512, 1024, 2048)

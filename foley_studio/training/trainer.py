@@ -139,6 +139,9 @@ def _autoencoder_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir:
     ae = build_autoencoder(mcfg.autoencoder)
     opt = torch.optim.AdamW(ae.parameters(), lr=cfg.lr, betas=(0.8, 0.99), weight_decay=cfg.weight_decay)
     info = load_state(out_dir / "checkpoint", modules={"autoencoder": ae}, optimizer=opt)
+    if info is None and cfg.init_from:
+        from .export import saved_part
+        ae.load_state_dict(saved_part(Path(cfg.init_from), "autoencoder", mcfg))
     start = info["step"] if info else 0
     if fabric.is_global_zero:
         _prepare_run(cfg, out_dir, "autoencoder")
@@ -355,9 +358,13 @@ def _dit_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: Path) -
         torch.set_num_threads(cfg.num_threads)
     torch.manual_seed(cfg.seed)
     model = FoleyModel(cfg.model_config())
+    if cfg.init_from:
+        from .export import saved_part
+        for part in ("autoencoder", "dit", "video_encoder"):
+            getattr(model, part).load_state_dict(saved_part(Path(cfg.init_from), part, model.config))
     if cfg.autoencoder_from:
         load_autoencoder_weights(model, cfg.autoencoder_from)
-    elif fabric.is_global_zero:
+    elif fabric.is_global_zero and not cfg.init_from:
         log.warning("no autoencoder_from in the config: the DiT learns the latents of an untrained autoencoder")
     model.autoencoder.requires_grad_(False).eval()
     if cfg.freeze_video_encoder:

@@ -1,0 +1,108 @@
+"""Turn finished training runs into a model folder the editor and `foley-studio generate` load.
+
+`export_model` combines the autoencoder run's weights with the DiT run's EMA weights (and its video
+encoder) into one `FoleyModel` and writes it with `save_pretrained` (safetensors + config.json +
+README.md card), plus MODEL_CARD.md with the same card. `saved_part` is the inverse for warm
+starts: a later session continues from a committed model folder when the optimizer state of the
+original run is gone.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file
+
+from foley_studio.core.errors import FoleyError
+from foley_studio.model.checkpoint import WEIGHTS_FILE, read_config, save_pretrained
+from foley_studio.model.config import FoleyConfig
+from foley_studio.model.foley import FoleyModel
+
+from .config import TrainConfig
+from .state import EMA
+
+log = logging.getLogger(__name__)
+
+
+def run_summary(run_dir: Path) -> dict[str, Any]:
+    """Steps, wall time and the last losses of a run, read from its log and checkpoint."""
+    run_dir = Path(run_dir)
+    lines = [json.loads(x) for x in (run_dir / "log.jsonl").read_text().splitlines() if x.strip()]
+    losses = [x for x in lines if "loss" in x]
+    probes = [x for x in lines if "probe_loss" in x]
+    info = json.loads((run_dir / "checkpoint" / "last.json").read_text())
+    # wall time restarts with each (resumed) process: add up the segments
+    wall, prev = 0.0, 0.0
+    for x in lines:
+        if x["wall_s"] < prev:
+            wall += prev
+        prev = x["wall_s"]
+    wall += prev
+    tail = losses[-10:]
+    out = {"steps": info["step"], "wall_minutes": round(wall / 60, 1),
+           "final_train_loss_mean_of_last_logs": round(sum(x["loss"] for x in tail) / max(1, len(tail)), 4)}
+    if losses:
+        out["first_logged_train_loss"] = round(losses[0]["loss"], 4)
+    if probes:
+        out["probe_loss_first"] = probes[0]["probe_loss"]
+        out["probe_loss_last"] = probes[-1]["probe_loss"]
+        out["probe_rows"] = probes[-1].get("probe_rows")
+    for key in ("stft", "wave", "kl"):
+        if tail and key in tail[-1]:
+            out[f"final_{key}"] = round(sum(x[key] for x in tail) / len(tail), 4)
+    return out
+
+
+def build_trained_model(ae_run: Path, dit_run: Path) -> FoleyModel:
+    """A FoleyModel with the autoencoder stage's weights and the DiT stage's EMA weights."""
+    from .trainer import DiTObjective, load_autoencoder_weights
+
+    cfg = TrainConfig.from_dict({k: v for k, v in json.loads((Path(dit_run) / "config.json").read_text()).items()
+                                 if k != "stage"})
+    model = FoleyModel(cfg.model_config())
+    load_autoencoder_weights(model, ae_run)
+    objective = DiTObjective(model, freeze_video=cfg.freeze_video_encoder)
+    tensors = load_file(str(Path(dit_run) / "checkpoint" / "last.safetensors"))
+    objective.load_state_dict({k[len("objective/"):]: v for k, v in tensors.items() if k.startswith("objective/")})
+    if objective.video_encoder is None:
+        model.video_encoder.load_state_dict({k[len("video_encoder/"):]: v for k, v in tensors.items()
+                                             if k.startswith("video_encoder/")})
+    ema = EMA(objective, cfg.ema_decay)
+    for k in ema.shadow:
+        ema.shadow[k].copy_(tensors[f"ema/{k}"])
+    objective.load_state_dict(ema.shadow, strict=False)     # export the averaged weights
+    return model.eval()
+
+
+def export_model(ae_run: Path, dit_run: Path, dest: Path, card: dict[str, Any]) -> Path:
+    model = build_trained_model(ae_run, dit_run)
+    save_pretrained(model, dest, card=card)
+    shutil.copyfile(Path(dest) / "README.md", Path(dest) / "MODEL_CARD.md")
+    log.info("exported %s + %s to %s", ae_run, dit_run, dest)
+    return Path(dest)
+
+
+def saved_part(source: Path, part: str, config: FoleyConfig) -> dict[str, torch.Tensor]:
+    """Weights of one part ('autoencoder', 'dit', 'video_encoder') of a saved model folder (warm start)."""
+    saved_config, _ = read_config(source)
+    if saved_config.to_dict() != config.to_dict():
+        raise TrainingInitError(f"cannot warm-start from {source}: its model config differs "
+                                f"({_config_diff(saved_config, config)}); use the same model config")
+    tensors = load_file(str(Path(source) / WEIGHTS_FILE))
+    prefix = f"{part}."
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+class TrainingInitError(FoleyError):
+    """A warm start from a model folder that does not fit the run's model config."""
+
+
+def _config_diff(a: FoleyConfig, b: FoleyConfig) -> str:
+    da, db = a.to_dict(), b.to_dict()
+    return ", ".join(f"{k}: {da[k]} != {db[k]}" for k in da if da[k] != db.get(k))[:300]
+
+
