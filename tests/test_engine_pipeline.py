@@ -222,3 +222,15 @@ def test_video_features_per_window_and_for_a_timeline_reference(tmp_path):
     assert cond["reference_video_feats"].shape == (5, 4)      # the reference's own picture, 0.5 s
     # frames differ over time (the fixture's moving bar), so the two ranges are different pictures
     assert not torch.equal(cond["video_feats"][:5], cond["reference_video_feats"])
+
+
+def test_long_context_and_overlap_are_fitted_to_the_window(tmp_path):
+    source = ArrayAudio(0.4 * sine(30 * SR).astype(np.float32))
+    pipeline, model = make_pipeline(tmp_path, source=source)
+    rendered = pipeline.render(request(mode="inpaint", region=(5 * SR, 20 * SR), context_seconds=4.0,
+                                       overlap_seconds=4.0, steps=1))
+    first, last = model.conditions[0]["context_mask"], model.conditions[-1]["context_mask"]
+    assert int(first[:130].sum()) == 120                    # 3 s of the 8 s window, not 4 s
+    assert last[-120:].all() and not last[-121]             # the right context, also 3 s
+    assert all(w.length <= 320 for w in rendered.windows)
+    assert rendered.audio[7].shape == (15 * SR,)

@@ -211,8 +211,10 @@ class _Job:
         layout = self._layout()
         given, known = self._context(layout)
         self._check_cancel()
-        # A model with a short window cannot share more than half of it with the next one.
-        overlap = max(1, min(round(request.overlap_seconds * LATENT_RATE), self.window_latents // 2))
+        # Windows share at most half their length, and the last one must still have room to
+        # generate before the inpainting tail it ends with (see `plan_windows`).
+        overlap = max(1, min(round(request.overlap_seconds * LATENT_RATE), self.window_latents // 2,
+                             self.window_latents - layout.tail - 1))
         windows = plan_windows(layout.n_latents, self.window_latents, overlap, tail_given=layout.tail)
         video = []
         for win in windows:          # encoding a long video takes a while: stay cancellable
@@ -262,7 +264,9 @@ class _Job:
     def _layout(self) -> Layout:
         request = self.request
         body = samples_to_latents(request.length)
-        want = round(request.context_seconds * LATENT_RATE)
+        # Given context on each side is capped at 3/8 of a window (3 s of an 8 s model, as in the
+        # paper's extension tests) so a window always has most of its length left to generate.
+        want = min(round(request.context_seconds * LATENT_RATE), (3 * self.window_latents) // 8)
         head = tail = 0
         if request.mode in ("extend", "inpaint"):
             if self.p.source is None:
