@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="clip i is generated with seed + i (default 0)")
     p.add_argument("--classifier-epochs", type=int, default=None, help="epochs of the evaluation classifier")
     p.add_argument("--retrain-classifier", action="store_true", help="ignore the cached evaluation classifier")
+    p.add_argument("--embedder", metavar="NAME=WEIGHTS", default=None,
+                   help="a real evaluator for FD and continuity from local weights: clap=FOLDER, "
+                        "passt=FILE.pt or vggish=FILE.pt (TorchScript); default: the built-in classifier")
     p.add_argument("--threads", type=int, default=None,
                    help="torch intra-op threads (1 is often fastest on a busy shared CPU; default: torch's choice)")
     p.set_defaults(handler=_eval)
@@ -55,7 +58,13 @@ def _eval(args: argparse.Namespace) -> int:
     classifier = ClassifierConfig()
     if args.classifier_epochs:
         classifier = replace(classifier, epochs=args.classifier_epochs)
-    request = EvalRequest(
+    embedder = None
+    if args.embedder:
+        name, sep, weights = args.embedder.partition("=")
+        if not sep or not weights:
+            raise FoleyError(f"--embedder must look like NAME=WEIGHTS (e.g. clap=/models/clap), got {args.embedder!r}")
+        embedder = (name, Path(weights))
+    request = EvalRequest(embedder=embedder, 
         model=args.model, data=args.data, out=args.out, split=args.split, n=args.n,
         protocols=list(dict.fromkeys(args.protocols or PROTOCOL_NAMES)),
         settings=EvalSettings(cfg=args.cfg, steps=args.steps, fast_steps=args.fast_steps,

@@ -16,6 +16,7 @@ from foley_studio.core.paths import cache_dir
 
 from .classifier import (AudioClassifier, ClassifierConfig, ClassifierError, cache_key, load_classifier,
                          save_classifier, train_classifier)
+from .evaluators import load_evaluator
 from .data import caption_catalogue, load_eval_clips, load_training_audio, manifest_fingerprint
 from .protocols import PROTOCOLS, run_protocols
 from .report import ReportInfo, goals, report_markdown, table_markdown
@@ -40,6 +41,7 @@ class EvalRequest:
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     retrain_classifier: bool = False
     report_name: str = "EVALUATION.md"
+    embedder: tuple[str, Path] | None = None     # (evaluator name, local weights) for FD and continuity
     command: str = ""
 
 
@@ -91,8 +93,11 @@ def run_evaluation(req: EvalRequest, *, progress: Callable[[str], None] = log.in
     clips = load_eval_clips(req.data, req.split, n=req.n)
     classifier, classifier_summary = get_classifier(req.data, req.classifier, retrain=req.retrain_classifier,
                                                     progress=progress)
+    embedder = load_evaluator(*req.embedder) if req.embedder else None
+    if embedder is not None:
+        classifier_summary += f"; FD and continuity use the {req.embedder[0]} evaluator ({req.embedder[1]})"
     harness = Harness(model, clips, classifier, req.settings, catalogue=caption_catalogue(req.data),
-                      progress=progress)
+                      embedder=embedder, progress=progress)
     tables = []
     for name in req.protocols:
         table = run_protocols(harness, [name])[0]

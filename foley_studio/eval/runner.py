@@ -23,6 +23,7 @@ from foley_studio.media.video import frames_for_encoder
 from .classifier import AudioClassifier
 from .data import EvalClip
 from .embedding import cosine_similarity, frechet_distance
+from .evaluators import AudioEmbedder
 from .quality import quality_metrics
 from .sync import detect_onsets, match_onsets, onset_offsets, av_offset
 
@@ -94,8 +95,11 @@ class Harness:
 
     def __init__(self, model, clips: Sequence[EvalClip], classifier: AudioClassifier, settings: EvalSettings,
                  *, catalogue: dict[tuple[str, str], list[str]] | None = None,
+                 embedder: AudioEmbedder | None = None,
                  progress: Callable[[str], None] | None = None):
         self.model = model.eval()
+        # FD and continuity use a real evaluator's embedding when one is given, else the classifier's
+        self.embedder = embedder
         self.clips = list(clips)
         # captions per (material, action): where 'another class' prompts come from
         self.catalogue = catalogue if catalogue is not None else {
@@ -107,6 +111,7 @@ class Harness:
         self._audio: dict[tuple[str, str], np.ndarray] = {}
         self._generated: dict[tuple[str, Gen], Output] = {}
         self._embeddings: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+        self._external: dict[str, np.ndarray] = {}
         self.generation_count = 0
 
     # ---- inputs ---------------------------------------------------------------------------------
@@ -216,7 +221,12 @@ class Harness:
         return self._embeddings[key]
 
     def embed(self, audio: np.ndarray) -> np.ndarray:
-        return self._analysis(audio)[0]
+        if self.embedder is None:
+            return self._analysis(audio)[0]
+        key = "ext:" + hashlib.blake2b(np.ascontiguousarray(audio).tobytes(), digest_size=16).hexdigest()
+        if key not in self._external:
+            self._external[key] = self.embedder.embed([audio])[0]
+        return self._external[key]
 
     def score(self, outputs: Sequence[Output], *, targets: Sequence[dict[str, str]] | None = None,
               continuation: bool = False) -> dict[str, float]:
