@@ -185,6 +185,7 @@ class LibraryPanel(QWidget):
         for col, width in enumerate((170, 70, 64)):
             self.table.setColumnWidth(col, width)
         self.preview = PreviewStrip(self)
+        self.setMinimumWidth(320)          # name + duration must stay readable beside other docks
         top = QHBoxLayout()
         top.addWidget(self.search_box, 1)
         top.addWidget(self.count_label)

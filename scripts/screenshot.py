@@ -1,0 +1,107 @@
+"""Open the editor in given states and write PNGs (for looking at, never committed).
+
+Run: .venv/bin/python scripts/screenshot.py [--out DIR]. Works offscreen (the default when there is no
+display) or under Xvfb (`xvfb-run -a .venv/bin/python scripts/screenshot.py`). Uses a temporary
+Foley Studio home so the demo library is indexed fresh and the user's settings are untouched.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _settle(app, seconds: float, until=None) -> None:
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        app.processEvents()
+        if until is not None and until():
+            break
+        time.sleep(0.01)
+    for _ in range(5):
+        app.processEvents()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "foley_screens")
+    parser.add_argument("--size", default="1600x960")
+    parser.add_argument("--no-library", action="store_true", help="skip indexing the demo library")
+    args = parser.parse_args()
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("FOLEY_STUDIO_HOME", tempfile.mkdtemp(prefix="foley-shots-"))
+    os.environ["FOLEY_STUDIO_NO_PROMPTS"] = "1"
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    from foley_studio.core.paths import DEMO_LIBRARY_DIR
+    from foley_studio.core.timebase import SAMPLE_RATE
+    from foley_studio.ui.app import application, demo_project
+    from foley_studio.ui.main_window import MainWindow
+
+    app = application(sys.argv[:1])
+    index = None
+    if not args.no_library:
+        from foley_studio.library import LibraryIndex
+        index = LibraryIndex()
+        index.add_folder(DEMO_LIBRARY_DIR)
+        t0 = time.perf_counter()
+        report = index.scan()
+        print(f"library: {report.added} sounds indexed in {time.perf_counter() - t0:.1f} s")
+    project, path = demo_project()
+    window = MainWindow(project, path, library_index=index, restore_layout=False)
+    width, height = (int(v) for v in args.size.split("x"))
+    window.resize(width, height)
+    window.show()
+    canvas = window.canvas
+    sources = {c.source for t in project.tracks for c in t.clips}
+    _settle(app, 15, lambda: all(window.waveforms.pyramid(s) is not None or window.waveforms.error(s)
+                                 for s in sources) and window.thumbnails.get(0) is not None)
+    canvas.zoom_fit()
+    window.doc.set_playhead(int(2.0 * SAMPLE_RATE))
+    window.doc.select_track(project.tracks[1].id)
+    _settle(app, 3)
+    shots = []
+
+    def shot(name: str) -> None:
+        file = args.out / f"{name}.png"
+        window.grab().save(str(file))
+        shots.append(file)
+
+    shot("01_demo_project")
+    hits = project.tracks[1].clips
+    canvas.zoom_to(hits[1].start - SAMPLE_RATE // 4, hits[3].end + SAMPLE_RATE // 4)
+    window.doc.select_clips([hits[2].id])
+    window.doc.set_region((hits[1].start, hits[2].end))
+    window.doc.set_playhead(hits[2].start + 4800)
+    _settle(app, 4, lambda: window.thumbnails.get(window.doc.project.video.clock.frame_at_sample(hits[2].start))
+            is not None)
+    shot("02_zoomed_in")
+    window.doc.set_region(None)
+    window.docks["spectrogram"].raise_()
+    window.resizeDocks([window.docks["spectrogram"]], [900], __import__("PySide6.QtCore").QtCore.Qt.Horizontal)
+    window.doc.select_clips([project.tracks[2].clips[0].id])
+    window.spectrogram.refresh()
+    _settle(app, 8, lambda: "computing" not in window.spectrogram.caption.text()
+            and window.spectrogram.last_spectrogram is not None)
+    shot("03_spectrogram")
+    window.docks["library"].raise_()
+    window.library.search_box.setText("crash")
+    window.library.run_search()
+    if window.library.model.rowCount():
+        window.library.table.selectRow(0)
+    _settle(app, 2)
+    shot("04_library_search")
+    for file in shots:
+        print(file)
+    window.shutdown()
+    if index is not None:
+        index.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
