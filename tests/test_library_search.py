@@ -167,3 +167,16 @@ def test_cli_add_search_similar_stats(tmp_path, capsys, monkeypatch):
     assert stats["files"] == 2 and stats["skipped"] == 1 and stats["skipped_files"][0]["path"].endswith("broken.wav")
     assert cli_main(["library", "search", "dur:<x", "--db", db]) == 2
     assert "dur" in capsys.readouterr().err
+
+
+def test_user_errors_name_the_file_and_the_fix(tmp_path, capsys):
+    from foley_studio.library.errors import LibraryDatabaseError
+
+    bad = tmp_path / "not_a_db.sqlite3"
+    bad.write_bytes(b"this is not SQLite" * 100)
+    with pytest.raises(LibraryDatabaseError, match="not_a_db.sqlite3.*delete"):
+        LibraryIndex(bad)
+    db = str(tmp_path / "ok.sqlite3")
+    assert cli_main(["library", "similar", str(tmp_path / "missing.wav"), "--db", db]) == 2
+    err = capsys.readouterr().err
+    assert "missing.wav" in err and err.count("\n") == 1

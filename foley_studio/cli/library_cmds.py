@@ -141,6 +141,10 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
+    from foley_studio.library import LibraryError
+
+    if not args.file.is_file():
+        raise LibraryError(f"{args.file}: no such file; give the path of an audio (or video) file")
     with _open(args) as index:
         _ensure_demo(index)
         _print_entries(index.similar(args.file, args.limit), args.json)
