@@ -215,3 +215,33 @@ def test_pyav_fallback_reads_what_libsndfile_cannot(tmp_path, monkeypatch):
     assert meta.duration == pytest.approx(0.3 * 48000 / 44100, abs=1e-3)   # tone() made 0.3 s of 48k samples
     assert meta.peak_db == pytest.approx(20 * np.log10(0.5), abs=0.05)
     assert len(meta.overview) == 128 and meta.embedding.shape == (96,)
+
+
+def test_search_from_another_thread_while_scanning(tmp_path, monkeypatch):
+    import threading
+
+    import foley_studio.library.index as ix
+
+    monkeypatch.setattr(ix, "BATCH", 4)
+    lib = tmp_path / "sfx"
+    for i in range(48):
+        write_wav(lib / f"rain_{i:02d}.wav", noise(0.05, seed=i))
+    index = _index(tmp_path)
+    index.add_folder(lib)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            index.scan(workers=2, embed_text=False)
+        except BaseException as exc:  # reported below; a thread's exception would vanish
+            errors.append(exc)
+
+    scanner = threading.Thread(target=run)
+    scanner.start()
+    counts = []
+    while scanner.is_alive():
+        counts.append(len(index.search("rain", 100, mode="text")))
+    scanner.join()
+    counts.append(len(index.search("rain", 100, mode="text")))
+    assert not errors
+    assert counts == sorted(counts) and counts[-1] == 48   # readers see whole batches, never a torn state
