@@ -77,3 +77,17 @@ def test_cli_ship_horn_on_demo_library(capsys):
     assert cli_main(["library", "search", "ship horn", "--json"]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert Path(hits[0]["path"]).name == "opensfx_06_ship_horn.flac" and hits[0]["title"] == "Ship horn"
+
+
+def test_door_slam_finds_the_heavy_wooden_door(tmp_path):
+    from library_helpers import noise, write_bwf
+
+    captions = ["Heavy wooden door closing hard", "Glass bottle rolling on concrete", "Footsteps on gravel, slow",
+                "Rain on a car roof", "Kettle whistling", "Metal pipe dropped on tiles"]
+    for i, caption in enumerate(captions):
+        write_bwf(tmp_path / "sfx" / f"take_{i:02d}.wav", noise(0.1, seed=i), bext_description=caption)
+    index = LibraryIndex(tmp_path / "lib.sqlite3")
+    index.add_folder(tmp_path / "sfx")
+    index.scan()
+    assert index.search("door slam", 3, mode="text") == []        # "slam" is in no description...
+    assert index.search("door slam", 3)[0].description == captions[0]   # ...but the same meaning
