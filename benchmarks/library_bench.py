@@ -14,6 +14,17 @@
    matrix-vector product + top-k, with the encode and matrix parts reported apart.
 
 Targets from the issue: index >= 500 files/s; FTS p95 <= 20 ms at 100k; semantic <= 50 ms at 100k.
+
+Run of 2026-11-26 (defaults) on the shared 2-CPU dev box at load average ~11 (about 8 jobs per
+core), so wall times are ~3x the CPU times; CPU times are what an idle machine would see:
+  index 2,000 WAVs: 254 files/s wall, 1.03 ms CPU per file (all threads); unchanged rescan 0.1 s
+  FTS over 100,000: p50 10 ms, p95 45 ms wall; CPU p50 4.4 ms, p95 14.9 ms (broad one-word and
+      prefix queries matching ~23% of rows are the slow shape: p95 48-49 ms wall)
+  semantic over 100,000: p50 75 ms, p95 110 ms wall; CPU p50 25 ms, p95 34 ms; of which the
+      MiniLM query encode is 38 ms p50 wall and the float32 matrix product + top-k 31 ms p50 wall
+  similar (96-d audio vectors, 100,000): p50 8.5 ms, p95 15 ms wall
+Past ~1 M entries the float32 scan (1.5 GB, memory-bound) should give way to an ANN index
+(HNSW or IVF-PQ: hnswlib/FAISS, or sqlite-vec inside the same database), with exact re-ranking.
 """
 from __future__ import annotations
 
