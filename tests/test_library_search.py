@@ -180,3 +180,24 @@ def test_user_errors_name_the_file_and_the_fix(tmp_path, capsys):
     assert cli_main(["library", "similar", str(tmp_path / "missing.wav"), "--db", db]) == 2
     err = capsys.readouterr().err
     assert "missing.wav" in err and err.count("\n") == 1
+
+
+def test_preload_semantic_never_blocks_a_combined_search(tmp_path):
+    import threading
+
+    release = threading.Event()
+
+    class SlowToLoad(BagOfWordsEmbedder):
+        def __init__(self):
+            release.wait(10)
+
+    write_bwf(tmp_path / "sfx" / "a.wav", noise(0.1), bext_description="Heavy wooden door closing hard")
+    index = LibraryIndex(tmp_path / "lib.sqlite3", text_embedder=SlowToLoad)
+    index.add_folder(tmp_path / "sfx")
+    index.scan(embed_text=False)
+    loader = index.preload_semantic()
+    assert not index.semantic_ready
+    assert _names(index.search("wooden", 5)) == ["a.wav"]          # text results, no waiting
+    release.set()
+    loader.join(10)
+    assert index.semantic_ready and _names(index.search("door heavy", 5)) == ["a.wav"]

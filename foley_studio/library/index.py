@@ -70,6 +70,8 @@ class LibraryIndex:
         self._write_lock = threading.Lock()
         self._matrices: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}   # kind -> (generation, ids, vectors)
         self._semantic_warned = False
+        self._embedder_lock = threading.Lock()
+        self._nonblocking_semantic = False
         self._init_schema()
 
     # -- connections -------------------------------------------------------------------------
@@ -334,11 +336,33 @@ class LibraryIndex:
     # -- text embeddings ---------------------------------------------------------------------
 
     def _get_text_embedder(self):
-        if self._text_embedder is None:
-            from .semantic import shared_text_embedder
+        with self._embedder_lock:
+            if self._text_embedder is None:
+                from .semantic import shared_text_embedder
 
-            self._text_embedder = (self._text_embedder_factory or shared_text_embedder)()
-        return self._text_embedder
+                self._text_embedder = (self._text_embedder_factory or shared_text_embedder)()
+            return self._text_embedder
+
+    def preload_semantic(self) -> threading.Thread:
+        """Load the sentence encoder in a background thread (a few seconds). Until it is ready,
+        combined searches return text results instead of waiting, so an editor can call this at
+        start-up and search as the user types without freezing on the first keystroke."""
+        self._nonblocking_semantic = True
+
+        def load() -> None:
+            try:
+                self._get_text_embedder()
+            except EmbeddingModelMissingError as exc:
+                log.warning("semantic search disabled: %s", exc)
+
+        thread = threading.Thread(target=load, name="library-encoder-load", daemon=True)
+        thread.start()
+        return thread
+
+    @property
+    def semantic_ready(self) -> bool:
+        """Whether the sentence encoder is loaded (a semantic query will not have to wait for it)."""
+        return self._text_embedder is not None
 
     def _embed_missing_text(self, progress: ProgressFn, cancel: Callable[[], bool], batch: int = 256) -> int:
         """Embed descriptions that have no vector yet; returns how many were embedded."""
@@ -419,6 +443,8 @@ class LibraryIndex:
             return self._semantic(parsed, limit)
         pool = max(limit * 3, 50)
         text_hits = self._text_search(parsed, pool)
+        if self._nonblocking_semantic and not self.semantic_ready:
+            return text_hits[:limit]     # the encoder is still loading (see preload_semantic)
         try:
             sem_hits = self._semantic(parsed, pool)
         except EmbeddingModelMissingError as exc:
