@@ -136,7 +136,7 @@ def test_all_protocols_end_to_end(world, tiny_model_dir, tmp_path):
     for table in tables:
         assert table.title in text
     assert "Where the model stands against the goals" in text and "Hardware:" in text
-    results = json.loads((report.parent / "results.json").read_text())
+    results = json.loads(report.with_suffix(".json").read_text())
     assert [t["key"] for t in results["tables"]] == list(by_key)
     assert len(results["goals"]) == 4
 

@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "eval", help="measure sync, control, extension, quality and samplers on held-out clips",
         description="Generate with a model on the held-out split of a Foley-world manifest and score the "
                     "results against exact ground truth; prints the tables and writes EVALUATION.md and "
-                    "results.json into --out.")
+                    "EVALUATION.json into --out.")
     p.add_argument("--model", default="demo", help="model name from the registry, or a model folder (default: demo)")
     p.add_argument("--data", type=Path, required=True,
                    help="manifest.jsonl of a Foley world (`foley-studio world generate`); its train split "
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=int, default=None, help="evaluate only the first N clips of the split")
     p.add_argument("--protocol", action="append", choices=PROTOCOL_NAMES, dest="protocols",
                    help="protocol to run (repeatable; default: all five)")
-    p.add_argument("--out", type=Path, required=True, help="folder for EVALUATION.md and results.json")
+    p.add_argument("--out", type=Path, required=True, help="folder for the report and its numbers (<report-name>.md / .json)")
     p.add_argument("--report-name", default="EVALUATION.md", help="file name of the markdown report in --out")
     p.add_argument("--cfg", type=float, default=4.0, help="classifier-free guidance scale (default 4.0)")
     p.add_argument("--steps", type=int, default=25, help="DPM++ steps for every protocol but 'sampler' (default 25)")

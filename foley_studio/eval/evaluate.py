@@ -1,4 +1,4 @@
-"""One call from a model name and a manifest to printed tables, `EVALUATION.md` and `results.json`."""
+"""One call from a model name and a manifest to printed tables, `EVALUATION.md` and `EVALUATION.json`."""
 from __future__ import annotations
 
 import json
@@ -83,7 +83,8 @@ def _load_model(name: str):
 
 def run_evaluation(req: EvalRequest, *, progress: Callable[[str], None] = log.info,
                    print_table: Callable[[str], None] | None = None) -> tuple[list[Table], Path]:
-    """Run the protocols, write `EVALUATION.md` and `results.json` into `req.out`, return the tables."""
+    """Run the protocols, write the report (`EVALUATION.md`) and its numbers (`EVALUATION.json`) into
+    `req.out`; return the tables and the report's path."""
     unknown = [p for p in req.protocols if p not in PROTOCOLS]
     if unknown:
         raise ValueError(f"unknown protocol(s) {unknown}; known: {', '.join(PROTOCOLS)}")
@@ -116,7 +117,7 @@ def run_evaluation(req: EvalRequest, *, progress: Callable[[str], None] = log.in
     req.out.mkdir(parents=True, exist_ok=True)
     report = req.out / req.report_name
     report.write_text(report_markdown(tables, info))
-    (req.out / "results.json").write_text(json.dumps(_results_json(tables, info, req), indent=1, default=_nan_null))
+    report.with_suffix(".json").write_text(json.dumps(_results_json(tables, info, req), indent=1, default=_nan_null))
     return tables, report
 
 

@@ -1,6 +1,6 @@
 """Synchronisation metrics: onsets in audio against the known event times of the Foley world.
 
-* `onset_envelope` / `detect_onsets`: log-spectral flux at 1 ms resolution (short 256-sample window)
+* `onset_envelope` / `detect_onsets`: log-mel-band flux at 1 ms resolution (short 256-sample window)
   with peak picking over an adaptive threshold; silence gives no onsets.
 * `match_onsets`: onset precision / recall / F1 within a tolerance (±50 ms by default), matched
   one-to-one (maximum matching, then smallest total distance).
@@ -19,12 +19,13 @@ from scipy.optimize import linear_sum_assignment
 
 from foley_studio.core.timebase import SAMPLE_RATE
 
-from .features import as_mono_float, stft_magnitude
+from .features import as_mono_float, mel_filterbank, stft_magnitude
 
 ENVELOPE_RATE = 1000          # onset-envelope frames per second (1 ms)
 _HOP = SAMPLE_RATE // ENVELOPE_RATE
 _N_FFT = 256                  # 5.3 ms window: short, so attacks are not smeared
 _FLOOR_DB = -90.0             # absolute floor (dB re full-scale sine) so silence stays flat
+_N_BANDS = 24                 # mel bands of the flux (256-point FFT: finer bands would be empty)
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,10 @@ class OnsetDetectorConfig:
     """Peak-picking settings of `detect_onsets` (defaults tuned on impacts, clicks and scrapes)."""
 
     smooth_ms: float = 9.0          # Hann smoothing of the flux (sums a ramped attack into one peak)
-    peak_window_ms: float = 25.0    # a peak is the maximum within ± this
+    peak_window_ms: float = 60.0    # a peak is the maximum within ± this (world impacts are >= 167 ms apart)
     median_window_ms: float = 300.0  # local median the peak must rise above ...
-    delta_db: float = 6.0           # ... by at least this much (summed flux, dB)
+    delta_db: float = 12.0          # ... by at least this much (Hann-summed flux, dB); chosen on the
+                                    # world's *val* split: F1 0.83 on clean, 0.72 on degraded audio
     min_level_db: float = -60.0     # and the frame must be louder than this (dB re full scale)
 
 
@@ -72,11 +74,18 @@ class SyncResult:
 # --------------------------------------------------------------------------------------------------
 
 def _frame_db(audio: np.ndarray) -> np.ndarray:
-    """Log magnitude (dB re full-scale sine) of 1 ms-hop frames: (F, M)."""
+    """Log power (dB re full-scale sine) of 1 ms-hop frames in mel bands: (n_bands, M).
+
+    Mel bands rather than linear bins: with linear bins 5/6 of the weight sits above 4 kHz, so the
+    flux of band-limited audio (in-the-wild recordings, the world's "low quality" copy, a model's
+    muffled output) would be diluted six-fold and its onsets missed.
+    """
     mag = stft_magnitude(audio, _N_FFT, _HOP)
     window_sum = _N_FFT / 2.0            # periodic Hann sums to N/2; full-scale sine -> 0 dB peak bin
-    mag = 2.0 * mag / window_sum
-    return 20.0 * np.log10(np.maximum(mag, 10.0 ** (_FLOOR_DB / 20.0)))
+    power = (2.0 * mag / window_sum) ** 2
+    bank = mel_filterbank(_N_BANDS, _N_FFT, SAMPLE_RATE, 60.0)
+    bands = (bank / bank.max(axis=1, keepdims=True)) @ power
+    return 10.0 * np.log10(np.maximum(bands, 10.0 ** (_FLOOR_DB / 10.0)))
 
 
 def _frame_times(n_frames: int) -> np.ndarray:
