@@ -14,4 +14,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 def foley_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("foley_home")
     monkeypatch.setenv("FOLEY_STUDIO_HOME", str(home))
+    # A modal "save changes?" box at widget teardown would block the suite forever.
+    monkeypatch.setenv("FOLEY_STUDIO_NO_PROMPTS", "1")
     return home
