@@ -86,6 +86,7 @@ def test_video_encoder_resizes_and_resamples_fps():
     with torch.no_grad():
         assert enc.encode(_frames(15)).shape == (15, 12)
         assert enc.encode(_frames(40), fps=20.0).shape == (20, 12)
+        assert enc.encode(_frames(0)).shape == (0, 12)
 
 
 def test_video_features_are_local_in_time():

@@ -209,6 +209,8 @@ class VideoEncoder(nn.Module):
     def encode(self, frames: Tensor, fps: float | None = None) -> Tensor:
         """uint8 (T, H, W, 3) frames at `fps` (default: the encoder's) -> (T', dim) at the encoder's fps."""
         assert frames.dim() == 4 and frames.shape[-1] == 3, f"expected (T, H, W, 3) frames, got {tuple(frames.shape)=}"
+        if frames.shape[0] == 0:
+            return self.proj.weight.new_zeros(0, self.dim)
         if fps is not None and abs(fps - self.fps) > 1e-6:
             n_out = max(1, round(frames.shape[0] * self.fps / fps))
             idx = ((torch.arange(n_out) + 0.5) * fps / self.fps).long().clamp(max=frames.shape[0] - 1)
