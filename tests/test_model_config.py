@@ -33,6 +33,8 @@ def test_json_round_trip_and_unknown_keys():
     data["dit"]["wdith"] = 3
     with pytest.raises(ValueError, match="wdith"):
         FoleyConfig.from_dict(data)
+    with pytest.raises(ValueError, match="version 7 is newer"):
+        FoleyConfig.from_dict({**TINY.to_dict(), "version": 7})
 
 
 def test_inconsistent_sizes_are_refused():

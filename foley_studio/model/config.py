@@ -202,6 +202,10 @@ class FoleyConfig:
             "autoencoder": AutoencoderConfig, "dit": DiTConfig, "text": TextEncoderConfig,
             "video": VideoEncoderConfig, "diffusion": DiffusionConfig,
         }
+        version = data.get("version", CONFIG_VERSION)
+        if not isinstance(version, int) or version > CONFIG_VERSION:
+            raise ValueError(f"model config version {version!r} is newer than this Foley Studio reads "
+                             f"({CONFIG_VERSION}); update Foley Studio")
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
             if key in parts:
