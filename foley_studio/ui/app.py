@@ -127,12 +127,13 @@ def offer_recovery(window: MainWindow) -> bool:
     return True
 
 
-def run_editor(target: str | Path | None = None, *, argv: list[str] | None = None) -> int:
+def run_editor(target: str | Path | None = None, *, argv: list[str] | None = None,
+               scan_library: bool = True) -> int:
     """Open the editor on a project, a video, or (no target) the bundled demo; returns the exit code."""
     app = application(argv)
     crashed = _previous_session_crashed()
     _mark_session(True)
-    index, _scan, scan_signals = open_library()
+    index, _scan, scan_signals = open_library(scan_demo=scan_library)
     window = MainWindow(library_index=index)
     scan_signals.done.connect(lambda msg: (window.show_message(msg), window.library.run_search()))
     if message := getattr(scan_signals, "message", None):

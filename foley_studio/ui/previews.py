@@ -160,12 +160,13 @@ class _ThumbnailWorker(QThread):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._cond = threading.Condition()
-        self._request: tuple[str, float, int, list[int]] | None = None
+        self._request: tuple[str, float, int, list[int], float] | None = None
         self._stop = False
 
-    def submit(self, path: str, fps: float, height: int, frames: list[int]) -> None:
+    def submit(self, path: str, fps: float, height: int, frames: list[int], tolerance: float = 0.0) -> None:
+        """Decode `frames`; with `tolerance` seconds, a keyframe that close stands in for the exact frame."""
         with self._cond:
-            self._request = (path, fps, height, frames)
+            self._request = (path, fps, height, frames, tolerance)
             self._cond.notify()
 
     def stop(self) -> None:
@@ -174,7 +175,7 @@ class _ThumbnailWorker(QThread):
             self._cond.notify()
         self.wait(5000)
 
-    def _next(self) -> tuple[str, float, int, list[int]] | None:
+    def _next(self) -> tuple[str, float, int, list[int], float] | None:
         with self._cond:
             while self._request is None and not self._stop:
                 self._cond.wait()
@@ -189,20 +190,18 @@ class _ThumbnailWorker(QThread):
         reader, reader_path = None, None
         try:
             while (req := self._next()) is not None:
-                path, fps, height, frames = req
+                path, fps, height, frames, tolerance = req
                 try:
                     if reader_path != path:
                         if reader is not None:
                             reader.close()
                         from foley_studio.media.video import VideoReader
                         reader, reader_path = VideoReader(path), path
-                    times = [(f + 0.5) / fps for f in frames]     # mid-frame: robust to rounding
-                    by_time = dict(zip(times, frames))
-                    for t, rgb in reader.iter_thumbnails(times, height):
-                        frame = by_time.get(t)
-                        if frame is None:
-                            frame = int(math.floor(t * fps))
-                        self.decoded.emit(path, frame, _to_qimage(rgb))
+                    wanted = _decode_times(frames, fps, tolerance, reader.keyframe_times() if tolerance else [])
+                    for t, rgb in reader.iter_thumbnails(list(wanted), height):
+                        image = _to_qimage(rgb)
+                        for frame in wanted.get(t, [int(math.floor(t * fps))]):
+                            self.decoded.emit(path, frame, image)
                         if self._superseded():
                             break
                 except Exception as exc:   # shown once in the status bar; the lane stays drawable
@@ -212,6 +211,25 @@ class _ThumbnailWorker(QThread):
         finally:
             if reader is not None:
                 reader.close()
+
+
+def _decode_times(frames: list[int], fps: float, tolerance: float, keyframes: list[float]) -> dict[float, list[int]]:
+    """Decode time -> grid frames it stands for.
+
+    Zoomed out, one thumbnail covers many frames, so a keyframe within `tolerance` of the frame is
+    as truthful and far cheaper: it decodes alone, while an exact frame may need a whole GOP first.
+    """
+    import bisect
+    out: dict[float, list[int]] = {}
+    for frame in frames:
+        t = (frame + 0.5) / fps                  # mid-frame: robust to timestamp rounding
+        if keyframes:
+            i = bisect.bisect_right(keyframes, t)
+            near = [k for k in keyframes[max(0, i - 1):i + 1] if abs(k - t) <= tolerance]
+            if near:
+                t = min(near, key=lambda k: abs(k - t)) + 0.25 / fps
+        out.setdefault(t, []).append(frame)
+    return out
 
 
 def _to_qimage(rgb: np.ndarray) -> QImage:
@@ -261,14 +279,16 @@ class ThumbnailCache(QObject):
                 return pm
         return None
 
-    def request(self, frames: list[int]) -> None:
+    def request(self, frames: list[int], step: int = 1) -> None:
+        """Decode these grid frames (one thumbnail every `step` frames) in the given order."""
         if not self._path:
             return
         missing = [f for f in frames if f not in self._pixmaps]
         if missing and not set(missing) <= self._requested:
             # A new request replaces the queued one: frames no longer visible are not decoded.
             self._requested = set(missing)
-            self._worker.submit(self._path, self._fps, self.height, missing)
+            tolerance = 0.5 * step / self._fps if step > 1 else 0.0
+            self._worker.submit(self._path, self._fps, self.height, missing, tolerance)
 
     def _on_decoded(self, path: str, frame: int, image: QImage) -> None:
         if path != self._path:
