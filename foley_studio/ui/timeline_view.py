@@ -454,7 +454,7 @@ class TimelineCanvas(QWidget):
         if wanted:
             # Centre-out order: what is under the eye arrives first.
             centre = (first + end_frame) / 2
-            self.thumbnails.request(sorted(wanted, key=lambda f: abs(f - centre)))
+            self.thumbnails.request(sorted(wanted, key=lambda f: abs(f - centre)), step)
 
     @staticmethod
     def _draw_thumb_span(p: QPainter, pm, x: float, y: float, span: float, thumb_w: float, thumb_h: float) -> None:
