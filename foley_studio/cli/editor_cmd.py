@@ -52,6 +52,13 @@ def headless_demo() -> int:
                   "(`foley-studio generate` is missing); open the editor on a machine with a display.",
                   file=sys.stderr)
             return 2
-        args = parser.parse_args(["generate", "--demo"])
+        from foley_studio.core.paths import DEMO_DIR, data_dir
+        demo = DEMO_DIR / "demo.fsproj"
+        if not demo.exists():
+            demo = DEMO_DIR / "demo_video.mp4"
+        out = data_dir() / "demo_takes"
+        print(f"foley-studio: generating demo takes for {demo.name} into {out}", file=sys.stderr)
+        args = parser.parse_args(["generate", str(demo), "--prompt", "a mallet striking a metal object",
+                                  "--quality", "high", "--out", str(out)])
         return int(args.handler(args) or 0)
     return int(handler(argparse.Namespace()) or 0)
