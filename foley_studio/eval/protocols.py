@@ -42,7 +42,7 @@ def text_control(h: Harness) -> Table:
     table = Table("text", "Text control: another class as prompt (paper Table 2)",
                   f"prompt = caption of another material, same action; accuracy of the *prompted* class; "
                   f"{s.sampler.upper()}-{s.steps}, CFG {s.cfg}",
-                  ["acc", "acc_material", "acc_action", *SYNC_COLS])
+                  ["acc_material", "acc", "acc_action", *SYNC_COLS])
     prompts = [_other_prompt(h, c, i) for i, c in enumerate(h.clips)]
     targets = [labels for _, labels in prompts]
     variants = [

