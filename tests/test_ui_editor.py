@@ -314,3 +314,24 @@ def test_zoom_keeps_anchor_and_is_quantised(qtbot, window):
     assert abs(g.time_at(x) - t) <= 2 * g.samples_per_pixel
     from foley_studio.ui.previews import quantise_spp
     assert g.samples_per_pixel == pytest.approx(quantise_spp(g.samples_per_pixel))
+
+
+def test_rubber_band_multi_select_then_move_together(qtbot, window):
+    _wait_waveforms(qtbot, window)
+    doc, canvas, g = window.doc, window.canvas, window.canvas.geo
+    start = QPointF(g.x_of(SAMPLE_RATE // 4), g.track_top(0) + 4)
+    end = QPointF(g.x_of(int(3.2 * SAMPLE_RATE)), g.track_top(1) + g.track_height - 6)
+    qtbot.wait(QApplication.styleHints().mouseDoubleClickInterval() + 20)
+    qtbot.mousePress(canvas, Qt.LeftButton, Qt.ShiftModifier, start.toPoint())
+    qtbot.mouseMove(canvas, ((start + end) / 2).toPoint())
+    qtbot.mouseMove(canvas, end.toPoint())
+    qtbot.mouseRelease(canvas, Qt.LeftButton, Qt.ShiftModifier, end.toPoint())
+    assert sorted(doc.selected_clips) == ["clip-a", "clip-b"]
+    before = {c: doc.project.find_clip(c).start for c in ("clip-a", "clip-b")}
+    rect = canvas.clip_rect(doc.project.find_clip("clip-b"), 1)
+    _drag(qtbot, canvas, rect.center(), rect.center() + QPointF(-80, 0))
+    moved = {c: doc.project.find_clip(c).start - before[c] for c in before}
+    assert moved["clip-a"] == moved["clip-b"] < 0
+    assert doc.undo_stack.count() == 1
+    doc.undo_stack.undo()
+    assert {c: doc.project.find_clip(c).start for c in before} == before

@@ -13,19 +13,21 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QToolBar, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QToolBar,
+                               QVBoxLayout, QWidget)
 
 from foley_studio.core.errors import FoleyError
 from foley_studio.core.paths import data_dir
 from foley_studio.core.project import Project, new_project
 
+from .about import show_about
 from .document import ProjectDocument
 from .library_panel import LibraryPanel
 from .mime import LIBRARY_MIME, LibraryDrag, decode_library_drag
 from .playback import AudioOutput, PlaybackController
 from .previews import ThumbnailCache, WaveformCache
 from .spectrogram_panel import SpectrogramPanel
+from .theme import glyph_icon
 from .timeline_view import TimelinePanel
 from .video_preview import VideoPreview
 
@@ -261,10 +263,17 @@ class MainWindow(QMainWindow):
         self._action(t, "Go to start", lambda: self.seek(0), "Home")
         self._action(t, "Go to end", lambda: self.seek(self.doc.project.duration), "End")
 
+        h = bar.addMenu("&Help")
+        self._action(h, "About Foley Studio", lambda: show_about(self))
+
         tools = QToolBar("Transport", self)
         tools.setObjectName("mainToolbar")
         tools.setMovable(False)
+        tools.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         self.addToolBar(tools)
+        for action, glyph in ((self.undo_action, "↶"), (self.redo_action, "↷"), (self.play_action, "▶"),
+                              (self.loop_action, "⟲")):
+            action.setIcon(glyph_icon(glyph))
         for action in (self.undo_action, self.redo_action):
             tools.addAction(action)
         tools.addSeparator()
@@ -366,6 +375,7 @@ class MainWindow(QMainWindow):
 
     def _on_playing(self, playing: bool) -> None:
         self.play_action.setText("Stop" if playing else "Play")
+        self.play_action.setIcon(glyph_icon("■" if playing else "▶"))
 
     # -- projects ---------------------------------------------------------------------------------------
     def ask_open_path(self) -> str | None:

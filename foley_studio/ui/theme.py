@@ -119,3 +119,27 @@ def mono_font(point_size: float = 9.0) -> QFont:
     font.setStyleHint(QFont.Monospace)
     font.setPointSizeF(point_size)
     return font
+
+
+def glyph_icon(glyph: str, colour: str = _TEXT, size: int = 32):
+    """A toolbar icon drawn from a font glyph in the theme's text colour.
+
+    Qt's standard icons are dark grey and vanish on a dark toolbar; these keep full contrast.
+    """
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QIcon, QPainter, QPixmap
+    icon = QIcon()
+    for mode, tint in ((QIcon.Normal, colour), (QIcon.Disabled, "#5a606b")):
+        pm = QPixmap(size, size)
+        pm.fill(Qt.transparent)
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.Antialiasing)
+        p.setRenderHint(QPainter.TextAntialiasing)
+        font = QFont("DejaVu Sans")
+        font.setPixelSize(int(size * 0.8))
+        p.setFont(font)
+        p.setPen(QColor(tint))
+        p.drawText(pm.rect(), Qt.AlignCenter, glyph)
+        p.end()
+        icon.addPixmap(pm, mode)
+    return icon

@@ -99,6 +99,8 @@ class TimelineCanvas(QWidget):
         self._last_paint_ms = 0.0
         self.paint_count = 0                 # benchmarks and tests wait on it
         self._spans: list = []
+        self._band: QRectF | None = None        # rubber band being dragged (widget coordinates)
+        self._band_base: list[str] = []
         self._spans_revision = -1
         self._spans_project = None
         self._repaint = QTimer(self, singleShot=True, interval=15)   # coalesces bursts of preview arrivals
@@ -410,6 +412,10 @@ class TimelineCanvas(QWidget):
         p.restore()
 
     def _paint_ghost(self, p: QPainter) -> None:
+        if self._band is not None:
+            p.setPen(QPen(QColor(C.clip_border), 1, Qt.DashLine))
+            p.setBrush(QColor(128, 196, 228, 40))
+            p.drawRect(self._band)
         if self._drop_ghost is None:
             return
         row, start, length = self._drop_ghost
@@ -646,8 +652,11 @@ class TimelineCanvas(QWidget):
             row = g.track_index_at(y)
             if row is not None and row < len(self.doc.project.tracks):
                 self.doc.select_track(self.doc.project.tracks[row].id)
-            if not ctrl:
-                self.doc.select_clips([])
+            if ctrl:      # Ctrl/Shift-drag on empty lanes: rubber band adds clips to the selection
+                self._drag = _Drag("band", x, y, time)
+                self._band_base = list(self.doc.selected_clips)
+                return
+            self.doc.select_clips([])
             self._drag = _Drag("region", x, y, self._snapped(time))
             return
         clip, track, part = hit
@@ -710,6 +719,7 @@ class TimelineCanvas(QWidget):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         drag, self._drag = self._drag, None
         self._snap_guide = None
+        self._band = None
         if drag is not None and not drag.started:
             if drag.kind in ("move", "trim", "fade"):
                 pass            # a click on a clip only selects it
@@ -719,6 +729,16 @@ class TimelineCanvas(QWidget):
             elif drag.kind == "region":
                 self.doc.set_region(None)
         self.update()
+
+    def _drag_band(self, drag: _Drag, time: int, y: float) -> None:
+        g = self.geo
+        a, b = sorted((drag.press_time, time))
+        rows = sorted((g.track_index_at(drag.press_y) or 0, g.track_index_at(max(y, g.tracks_top)) or 0))
+        self._band = QRectF(QPointF(min(drag.press_x, g.x_of(time)), min(drag.press_y, y)),
+                            QPointF(max(drag.press_x, g.x_of(time)), max(drag.press_y, y)))
+        hits = [c.id for row, t in enumerate(self.doc.project.tracks) if rows[0] <= row <= rows[1]
+                for c in t.clips if c.end > a and c.start < b]
+        self.doc.select_clips(self._band_base + [h for h in hits if h not in self._band_base])
 
     def _drag_region(self, drag: _Drag, time: int, y: float) -> None:
         end = self._snapped(time)
