@@ -136,3 +136,15 @@ def test_generate_world_writes_manifest_and_media(bank, tmp_path):
     info = json.loads((tmp_path / "world.json").read_text())
     assert info["materials"] == sorted(bank.materials) and len(info["sources"]) == 3
     assert {world.split_of(s) for s in range(20)} == {"train", "val", "test"}
+
+
+def test_cli_generates_a_world_from_the_demo_library(tmp_path, capsys):
+    from foley_studio.cli import main
+
+    assert main(["world", "generate", "--n", "1", "--audio-only", "1", "--seed", "9", "--sources", "library",
+                 "--out", str(tmp_path)]) == 0
+    manifest = tmp_path / "manifest.jsonl"
+    assert capsys.readouterr().out.strip() == str(manifest)
+    rows = read_manifest(manifest)
+    assert len(rows) == 3 and rows[0].split == "test"                  # seed 9 -> test split
+    assert json.loads((tmp_path / "world.json").read_text())["sources"][0]["licence"]
