@@ -20,7 +20,6 @@ from foley_studio.core.errors import FoleyError
 from foley_studio.core.paths import data_dir
 from foley_studio.core.project import Project, new_project
 
-from .about import show_about
 from .document import ProjectDocument
 from .library_panel import LibraryPanel
 from .mime import LIBRARY_MIME, LibraryDrag, decode_library_drag
@@ -263,8 +262,6 @@ class MainWindow(QMainWindow):
         self._action(t, "Go to start", lambda: self.seek(0), "Home")
         self._action(t, "Go to end", lambda: self.seek(self.doc.project.duration), "End")
 
-        h = bar.addMenu("&Help")
-        self._action(h, "About Foley Studio", lambda: show_about(self))
 
         tools = QToolBar("Transport", self)
         tools.setObjectName("mainToolbar")
