@@ -21,6 +21,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -128,7 +129,7 @@ def _as_cancel(cancel: CancelFn | threading.Event | None) -> CancelFn:
 class Pipeline:
     """Turns requests into takes for one project (or one video), on one device."""
 
-    def __init__(self, models: ModelProvider, *, takes_dir: str | None = None, source: AudioSource | None = None,
+    def __init__(self, models: ModelProvider, *, takes_dir: str | Path | None = None, source: AudioSource | None = None,
                  device: str | torch.device | None = None, caches: Caches | None = None,
                  max_batch: int | None = None):
         self.models = models
@@ -462,7 +463,7 @@ def _emit(progress: ProgressFn | None, event: Progress) -> None:
         progress(event)
 
 
-def regenerate_take(sidecar_path: str, pipeline: Pipeline, *, verify: bool = True) -> np.ndarray:
+def regenerate_take(sidecar_path: str | Path, pipeline: Pipeline, *, verify: bool = True) -> np.ndarray:
     """Make a take again from its sidecar: the same request, batch, seed and model give the same samples.
 
     With `verify`, a result that differs from the recorded hash raises `EngineError` saying why it
