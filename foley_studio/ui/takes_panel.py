@@ -1,0 +1,655 @@
+"""The takes panel: generated takes side by side, auditioned in context, kept, discarded or used.
+
+One row per take: its number (the 1..8 key), a play button, the waveform over a mini spectrogram
+drawn on a time axis shared by all rows (so the same instant lines up in every take), its seed
+and γ, and Discard / Regenerate / Use. Playing a take plays the mix *as it would sound with that
+take applied* (the rest of the tracks, the region's neighbours, an optional pre-roll), and moves
+the playhead so the picture follows. Pressing another take's number while playing switches to it
+at the same instant: every take's context mix is rendered ahead into a buffer of equal length,
+and the audio callback only copies from the buffer of the active take.
+
+"Use" is `core.edits.ApplyTake` pushed through the document (one undo step); keep/discard is
+`SetTakeKept`. Views never change the project themselves.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, QRectF, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QSizePolicy, QToolButton, QVBoxLayout, QWidget)
+
+from foley_studio.core.edits import ApplyTake, SetTakeKept
+from foley_studio.core.errors import FoleyError
+from foley_studio.core.project import Project, Take
+from foley_studio.core.timebase import SAMPLE_RATE
+
+log = logging.getLogger(__name__)
+
+MAX_SHORTCUT_TAKES = 8
+PEAK_BINS = 600            # waveform columns computed per take (drawn scaled to the row's width)
+SPEC_COLUMNS = 300         # spectrogram columns per take
+ROW_HEIGHT = 64
+_WAVE = QColor("#bfe4f5")
+_WAVE_DIM = QColor("#5d6a73")
+_BG = QColor("#17191c")
+_REGION_BG = QColor("#22252a")
+_PLAYHEAD = QColor("#ff5a4f")
+_ACTIVE = QColor("#3f95bd")
+
+
+# ---------------------------------------------------------------------------------------------
+# Previews: waveform peaks and a spectrogram image per take, made off the GUI thread
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class TakePreview:
+    """What a row draws: min/max per column and a spectrogram image (low frequencies at the bottom)."""
+
+    mins: np.ndarray
+    maxs: np.ndarray
+    spectrogram: QImage
+    samples: int
+
+
+def _lut() -> np.ndarray:
+    """256 RGB entries from near-black through violet and orange to pale yellow (readable on dark)."""
+    stops = np.array([[0.0, 14, 15, 20], [0.35, 72, 30, 110], [0.65, 200, 70, 60], [0.85, 245, 160, 50],
+                      [1.0, 252, 240, 170]])
+    x = np.linspace(0.0, 1.0, 256)
+    return np.stack([np.interp(x, stops[:, 0], stops[:, c]) for c in (1, 2, 3)], axis=1).astype(np.uint8)
+
+
+_LUT = _lut()
+
+
+def make_preview(audio: np.ndarray) -> TakePreview:
+    """Peaks and a spectrogram image of a take (pure numpy + QImage: safe in a worker thread)."""
+    from foley_studio.media.spectrogram import display_spectrogram
+    x = np.asarray(audio, dtype=np.float32)
+    n = max(1, len(x))
+    if len(x):
+        # reduceat over equal-ish column starts: one vectorised pass, no Python loop per column.
+        starts = np.unique(np.linspace(0, len(x), PEAK_BINS, endpoint=False).astype(np.int64))
+        mins, maxs = np.minimum.reduceat(x, starts), np.maximum.reduceat(x, starts)
+    else:
+        mins = maxs = np.zeros(1, np.float32)
+    hop = max(64, n // SPEC_COLUMNS)
+    spec = display_spectrogram(x, n_fft=512, hop=hop)
+    db = spec.db[:, :SPEC_COLUMNS] if spec.db.size else np.full((257, 1), -100.0, np.float32)
+    lo, hi = -90.0, max(-30.0, float(db.max()))
+    level = np.clip((db - lo) / (hi - lo), 0.0, 1.0)
+    rgb = _LUT[(level[::-1] * 255).astype(np.uint8)]            # (F, T, 3), top row = highest frequency
+    rgb = np.ascontiguousarray(rgb)
+    image = QImage(rgb.data, rgb.shape[1], rgb.shape[0], 3 * rgb.shape[1], QImage.Format_RGB888).copy()
+    return TakePreview(mins, maxs, image, len(x))
+
+
+class _PreviewSignals(QObject):
+    ready = Signal(str, object)          # path, TakePreview or None (unreadable)
+
+
+class _PreviewJob(QRunnable):
+    def __init__(self, path: str, signals: _PreviewSignals):
+        super().__init__()
+        self.path, self.signals = path, signals
+
+    def run(self) -> None:
+        from foley_studio.media.audio import read_audio
+        try:
+            preview = make_preview(read_audio(self.path))
+        except Exception as exc:       # a missing/corrupt take file shows as an empty row, not a crash
+            log.warning("take preview of %s failed: %s", self.path, exc)
+            preview = None
+        self.signals.ready.emit(self.path, preview)
+
+
+class PreviewCache(QObject):
+    """Take previews by file path, computed in a thread pool; `updated` fires when one arrives."""
+
+    updated = Signal(str)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._items: dict[str, TakePreview | None] = {}
+        self._pending: set[str] = set()
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._signals = _PreviewSignals(self)
+        self._signals.ready.connect(self._on_ready)
+
+    def get(self, path: str) -> TakePreview | None:
+        if path not in self._items and path not in self._pending:
+            self._pending.add(path)
+            self._pool.start(_PreviewJob(path, self._signals))
+        return self._items.get(path)
+
+    def _on_ready(self, path: str, preview: TakePreview | None) -> None:
+        self._pending.discard(path)
+        self._items[path] = preview
+        self.updated.emit(path)
+
+    def wait(self, msecs: int = 5000) -> bool:
+        return self._pool.waitForDone(msecs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Audition: every take's context mix rendered ahead, the callback copies from the active one
+# ---------------------------------------------------------------------------------------------
+
+class AuditionBuffers:
+    """Equal-length context mixes, one per take; `read` continues the same position in whichever is active.
+
+    Switching (`active = k`) takes effect at the next block, so A/B comparison has no gap and no
+    jump in time. Only `read` runs on the audio thread: slicing and copying, nothing else.
+    """
+
+    def __init__(self, mixes: dict[str, np.ndarray], start: int):
+        lengths = {len(m) for m in mixes.values()}
+        assert len(lengths) == 1, f"context mixes must have equal lengths, got {lengths}"
+        self.ids = list(mixes)
+        self._mixes = [np.ascontiguousarray(m, dtype=np.float32) for m in mixes.values()]
+        self.length = lengths.pop()
+        self.start = start               # timeline sample of buffer index 0
+        self.pos = 0
+        self.active = 0
+
+    def set_active(self, take_id: str) -> None:
+        self.active = self.ids.index(take_id)
+
+    @property
+    def active_id(self) -> str:
+        return self.ids[self.active]
+
+    @property
+    def finished(self) -> bool:
+        return self.pos >= self.length
+
+    def read(self, out: np.ndarray) -> None:
+        """Fill `out` (frames,) or (frames, channels) and advance; silence past the end."""
+        frames = out.shape[0]
+        src = self._mixes[self.active]
+        a = self.pos
+        k = max(0, min(frames, self.length - a))
+        if out.ndim == 2:
+            out[:k] = src[a:a + k, None]
+        else:
+            out[:k] = src[a:a + k]
+        out[k:] = 0.0
+        self.pos = a + k
+
+
+def context_mix(project: Project, take: Take, track_id: str, start: int, end: int,
+                sources: Any = None) -> np.ndarray:
+    """The mix of [start, end) as it would sound after "Use" of `take` on `track_id` (project untouched)."""
+    from foley_studio.media.mixdown import mixdown
+    trial = copy.deepcopy(project)
+    ApplyTake(take.id, track_id, take.region_start, take.region_end).do(trial)
+    mix = np.asarray(mixdown(trial, start, end, sources=sources), dtype=np.float32)
+    out = np.zeros(end - start, np.float32)
+    out[:min(len(mix), len(out))] = mix[:len(out)]
+    return out
+
+
+def _sounddevice_stream(callback: Callable[[np.ndarray, int], None]) -> Any:
+    """A started sounddevice output stream at 48 kHz whose callback fills from `callback`."""
+    import sounddevice as sd
+    info = sd.query_devices(kind="output")
+    channels = max(1, min(2, int(info["max_output_channels"])))
+
+    def _cb(outdata, frames, _time, _status) -> None:     # PortAudio's signature
+        callback(outdata, frames)
+    stream = sd.OutputStream(samplerate=SAMPLE_RATE, channels=channels, dtype="float32", callback=_cb,
+                             latency="low")
+    stream.start()
+    return stream
+
+
+class Auditioner(QObject):
+    """Plays takes in context; `switch_to` changes take while playing, at the same instant."""
+
+    playingChanged = Signal(bool)
+    activeChanged = Signal(str)             # take id ("" when stopped)
+    statusMessage = Signal(str)
+
+    def __init__(self, document: Any, stream_factory: Callable | None = None,
+                 before_play: Callable[[], None] | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.doc = document
+        self.stream_factory = stream_factory or _sounddevice_stream
+        self.before_play = before_play
+        self.preroll_seconds = 1.0
+        self.postroll_seconds = 0.5
+        self.buffers: AuditionBuffers | None = None
+        self._stream: Any = None
+        self._lock = threading.Lock()
+        self._sources: Any = None
+        self._cache: dict[tuple, np.ndarray] = {}
+        self._timer = QTimer(self, interval=30)
+        self._timer.timeout.connect(self._poll)
+
+    @property
+    def playing(self) -> bool:
+        return self._stream is not None
+
+    @property
+    def active_take(self) -> str | None:
+        return self.buffers.active_id if self.buffers is not None else None
+
+    def play(self, take_id: str, take_ids: list[str]) -> bool:
+        """Start playing `take_id` in context (rendering the context of every take in `take_ids`)."""
+        if self.playing and self.buffers is not None and take_id in self.buffers.ids:
+            self.switch_to(take_id)
+            return True
+        self.stop()
+        try:
+            self.buffers = self._render(take_id, take_ids)
+        except (FoleyError, OSError, KeyError) as exc:
+            self.statusMessage.emit(f"Cannot play the take: {exc}")
+            return False
+        self.buffers.set_active(take_id)
+        if self.before_play is not None:
+            self.before_play()
+        try:
+            self._stream = self.stream_factory(self._fill)
+        except Exception as exc:        # no device: say so, the rest of the editor still works
+            self._stream = None
+            self.statusMessage.emit(f"Playback unavailable: {exc}")
+            self.activeChanged.emit(take_id)      # still mark it as the auditioned take (Enter uses it)
+            return False
+        self._timer.start()
+        self.playingChanged.emit(True)
+        self.activeChanged.emit(take_id)
+        return True
+
+    def switch_to(self, take_id: str) -> None:
+        if self.buffers is not None and take_id in self.buffers.ids:
+            self.buffers.set_active(take_id)
+            self.activeChanged.emit(take_id)
+
+    def stop(self) -> None:
+        stream, self._stream = self._stream, None
+        self._timer.stop()
+        if stream is not None:
+            try:
+                stream.stop()
+                stream.close()
+            except Exception as exc:       # a vanished device must not take the editor down
+                log.warning("closing the audition stream failed: %s", exc)
+            self.playingChanged.emit(False)
+
+    def _fill(self, out: np.ndarray, _frames: int) -> None:
+        buffers = self.buffers
+        if buffers is None:
+            out[:] = 0.0
+        else:
+            buffers.read(out)
+
+    def _poll(self) -> None:
+        b = self.buffers
+        if b is None or not self.playing:
+            return
+        self.doc.set_playhead(b.start + min(b.pos, b.length))
+        if b.finished:
+            self.stop()
+
+    def _render(self, take_id: str, take_ids: list[str]) -> AuditionBuffers:
+        from foley_studio.media.mixdown import SourceCache
+        project = self.doc.project
+        takes = [project.take(t) for t in dict.fromkeys([take_id, *take_ids])]
+        start = max(0, min(t.region_start for t in takes) - round(self.preroll_seconds * SAMPLE_RATE))
+        end = max(t.region_end for t in takes) + round(self.postroll_seconds * SAMPLE_RATE)
+        if self._sources is None:
+            self._sources = SourceCache()
+        mixes = {}
+        for take in takes:
+            track_id = target_track(project, take, self.doc.selected_track)
+            key = (take.id, track_id, start, end, self.doc.revision)
+            if key not in self._cache:
+                self._cache[key] = context_mix(project, take, track_id, start, end, self._sources)
+            mixes[take.id] = self._cache[key]
+        # Old renders are for an older project revision: drop them so memory stays bounded.
+        self._cache = {k: v for k, v in self._cache.items() if k[-1] == self.doc.revision}
+        return AuditionBuffers(mixes, start)
+
+
+def target_track(project: Project, take: Take, fallback: str | None) -> str:
+    """The track a take goes on: the one it was made for when it still exists, else `fallback`."""
+    ids = [t.id for t in project.tracks]
+    if take.track_id in ids:
+        return take.track_id
+    if fallback in ids:
+        return fallback
+    if not ids:
+        raise FoleyError("the project has no audio track to put the take on; add a track (Ctrl+T)")
+    return ids[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows
+# ---------------------------------------------------------------------------------------------
+
+class TakeView(QWidget):
+    """Waveform over mini spectrogram of one take, on the time axis [span_start, span_end) shared by all rows."""
+
+    def __init__(self, take: Take, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.take = take
+        self.preview: TakePreview | None = None
+        self.span = (take.region_start, take.region_end)
+        self.playhead: int | None = None
+        self.setMinimumHeight(ROW_HEIGHT)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+
+    def x_of(self, samples: int) -> float:
+        a, b = self.span
+        return (samples - a) / max(1, b - a) * self.width()
+
+    def paintEvent(self, _event: Any) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), _BG)
+        x0, x1 = self.x_of(self.take.region_start), self.x_of(self.take.region_end)
+        h = self.height()
+        wave_h = h * 0.55
+        target = QRectF(x0, 0, max(1.0, x1 - x0), h)
+        p.fillRect(target, _REGION_BG)
+        if self.preview is not None:
+            spec_rect = QRectF(x0, wave_h, max(1.0, x1 - x0), h - wave_h)
+            p.drawImage(spec_rect, self.preview.spectrogram)
+            self._paint_wave(p, x0, x1, wave_h)
+        else:
+            p.setPen(QColor("#8a909b"))
+            p.drawText(target, Qt.AlignCenter, "loading…")
+        if self.playhead is not None and self.take.region_start - SAMPLE_RATE * 30 < self.playhead:
+            x = self.x_of(self.playhead)
+            p.setPen(QPen(_PLAYHEAD, 1.5))
+            p.drawLine(int(x), 0, int(x), h)
+        p.end()
+
+    def _paint_wave(self, p: QPainter, x0: float, x1: float, wave_h: float) -> None:
+        mins, maxs = self.preview.mins, self.preview.maxs
+        width = max(1, int(x1 - x0))
+        cols = np.linspace(0, len(mins), width + 1).astype(np.int64)
+        mid = wave_h / 2
+        # Each take is scaled to its own peak: the shape matters here, loudness is judged by ear.
+        scale = (wave_h / 2 - 2) / max(1e-3, float(max(abs(mins.min()), abs(maxs.max()))))
+        p.setPen(QPen(_WAVE if self.take.kept else _WAVE_DIM, 1))
+        for i in range(width):
+            a, b = cols[i], max(cols[i + 1], cols[i] + 1)
+            lo, hi = float(mins[a:b].min()), float(maxs[a:b].max())
+            x = int(x0) + i
+            p.drawLine(x, int(mid - hi * scale), x, int(mid - lo * scale))
+
+
+class TakeRow(QFrame):
+    """One take: number, play, view, settings, discard/restore, regenerate, use."""
+
+    playClicked = Signal(str)
+    useClicked = Signal(str)
+    keepToggled = Signal(str, bool)
+    regenerateClicked = Signal(str)
+
+    def __init__(self, take: Take, number: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.take = take
+        self.setObjectName("takeRow")
+        self.setFrameShape(QFrame.StyledPanel)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 3, 4, 3)
+        layout.setSpacing(6)
+        self.number = QLabel(str(number) if number <= MAX_SHORTCUT_TAKES else "", self)
+        self.number.setFixedWidth(14)
+        self.number.setToolTip(f"Press {number} to audition this take" if number <= MAX_SHORTCUT_TAKES else "")
+        self.play_button = QToolButton(self)
+        self.play_button.setText("▶")
+        self.play_button.setToolTip("Play this take in context (the region with the picture and the rest "
+                                    "of the mix); while playing, switches to it without a gap")
+        self.view = TakeView(take, self)
+        settings = take.settings
+        cfg = settings.get("cfg")
+        self.info = QLabel(self)
+        self.info.setText(f"seed {settings.get('seed', '?')}\nγ {cfg:g}" if isinstance(cfg, (int, float))
+                          else f"seed {settings.get('seed', '?')}")
+        self.info.setToolTip(_settings_tooltip(take))
+        self.info.setFixedWidth(92)
+        self.keep_button = QToolButton(self)
+        self.keep_button.setCheckable(True)
+        self.regen_button = QToolButton(self)
+        self.regen_button.setText("⟳")
+        self.regen_button.setToolTip("Generate again from this take's saved settings (its sidecar)")
+        self.use_button = QPushButton("Use", self)
+        self.use_button.setToolTip("Put this take on its track over the region (replaces what is there, "
+                                   "with short crossfades; one undo step). Shortcut: Enter")
+        for w in (self.number, self.play_button):
+            layout.addWidget(w)
+        layout.addWidget(self.view, 1)
+        for w in (self.info, self.keep_button, self.regen_button, self.use_button):
+            layout.addWidget(w)
+        self.play_button.clicked.connect(lambda: self.playClicked.emit(self.take.id))
+        self.use_button.clicked.connect(lambda: self.useClicked.emit(self.take.id))
+        self.regen_button.clicked.connect(lambda: self.regenerateClicked.emit(self.take.id))
+        self.keep_button.toggled.connect(lambda on: self.keepToggled.emit(self.take.id, not on))
+        self.set_take(take)
+
+    def set_take(self, take: Take) -> None:
+        self.take = take
+        self.view.take = take
+        self.keep_button.blockSignals(True)
+        self.keep_button.setChecked(not take.kept)
+        self.keep_button.blockSignals(False)
+        self.keep_button.setText("Restore" if not take.kept else "Discard")
+        self.keep_button.setToolTip("Bring this take back" if not take.kept else
+                                    "Mark this take as discarded (it stays on disk; undo brings it back)")
+        self.view.update()
+
+    def set_active(self, active: bool) -> None:
+        self.setStyleSheet(f"#takeRow {{ border: 1px solid {_ACTIVE.name()}; background: #232a33; }}"
+                           if active else "#takeRow { border: 1px solid #33373f; }")
+
+
+def _settings_tooltip(take: Take) -> str:
+    s = take.settings
+    parts = [f"mode: {s.get('mode', '?')}", f"prompt: {s.get('prompt') or '—'}"]
+    if s.get("negative_prompt"):
+        parts.append(f"negative: {s['negative_prompt']}")
+    parts += [f"quality: {s.get('quality') or 'none'}", f"γ: {s.get('cfg')}", f"steps: {s.get('steps')} "
+              f"({s.get('sampler')})", f"seed: {s.get('seed')}", f"model: {s.get('model')}", f"file: {take.path}"]
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# The panel
+# ---------------------------------------------------------------------------------------------
+
+class TakesPanel(QWidget):
+    """Takes for the selected region (or all takes), auditioned in context and applied with undo."""
+
+    statusMessage = Signal(str)
+    regenerateRequested = Signal(str)      # take id: the generate panel resubmits its sidecar's settings
+
+    def __init__(self, document: Any, *, stream_factory: Callable | None = None,
+                 before_play: Callable[[], None] | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.doc = document
+        self.previews = PreviewCache(self)
+        self.auditioner = Auditioner(document, stream_factory, before_play, self)
+        self.rows: list[TakeRow] = []
+        self.current_take: str | None = None     # the take last auditioned (what Enter uses)
+        self._build()
+        self.previews.updated.connect(self._on_preview)
+        self.auditioner.activeChanged.connect(self._on_active)
+        self.auditioner.playingChanged.connect(self._on_playing)
+        self.auditioner.statusMessage.connect(self.statusMessage)
+        document.changed.connect(self.refresh)
+        document.regionChanged.connect(self.refresh)
+        document.playheadChanged.connect(self._on_playhead)
+        self.refresh()
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        header = QHBoxLayout()
+        self.title = QLabel(self)
+        self.title.setWordWrap(True)
+        header.addWidget(self.title, 1)
+        header.addWidget(QLabel("Pre-roll", self))
+        self.preroll = QDoubleSpinBox(self)
+        self.preroll.setRange(0.0, 10.0)
+        self.preroll.setSingleStep(0.5)
+        self.preroll.setSuffix(" s")
+        self.preroll.setValue(1.0)
+        self.preroll.setToolTip("Seconds of the mix played before the region when auditioning")
+        self.preroll.valueChanged.connect(lambda v: setattr(self.auditioner, "preroll_seconds", float(v)))
+        header.addWidget(self.preroll)
+        self.stop_button = QPushButton("Stop", self)
+        self.stop_button.clicked.connect(self.auditioner.stop)
+        header.addWidget(self.stop_button)
+        self.hide_discarded = QCheckBox("Hide discarded", self)
+        self.hide_discarded.toggled.connect(self.refresh)
+        header.addWidget(self.hide_discarded)
+        layout.addLayout(header)
+        self.rows_host = QWidget(self)
+        self.rows_layout = QVBoxLayout(self.rows_host)
+        self.rows_layout.setContentsMargins(0, 0, 0, 0)
+        self.rows_layout.setSpacing(4)
+        self.rows_layout.addStretch(1)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setWidget(self.rows_host)
+        layout.addWidget(scroll, 1)
+        self.empty_hint = QLabel("No takes yet: select a region on the timeline, press G, describe the sound "
+                                 "and press Ctrl+Enter.", self)
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setProperty("role", "hint")
+        layout.addWidget(self.empty_hint)
+
+    # -- which takes ------------------------------------------------------------------------------
+    def visible_takes(self) -> list[Take]:
+        """Takes overlapping the selected region (all takes when none is selected), oldest first."""
+        takes = list(self.doc.project.takes)
+        region = self.doc.region
+        if region is not None:
+            takes = [t for t in takes if t.region_start < region[1] and t.region_end > region[0]]
+        if self.hide_discarded.isChecked():
+            takes = [t for t in takes if t.kept]
+        return takes
+
+    def refresh(self) -> None:
+        takes = self.visible_takes()
+        if [r.take.id for r in self.rows] == [t.id for t in takes]:
+            for row, take in zip(self.rows, takes):
+                row.set_take(take)            # same rows: only kept/labels may have changed
+        else:
+            self._rebuild(takes)
+        self._update_title(takes)
+
+    def _rebuild(self, takes: list[Take]) -> None:
+        for row in self.rows:
+            row.setParent(None)
+            row.deleteLater()
+        self.rows = []
+        span = (min((t.region_start for t in takes), default=0), max((t.region_end for t in takes), default=1))
+        for i, take in enumerate(takes):
+            row = TakeRow(take, i + 1, self.rows_host)
+            row.view.span = span
+            row.view.preview = self.previews.get(take.path)
+            row.playClicked.connect(self.audition)
+            row.useClicked.connect(self.use_take)
+            row.keepToggled.connect(self.set_kept)
+            row.regenerateClicked.connect(self.regenerateRequested)
+            row.set_active(take.id == self.current_take)
+            self.rows_layout.insertWidget(self.rows_layout.count() - 1, row)
+            self.rows.append(row)
+        self.empty_hint.setVisible(not takes)
+
+    def _update_title(self, takes: list[Take]) -> None:
+        if not takes:
+            self.title.setText("Takes")
+            return
+        a, b = min(t.region_start for t in takes), max(t.region_end for t in takes)
+        clock = self.doc.project.video.clock if self.doc.project.video else None
+        fmt = (lambda s: clock.timecode(s)) if clock is not None else (lambda s: f"{s / SAMPLE_RATE:.2f} s")
+        scope = "in the selected region" if self.doc.region else "in the project"
+        self.title.setText(f"<b>{len(takes)} take{'s' if len(takes) != 1 else ''}</b> {scope} "
+                           f"({fmt(a)} – {fmt(b)})")
+
+    # -- actions ------------------------------------------------------------------------------------
+    def take_ids(self) -> list[str]:
+        return [r.take.id for r in self.rows]
+
+    def audition(self, take_id: str) -> None:
+        """Play `take_id` in context; while already playing, switch to it at the same instant."""
+        self.current_take = take_id
+        self.auditioner.preroll_seconds = float(self.preroll.value())
+        self.auditioner.play(take_id, self.take_ids())
+        self._on_active(take_id)
+
+    def audition_number(self, number: int) -> bool:
+        """The 1..8 keys: audition the number-th visible take."""
+        if 1 <= number <= min(len(self.rows), MAX_SHORTCUT_TAKES):
+            self.audition(self.rows[number - 1].take.id)
+            return True
+        self.statusMessage.emit(f"No take {number} here")
+        return False
+
+    def use_take(self, take_id: str | None = None) -> bool:
+        """Put a take on its target track over its region as one undoable edit."""
+        take_id = take_id or self.current_take
+        if take_id is None:
+            self.statusMessage.emit("No take auditioned yet: press 1..8 to pick one, then Enter to use it")
+            return False
+        try:
+            take = self.doc.project.take(take_id)
+            track_id = target_track(self.doc.project, take, self.doc.selected_track)
+            self.auditioner.stop()
+            self.doc.apply(ApplyTake(take.id, track_id, take.region_start, take.region_end))
+        except (FoleyError, KeyError) as exc:
+            self.statusMessage.emit(f"Cannot use the take: {exc}")
+            return False
+        name = next((t.name for t in self.doc.project.tracks if t.id == track_id), track_id)
+        self.statusMessage.emit(f"Used {take.label or take.id} on {name}")
+        return True
+
+    def set_kept(self, take_id: str, kept: bool) -> None:
+        try:
+            self.doc.apply(SetTakeKept(take_id, kept))
+        except (FoleyError, KeyError) as exc:
+            self.statusMessage.emit(f"Cannot change the take: {exc}")
+
+    def shutdown(self) -> None:
+        self.auditioner.stop()
+        self.previews.wait(5000)
+
+    # -- feedback -------------------------------------------------------------------------------------
+    def _on_preview(self, path: str) -> None:
+        for row in self.rows:
+            if row.take.path == path:
+                row.view.preview = self.previews.get(path)
+                row.view.update()
+
+    def _on_active(self, take_id: str) -> None:
+        if take_id:
+            self.current_take = take_id
+        for row in self.rows:
+            row.set_active(row.take.id == self.current_take)
+
+    def _on_playing(self, playing: bool) -> None:
+        if not playing:
+            for row in self.rows:
+                row.view.playhead = None
+                row.view.update()
+
+    def _on_playhead(self, samples: int) -> None:
+        if not self.auditioner.playing:
+            return
+        for row in self.rows:
+            row.view.playhead = samples
+            row.view.update()

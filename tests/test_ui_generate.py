@@ -1,0 +1,256 @@
+"""Generation in the editor, driven through the real main window (pytest-qt, offscreen) with a TINY model
+installed in the user models folder: takes, cancel, Use + undo, extend context, analogy reference,
+save/reopen, engine errors."""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtGui import QDropEvent
+
+from foley_studio.core import store
+from foley_studio.core.paths import user_models_dir
+from foley_studio.core.project import Clip
+from foley_studio.core.timebase import SAMPLE_RATE
+from foley_studio.engine.jobs import JobState
+from foley_studio.ui.main_window import MainWindow, project_from_video
+from foley_studio.ui.mime import LibraryDrag, encode_library_drag
+from tests.media_fixtures import make_tone, make_video
+
+pytestmark = pytest.mark.gui
+
+SR = SAMPLE_RATE
+REGION = (SR, 2 * SR)                 # 1 s at 1.0–2.0 s: one TINY window, a second of work at most
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory) -> Path:
+    """A TINY model (layers opened up so takes differ by seed) saved like an installed one."""
+    from foley_studio.model.checkpoint import save_pretrained
+    from tests.model_helpers import tiny_model
+    folder = tmp_path_factory.mktemp("weights") / "tiny"
+    save_pretrained(tiny_model(), folder, card={"note": "untrained, tests only"})
+    return folder
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> dict[str, Path]:
+    video = make_video(tmp_path / "picture.mp4", seconds=4.0, fps=24, size=(64, 48), with_audio=False)
+    return {"video": video,
+            "door": make_tone(tmp_path / "door.wav", seconds=1.0, freq=220.0, amplitude=0.6),
+            "glass": make_tone(tmp_path / "glass.wav", seconds=1.5, freq=1500.0, amplitude=0.5)}
+
+
+@pytest.fixture
+def window(qtbot, media, tiny_weights):
+    shutil.copytree(tiny_weights, user_models_dir() / "tiny")
+    project = project_from_video(media["video"], n_tracks=2)
+    project.tracks[0].clips.append(Clip(id="clip-door", source=str(media["door"]), start=SR // 2, source_in=0,
+                                        source_out=SR, name="door", source_length=SR))
+    win = MainWindow(project, audio=False, restore_layout=False)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    panel = win.generation.panel
+    assert panel.model_name == "tiny"
+    panel.steps.setValue(3)
+    panel.prompt.setCurrentText("door slam")
+    win.doc.set_region(REGION)
+    win.doc.select_track(project.tracks[1].id)
+    yield win
+    win.shutdown()
+
+
+def _wait_done(qtbot, win, jobs, timeout=60_000):
+    worker = win.generation.worker
+    qtbot.waitUntil(lambda: all(worker.jobs[j].state.finished for j in jobs) and worker.idle, timeout=timeout)
+
+
+def test_three_text_takes_become_three_rows_with_distinct_audio_and_settings(qtbot, window):
+    g = window.generation
+    g.panel.n_takes.setValue(3)
+    g.panel.seed_mode.setCurrentIndex(1)          # fixed seed: the recorded seeds are known
+    g.panel.seed.setValue(40)
+    jobs = g.panel.generate()
+    assert len(jobs) == 1
+    _wait_done(qtbot, window, jobs)
+    assert g.worker.jobs[jobs[0]].state is JobState.DONE, g.worker.jobs[jobs[0]].message
+    takes = window.doc.project.takes
+    assert len(takes) == 3
+    qtbot.waitUntil(lambda: len(g.takes.rows) == 3)
+    assert [r.take.id for r in g.takes.rows] == [t.id for t in takes]
+    audio = [sf.read(t.path, dtype="float32")[0] for t in takes]
+    for a in audio:
+        assert a.shape == (REGION[1] - REGION[0],) and np.isfinite(a).all() and np.abs(a).max() > 0
+    assert not np.allclose(audio[0], audio[1]) and not np.allclose(audio[1], audio[2])
+    assert sorted(t.settings["seed"] for t in takes) == [40, 41, 42]
+    for take in takes:
+        s = take.settings
+        assert (s["mode"], s["prompt"], s["steps"], s["model"], s["cfg"]) == ("text", "door slam", 3, "tiny", 4.0)
+        assert (take.region_start, take.region_end) == REGION
+        assert take.track_id == window.doc.project.tracks[1].id
+        assert Path(take.path).with_suffix(".json").is_file()          # the sidecar beside the WAV
+    # The previews (waveform + spectrogram) arrive from the pool and are drawn in each row.
+    qtbot.waitUntil(lambda: all(r.view.preview is not None for r in g.takes.rows), timeout=10_000)
+    assert g.takes.rows[0].view.preview.spectrogram.width() > 10
+    assert "seed 40" in g.takes.rows[0].info.text() and "γ 4" in g.takes.rows[0].info.text()
+    # One undo step removes the whole batch from the project (the files stay on disk).
+    window.doc.undo_stack.undo()
+    assert window.doc.project.takes == []
+
+
+def test_cancel_during_a_run_leaves_no_take_and_the_worker_idle(qtbot, window):
+    g = window.generation
+    g.panel.steps.setValue(200)
+    g.panel.n_takes.setValue(2)
+    seen = []
+
+    def on_progress(job_id, event):
+        if event.stage == "sampling" and not seen:
+            seen.append(event.step)
+            g.panel.cancel()
+    g.worker.progress.connect(on_progress)
+    ticks = []
+    timer = QTimer(interval=10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    jobs = g.panel.generate()
+    _wait_done(qtbot, window, jobs)
+    timer.stop()
+    # The GUI thread kept running its timers while the engine loaded torch, the model and sampled.
+    assert len(ticks) > 5 and max(np.diff(ticks)) < 1.5, max(np.diff(ticks))
+    info = g.worker.jobs[jobs[0]]
+    assert seen and info.state is JobState.CANCELLED
+    assert info.fraction < 0.5                     # it stopped early, not at the end
+    assert window.doc.project.takes == []
+    takes_dir = g.panel.takes_dir()
+    assert not takes_dir.exists() or not list(takes_dir.glob("*.wav"))
+    assert g.worker.idle and g.worker.running_job is None
+    assert g.panel.progress.format() == "cancelled" and not g.panel.cancel_button.isEnabled()
+    assert g.panel.jobs.state_of(jobs[0]) == "cancelled"
+
+
+def test_use_drops_the_take_on_the_target_track_and_undo_removes_it(qtbot, window):
+    g = window.generation
+    g.panel.n_takes.setValue(2)
+    _wait_done(qtbot, window, g.panel.generate())
+    take = window.doc.project.takes[1]
+    g.takes.audition_number(2)                     # no audio device here: still marks it auditioned
+    assert g.takes.current_take == take.id
+    target = window.doc.project.tracks[1]
+    before = list(target.clips)
+    g.actions["use"].trigger()                     # Enter (focus is not in the generate panel)
+    assert len(target.clips) == len(before) + 1
+    clip = next(c for c in target.clips if c.take_id == take.id)
+    assert (clip.start, clip.end, clip.source) == (REGION[0], REGION[1], take.path)
+    assert window.doc.undo_stack.undoText() == "Apply take"
+    window.doc.undo_stack.undo()
+    assert [c.id for c in window.doc.project.tracks[1].clips] == [c.id for c in before]
+    assert take in window.doc.project.takes         # undoing Use keeps the take itself
+
+
+def test_extend_gives_the_engine_the_audio_before_the_region(qtbot, window, monkeypatch):
+    from foley_studio.engine.sources import ProjectAudio
+    reads = []
+    original = ProjectAudio.read
+
+    def spy(self, start, end):
+        out = original(self, start, end)
+        reads.append((start, end, float(np.abs(out).max())))
+        return out
+    monkeypatch.setattr(ProjectAudio, "read", spy)
+    g = window.generation
+    g.panel.set_mode("extend")
+    assert "continues the mix 0.00 s–1.00 s" in g.panel.context.text()
+    g.panel.n_takes.setValue(1)
+    jobs = g.panel.generate()
+    _wait_done(qtbot, window, jobs)
+    request = g.worker.jobs[jobs[0]].request
+    assert (request.mode, request.region, request.context_seconds) == ("extend", REGION, 2.0)
+    assert g.worker.jobs[jobs[0]].state is JobState.DONE, g.worker.jobs[jobs[0]].message
+    # The 1 s before the region (the door clip plays 0.5–1.5 s) was read from the mix and is audible.
+    assert any(end == REGION[0] and start == 0 and peak > 0.1 for start, end, peak in reads), reads
+    assert window.doc.project.takes[0].settings["mode"] == "extend"
+
+
+def test_analogy_passes_the_dropped_library_clip_as_the_reference(qtbot, window, media):
+    g = window.generation
+    slot = g.panel.reference_slot
+    drag = LibraryDrag(path=str(media["glass"]), name="glass.wav", duration=1.5, start=0.25, end=1.25)
+    mime = encode_library_drag([drag])
+    g.panel.set_mode("analogy")
+    drop = QDropEvent(QPoint(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    slot.dropEvent(drop)
+    assert slot.reference is not None and slot.reference.path == str(media["glass"])
+    assert "glass.wav" in g.panel.context.text()
+    g.panel.n_takes.setValue(1)
+    jobs = g.panel.generate()
+    _wait_done(qtbot, window, jobs)
+    info = g.worker.jobs[jobs[0]]
+    assert info.state is JobState.DONE, info.message
+    ref = info.request.reference
+    assert (info.request.mode, ref.path, ref.start, ref.end) == ("analogy", str(media["glass"]), SR // 4,
+                                                                 SR + SR // 4)
+    assert window.doc.project.takes[0].settings["reference"]["path"] == str(media["glass"])
+
+
+def test_takes_survive_save_and_reopen_and_regenerate_from_the_sidecar(qtbot, window, tmp_path):
+    g = window.generation
+    g.panel.n_takes.setValue(2)
+    _wait_done(qtbot, window, g.panel.generate())
+    g.takes.set_kept(window.doc.project.takes[0].id, False)
+    path = tmp_path / "scene" / "scene.fsproj"
+    path.parent.mkdir()
+    assert window._save_to(path)
+    saved = [(t.id, t.path, t.settings, t.kept) for t in window.doc.project.takes]
+    assert window.open_project(path)
+    reopened = window.doc.project.takes
+    assert [(t.id, t.path, t.settings, t.kept) for t in reopened] == saved
+    assert all(Path(t.path).is_file() for t in reopened)
+    qtbot.waitUntil(lambda: len(g.takes.rows) == 2)
+    assert g.takes.rows[0].keep_button.text() == "Restore"   # the discarded take is still marked so
+    # Regenerate from the sidecar: the same settings and seed give the same audio again.
+    original = reopened[1]
+    job = g.panel.regenerate_take(original.id)
+    _wait_done(qtbot, window, [job])
+    assert len(window.doc.project.takes) == 3
+    again = window.doc.project.takes[2]
+    assert again.settings["seed"] == original.settings["seed"]
+    np.testing.assert_allclose(sf.read(again.path, dtype="float32")[0], sf.read(original.path, dtype="float32")[0],
+                               atol=1e-4)
+
+
+def test_a_missing_model_is_reported_and_the_ui_stays_responsive(qtbot, window, tiny_weights):
+    g = window.generation
+    shutil.rmtree(user_models_dir() / "tiny")        # weights vanish after the picker was filled
+    jobs = g.panel.generate()
+    _wait_done(qtbot, window, jobs)
+    info = g.worker.jobs[jobs[0]]
+    assert info.state is JobState.FAILED
+    assert "no model named 'tiny'" in info.result.error
+    assert g.panel.error.isVisible() and "no model named 'tiny'" in g.panel.error.text()
+    assert "no model named 'tiny'" in window.statusBar().currentMessage()
+    assert g.panel.jobs.state_of(jobs[0]) == "failed"
+    assert g.worker.idle and window.doc.project.takes == []
+    g.panel.refresh_models()                          # the picker now explains instead of offering it
+    assert not g.panel.generate_button.isEnabled() and "No generative model" in g.panel.model_hint.text()
+    # The same worker carries on once the model is back: the failure did not wedge the engine thread.
+    shutil.copytree(tiny_weights, user_models_dir() / "tiny")
+    g.panel.refresh_models()
+    g.panel.n_takes.setValue(1)
+    jobs = g.panel.generate()
+    _wait_done(qtbot, window, jobs)
+    assert g.worker.jobs[jobs[0]].state is JobState.DONE and len(window.doc.project.takes) == 1
+    assert not g.panel.error.isVisible()
+
+
+def test_no_region_is_refused_with_a_message(qtbot, window):
+    window.doc.set_region(None)
+    assert window.generation.panel.generate() == []
+    assert "no region selected" in window.generation.panel.error.text()
