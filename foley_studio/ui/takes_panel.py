@@ -553,7 +553,9 @@ class TakesPanel(QWidget):
 
     def _rebuild(self, takes: list[Take]) -> None:
         for row in self.rows:
-            row.setParent(None)
+            # Hide and delete in place: reparenting to None would make each row a top-level window.
+            row.hide()
+            self.rows_layout.removeWidget(row)
             row.deleteLater()
         self.rows = []
         span = (min((t.region_start for t in takes), default=0), max((t.region_end for t in takes), default=1))
