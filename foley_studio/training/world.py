@@ -12,6 +12,7 @@ Audio-only items (the SFX-library half of the paper's data mix) use the same pla
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -490,7 +491,6 @@ def generate_world(spec: WorldSpec, out_dir: Path, bank: SourceBank, progress=No
             progress(i + 1, total)
     manifest = out_dir / "manifest.jsonl"
     write_manifest(manifest, rows)
-    import json
     (out_dir / "world.json").write_text(json.dumps({
         "world_version": WORLD_VERSION, "fps": FPS, "size": SIZE, "duration": DURATION,
         "seed": spec.seed, "n": spec.n, "audio_only": spec.audio_only, "materials": materials,
