@@ -85,3 +85,24 @@ def test_feature_cache_pads_to_the_window_and_is_reused(external):
 def test_text_variants_cover_the_dropout_scheme():
     assert text_variants("metal hit", "low") == ["", "low quality", "metal hit", "metal hit, low quality"]
     assert text_variants("metal hit", None) == ["", "metal hit"]
+
+
+def test_dit_crops_keep_frames_aligned_with_latents():
+    from foley_studio.training.config import TrainConfig
+    from foley_studio.training.data import FeatureCache
+    from foley_studio.training.trainer import make_dit_batch
+
+    n_lat, fps = 320, 20.0
+    latents = torch.arange(n_lat, dtype=torch.float32).repeat(3, 2, 1)          # value = latent index
+    frames = np.broadcast_to(np.arange(160, dtype=np.uint8)[None, :, None, None, None], (3, 160, 4, 4, 3)).copy()
+    cache = FeatureCache(latents=latents, n_valid=torch.full((3,), n_lat), video_index=[0, 1, 2], video=frames,
+                         video_is_features=False, captions=["x"] * 3, qualities=["high"] * 3, ids=["a", "b", "c"],
+                         text={}, video_rate=fps)
+    cfg = TrainConfig(model="tiny", crop_seconds_dit=2.0, p_drop_video=0.0)
+    for seed in range(5):
+        batch = make_dit_batch(cache, cfg, torch.Generator().manual_seed(seed), 3, torch.device("cpu"), 32)
+        assert batch["latents"].shape == (3, 2, 80)
+        for z, f in zip(batch["latents"], batch["frames"]):
+            start = int(z[0, 0])
+            assert start % 2 == 0 and f.shape[0] == 40                           # 2 s of 20 fps frames
+            assert int(f[0, 0, 0, 0]) == start // 2                              # frame i covers latents 2i, 2i+1
