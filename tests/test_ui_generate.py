@@ -167,7 +167,8 @@ def test_extend_gives_the_engine_the_audio_before_the_region(qtbot, window, monk
     monkeypatch.setattr(ProjectAudio, "read", spy)
     g = window.generation
     g.panel.set_mode("extend")
-    assert "continues the mix 0.00 s–1.00 s" in g.panel.context.text()
+    clock = window.doc.project.video.clock
+    assert f"continues the mix {clock.timecode(0)} – {clock.timecode(REGION[0])}" in g.panel.context.text()
     g.panel.n_takes.setValue(1)
     jobs = g.panel.generate()
     _wait_done(qtbot, window, jobs)

@@ -303,11 +303,11 @@ class GeneratePanel(QWidget):
         self.sampler.addItem("DPM++", "dpmpp")
         self.sampler.addItem("DDIM", "ddim")
         row = QHBoxLayout()
-        for label, widget in (("γ", self.cfg), ("Steps", self.steps)):
-            row.addWidget(QLabel(label, self))
-            row.addWidget(widget)
-        row.addWidget(self.sampler)
-        form.addRow("Guidance", row)
+        row.addWidget(self.cfg, 1)
+        row.addWidget(QLabel("Steps", self))
+        row.addWidget(self.steps, 1)
+        row.addWidget(self.sampler, 1)
+        form.addRow("Guidance γ", row)
         self.n_takes = QSpinBox(self)
         self.n_takes.setRange(1, MAX_TAKES_PER_RUN)
         self.n_takes.setValue(4)
@@ -332,7 +332,7 @@ class GeneratePanel(QWidget):
         form.addRow("Seed", row)
         self.model = QComboBox(self)
         self.model.currentIndexChanged.connect(self._on_model_picked)
-        self.refresh_button = QPushButton("↻", self)
+        self.refresh_button = QPushButton("⟳", self)
         self.refresh_button.setFixedWidth(28)
         self.refresh_button.setToolTip("Look for installed models again")
         self.refresh_button.clicked.connect(self.refresh_models)
@@ -408,7 +408,7 @@ class GeneratePanel(QWidget):
         else:
             self.model.addItem("no model installed")
             self.model_hint.setText("No generative model is installed, so Generate is off. To get one, "
-                                    + HOW_TO_GET.format(user_dir=user_models_dir()) + ", then press ↻.")
+                                    + HOW_TO_GET.format(user_dir=user_models_dir()) + ", then press ⟳.")
             self.model_hint.show()
 
     @property
@@ -468,25 +468,32 @@ class GeneratePanel(QWidget):
                 return track.name
         return "no track"
 
+    def _time(self, samples: int) -> str:
+        """A time as the timeline shows it: timecode of the picture, else seconds."""
+        video = self.doc.project.video
+        return video.clock.timecode(samples) if video is not None else _seconds(samples)
+
     def describe_context(self) -> str:
         """In words: the region, the target track, and which existing audio the engine will be given."""
+        t = self._time
         region = self.doc.region
         if region is None:
             return "Select a region on the timeline (drag on the ruler, or I and O) to generate into."
         start, end = region
-        where = f"{_seconds(start)}–{_seconds(end)} ({_seconds(end - start)}) on <b>{self._track_name(self.doc.selected_track)}</b>"
+        track = self._track_name(self.doc.selected_track)
+        where = f"{t(start)} – {t(end)} ({_seconds(end - start)}) on <b>{track}</b>"
         context = round(GenerationRequest.context_seconds * SAMPLE_RATE)
         mode = self.mode_value
         if mode == "text":
             used = "no existing audio; the picture and the prompt decide the sound."
         elif mode == "extend":
             a = max(0, start - context)
-            used = (f"continues the mix {_seconds(a)}–{_seconds(start)} before the region." if start > 0 else
+            used = (f"continues the mix {t(a)} – {t(start)} before the region." if start > 0 else
                     "<span style='color:#ff8a80'>nothing before the region to continue: move it later</span>")
         elif mode == "inpaint":
             after = min(self.doc.project.duration, end + context)
-            used = (f"the mix {_seconds(max(0, start - context))}–{_seconds(start)} before and "
-                    f"{_seconds(end)}–{_seconds(after)} after the region.")
+            used = (f"the mix {t(max(0, start - context))} – {t(start)} before and "
+                    f"{t(end)} – {t(after)} after the region.")
         else:
             ref = self.reference_slot.reference
             used = (f"imitates <b>{ref.name}</b> ({_seconds(ref.end - ref.start)}) as the prepended condition."
