@@ -214,6 +214,8 @@ def test_takes_survive_save_and_reopen_and_regenerate_from_the_sidecar(qtbot, wi
     reopened = window.doc.project.takes
     assert [(t.id, t.path, t.settings, t.kept) for t in reopened] == saved
     assert all(Path(t.path).is_file() for t in reopened)
+    # Made before the first save, the takes were copied into the project's own folder with it.
+    assert all(Path(t.path).parent == path.parent / "takes" for t in reopened)
     qtbot.waitUntil(lambda: len(g.takes.rows) == 2)
     assert g.takes.rows[0].keep_button.text() == "Restore"   # the discarded take is still marked so
     # Regenerate from the sidecar: the same settings and seed give the same audio again.
@@ -255,3 +257,43 @@ def test_no_region_is_refused_with_a_message(qtbot, window):
     window.doc.set_region(None)
     assert window.generation.panel.generate() == []
     assert "no region selected" in window.generation.panel.error.text()
+
+
+def test_vary_cfg_queues_one_job_per_guidance_scale_and_runs_them_in_order(qtbot, window):
+    g = window.generation
+    g.panel.n_takes.setValue(3)
+    g.panel.cfg.setValue(4.0)
+    g.panel.preset.setCurrentIndex(g.panel.preset.findData("vary γ"))
+    started = []
+    g.worker.jobStarted.connect(started.append)
+    jobs = g.panel.generate()
+    assert len(jobs) == 3
+    assert [g.worker.jobs[j].state for j in jobs[1:]] == [JobState.QUEUED, JobState.QUEUED]
+    _wait_done(qtbot, window, jobs)
+    assert started == jobs                                  # one at a time, in submission order
+    assert [g.worker.jobs[j].request.cfg for j in jobs] == [2.0, 4.0, 6.0]
+    assert len({g.worker.jobs[j].request.seeds for j in jobs}) == 1      # one seed, three γ
+    assert sorted(t.settings["cfg"] for t in window.doc.project.takes) == [2.0, 4.0, 6.0]
+
+
+def test_warm_models_keep_one_model_and_unload_it_on_switch():
+    import weakref
+
+    from foley_studio.ui.engine_worker import WarmModels
+
+    class Provider:
+        loads: list[str] = []
+
+        def get(self, name, device):
+            Provider.loads.append(name)
+            return object()
+
+    warm = WarmModels(Provider)
+    warm.get("a", "cpu")
+    first = weakref.ref(warm._inner)
+    warm.get("a", "cpu")
+    assert first() is warm._inner and warm.loaded_name == "a"        # kept warm: same provider
+    warm.get("b", "cpu")
+    assert first() is None and warm.loaded_name == "b"               # the old one is gone
+    warm.unload()
+    assert warm.loaded_name is None and Provider.loads == ["a", "a", "b"]

@@ -260,6 +260,7 @@ class GeneratePanel(QWidget):
         document.regionChanged.connect(self.update_context)
         document.selectedTrackChanged.connect(self.update_context)
         document.changed.connect(self.update_context)
+        document.pathChanged.connect(self.adopt_scratch_takes)
         worker.progress.connect(self._on_progress)
         worker.jobFinished.connect(self._on_finished)
         worker.busyChanged.connect(self._on_busy)
@@ -551,6 +552,43 @@ class GeneratePanel(QWidget):
             return takes_dir_for(self.doc.path)
         return data_dir() / "takes" / "unsaved"
 
+    def adopt_scratch_takes(self) -> list[str]:
+        """After an unsaved project is first saved: copy its takes into the project's `takes/` folder.
+
+        Takes of an unsaved project wait in the data dir; once the project has a folder they belong
+        beside it, so the project folder can be moved or archived with everything it uses. The
+        files are copied (the undo history may still name the old ones), the project's references
+        relinked, and the project file rewritten so it names the copies. Returns the new paths.
+        """
+        import shutil
+
+        from foley_studio.core import store
+        from foley_studio.engine.takes import takes_dir_for
+        scratch = (data_dir() / "takes" / "unsaved").resolve()
+        if self.doc.path is None or not self.doc.project.takes:
+            return []
+        target = takes_dir_for(self.doc.path)
+        moved = []
+        try:
+            for take in list(self.doc.project.takes):
+                wav = Path(take.path)
+                if wav.resolve().parent != scratch or not wav.is_file():
+                    continue
+                target.mkdir(parents=True, exist_ok=True)
+                for source in (wav, wav.with_suffix(".json")):
+                    if source.is_file():
+                        shutil.copy2(source, target / source.name)
+                store.relink(self.doc.project, str(wav), str(target / wav.name))
+                moved.append(str(target / wav.name))
+            if moved and not self.doc.is_dirty:
+                store.save_project(self.doc.project, self.doc.path)
+        except (FoleyError, OSError) as exc:
+            self._show_error(f"Could not copy the takes into {target}: {exc}; they stay in {scratch}")
+            return moved
+        if moved:
+            self.statusMessage.emit(f"Copied {len(moved)} take(s) into {target}")
+        return moved
+
     def generate(self) -> list[str]:
         """Queue the current settings; returns the job ids (empty when the settings are refused)."""
         from foley_studio.engine.sources import ProjectAudio
@@ -692,8 +730,14 @@ def install_generation(window: Any, worker: EngineWorker | None = None) -> Gener
         if getattr(window, "playback", None) is not None:
             window.playback.stop()
 
+    def stop_audition(playing: bool) -> None:
+        if playing:                       # the transport started: one thing plays at a time
+            takes.auditioner.stop()
+
     takes = TakesPanel(doc, before_play=stop_main_playback, parent=window)
     panel = GeneratePanel(doc, worker, parent=window)
+    if getattr(window, "playback", None) is not None:
+        window.playback.playingChanged.connect(stop_audition)
     window.set_dock_widget("generate", panel)
     window.set_dock_widget("takes", takes)
     for source in (panel.statusMessage, takes.statusMessage):
