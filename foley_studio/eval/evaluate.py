@@ -108,7 +108,7 @@ def run_evaluation(req: EvalRequest, *, progress: Callable[[str], None] = log.in
     wall = time.perf_counter() - t_start
     info = ReportInfo(
         model=req.model, model_detail=model_detail, data=str(req.data), split=req.split,
-        command=req.command or "foley-studio eval " + shlex.join(sys.argv[1:]),
+        command=req.command or "foley-studio " + shlex.join(sys.argv[1:]),
         date=started.strftime("%Y-%m-%d %H:%M UTC"), hardware=_hardware(), wall_s=wall,
         classifier=classifier_summary,
         notes=[f"{len(clips)} clips, {sum(c.is_impact_clip for c in clips)} of them impact-only; "
