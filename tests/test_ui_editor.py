@@ -133,7 +133,7 @@ def test_library_drop_creates_clip_at_time_and_track(qtbot, window, media):
     x = g.x_of(int(1.5 * SAMPLE_RATE)) + 0.4
     y = g.track_top(1) + g.track_height / 2
     expected_start = g.time_at(x)
-    enter = QDragEnterEvent(QPointF(x, y), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    enter = QDragEnterEvent(QPointF(x, y).toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     QApplication.sendEvent(canvas, enter)
     assert enter.isAccepted()
     drop = QDropEvent(QPointF(x, y), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)

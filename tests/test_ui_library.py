@@ -106,7 +106,7 @@ def test_search_as_you_type_preview_from_click_and_drag_to_reference(qtbot, entr
     mime = panel.model.mimeData([panel.model.index(0, 0)])
     assert mime.hasFormat(LIBRARY_MIME)
     # Qt delivers a drop only to a widget that accepted the drag's entry, as in a real drag.
-    QApplication.sendEvent(slot, QDragEnterEvent(QPointF(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    QApplication.sendEvent(slot, QDragEnterEvent(QPointF(5, 5).toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
     QApplication.sendEvent(slot, QDropEvent(QPointF(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
     assert slot.reference is not None and slot.reference.path == entries[1].path
     panel.stop_preview()

@@ -18,9 +18,6 @@ from foley_studio.core.project import Clip, Project
 
 log = logging.getLogger(__name__)
 
-# One id for every mergeable command: QUndoStack only offers mergeWith() to commands with equal ids;
-# whether two really merge is decided by their gesture token (see EditCommand.mergeWith).
-_MERGE_ID = 0x0F01E
 _gesture_counter = itertools.count(1)
 
 
@@ -63,17 +60,10 @@ class EditCommand(QUndoCommand):
             edit.undo(self._document.project)
         self._document.notify_changed()
 
-    def id(self) -> int:
-        return _MERGE_ID if self.gesture is not None else -1
-
-    def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, EditCommand) or other.gesture != self.gesture:
-            return False
-        # `other` has already been applied (push() calls redo() first); absorbing it keeps undo exact.
-        for edit in other.edits:
-            if not self.edits[-1].merge_with(edit):
-                self.edits.append(edit)
-        return True
+    def absorb(self, edit: Edit) -> None:
+        """Take in a further, already applied step of the same gesture (merging where the edit allows)."""
+        if not self.edits[-1].merge_with(edit):
+            self.edits.append(edit)
 
 
 class ProjectDocument(QObject):
@@ -91,6 +81,7 @@ class ProjectDocument(QObject):
         self.project = project
         self.path: Path | None = Path(path) if path else None
         self.undo_stack = QUndoStack(self)
+        self._commands: list[EditCommand] = []
         self.selected_clips: list[str] = []
         self.selected_track: str | None = project.tracks[0].id if project.tracks else None
         self.playhead = 0
@@ -107,9 +98,24 @@ class ProjectDocument(QObject):
         pushed; exceptions must not travel through QUndoStack's C++ frames.
         """
         edit.do(self.project)
+        top = self._top_command()
+        if gesture is not None and top is not None and top.gesture == gesture:
+            # Merged here rather than through QUndoCommand.mergeWith: Qt deleting a Python-made
+            # command inside push() corrupts PySide's reference counts (crash at interpreter exit).
+            top.absorb(edit)
+            self.notify_changed()
+            return
         command = EditCommand(self, edit, gesture)
         command.applied = True
+        self._commands.append(command)        # Python keeps every command alive as long as the stack
         self.undo_stack.push(command)
+
+    def _top_command(self) -> "EditCommand | None":
+        index = self.undo_stack.index()
+        if index == 0 or index != self.undo_stack.count():
+            return None                       # nothing, or redo history above: a new step starts
+        command = self.undo_stack.command(index - 1)
+        return command if isinstance(command, EditCommand) else None
 
     def notify_changed(self) -> None:
         self.revision += 1
@@ -142,6 +148,7 @@ class ProjectDocument(QObject):
         self.project = project
         self.path = Path(path) if path else None
         self.undo_stack.clear()
+        self._commands.clear()
         self.selected_clips = []
         self.selected_track = project.tracks[0].id if project.tracks else None
         self.region = None

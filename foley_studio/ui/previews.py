@@ -47,13 +47,15 @@ def _envelope_path(mins: np.ndarray, maxs: np.ndarray) -> QPainterPath:
 
 
 class _Signals(QObject):
-    loaded = Signal(str, object)        # path, pyramid or exception
+    # Only the path crosses threads; the result waits in a locked inbox. Queued signals carrying
+    # arbitrary Python objects have tripped PySide's reference counting at interpreter exit.
+    loaded = Signal(str)
 
 
 class _PeakJob(QRunnable):
-    def __init__(self, path: str, signals: _Signals):
+    def __init__(self, path: str, signals: _Signals, inbox: dict[str, Any], lock: threading.Lock):
         super().__init__()
-        self.path, self.signals = path, signals
+        self.path, self.signals, self.inbox, self.lock = path, signals, inbox, lock
 
     def run(self) -> None:
         try:
@@ -62,7 +64,9 @@ class _PeakJob(QRunnable):
         except Exception as exc:     # reported on the clip (drawn as missing/unreadable), never raised in a worker
             log.warning("peaks for %s failed: %s", self.path, exc)
             result = exc
-        self.signals.loaded.emit(self.path, result)
+        with self.lock:
+            self.inbox[self.path] = result
+        self.signals.loaded.emit(self.path)
 
 
 class WaveformCache(QObject):
@@ -77,8 +81,10 @@ class WaveformCache(QObject):
         self._pending: set[str] = set()
         self._tiles: OrderedDict[tuple, QPainterPath] = OrderedDict()
         self._max_tiles = max_tiles
-        self._signals = _Signals()
+        self._signals = _Signals(self)
         self._signals.loaded.connect(self._on_loaded)
+        self._inbox: dict[str, Any] = {}
+        self._inbox_lock = threading.Lock()
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
 
@@ -86,7 +92,7 @@ class WaveformCache(QObject):
         pyr = self._pyramids.get(path)
         if pyr is None and path not in self._errors and path not in self._pending:
             self._pending.add(path)
-            self.pool.start(_PeakJob(path, self._signals))
+            self.pool.start(_PeakJob(path, self._signals, self._inbox, self._inbox_lock))
         return pyr
 
     def set_pyramid(self, path: str, pyramid: Any) -> None:
@@ -107,7 +113,11 @@ class WaveformCache(QObject):
     def wait(self, timeout_ms: int = 30000) -> bool:
         return self.pool.waitForDone(timeout_ms)
 
-    def _on_loaded(self, path: str, result: Any) -> None:
+    def _on_loaded(self, path: str) -> None:
+        with self._inbox_lock:
+            if path not in self._inbox:
+                return
+            result = self._inbox.pop(path)
         self._pending.discard(path)
         if isinstance(result, Exception):
             self._errors[path] = str(result)

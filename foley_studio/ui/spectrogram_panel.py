@@ -7,6 +7,7 @@ hands the float32 row-major (freq, time) array to an `ImageItem` with explicit l
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import numpy as np
@@ -31,13 +32,15 @@ def inferno_lut() -> np.ndarray:
 
 
 class _Result(QObject):
-    ready = Signal(int, object, float, str)     # request serial, Spectrogram, start seconds, title
+    ready = Signal(int)     # request serial; the result waits in the panel's locked inbox
 
 
 class _Job(QRunnable):
-    def __init__(self, serial: int, audio_fn, start_s: float, title: str, signals: _Result):
+    def __init__(self, serial: int, audio_fn, start_s: float, title: str, signals: _Result,
+                 inbox: dict[int, tuple[Any, float, str]], lock: threading.Lock):
         super().__init__()
         self.serial, self.audio_fn, self.start_s, self.title, self.signals = serial, audio_fn, start_s, title, signals
+        self.inbox, self.lock = inbox, lock
 
     def run(self) -> None:
         try:
@@ -46,7 +49,9 @@ class _Job(QRunnable):
         except Exception as exc:   # shown in the panel's caption
             log.warning("spectrogram failed: %s", exc)
             spec = exc
-        self.signals.ready.emit(self.serial, spec, self.start_s, self.title)
+        with self.lock:
+            self.inbox[self.serial] = (spec, self.start_s, self.title)
+        self.signals.ready.emit(self.serial)
 
 
 class SpectrogramPanel(QWidget):
@@ -78,8 +83,10 @@ class SpectrogramPanel(QWidget):
         layout.addWidget(self.plot, 1)
         self._serial = 0
         self._key: tuple | None = None
-        self._signals = _Result()
+        self._signals = _Result(self)
         self._signals.ready.connect(self._on_ready)
+        self._inbox: dict[int, tuple[Any, float, str]] = {}
+        self._inbox_lock = threading.Lock()
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
         self.last_spectrogram = None
@@ -131,15 +138,19 @@ class SpectrogramPanel(QWidget):
             return mixdown(project, start, end, track_ids=track_ids, sources=sources)
 
         self.caption.setText(f"{title} (computing…)")
-        self.pool.start(_Job(self._serial, audio, start / SAMPLE_RATE, title, self._signals))
+        self.pool.start(_Job(self._serial, audio, start / SAMPLE_RATE, title, self._signals, self._inbox,
+                             self._inbox_lock))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self.refresh()
 
-    def _on_ready(self, serial: int, spec: Any, start_s: float, title: str) -> None:
-        if serial != self._serial:
+    def _on_ready(self, serial: int) -> None:
+        with self._inbox_lock:
+            item = self._inbox.pop(serial, None)
+        if item is None or serial != self._serial:
             return                      # a newer selection is on its way
+        spec, start_s, title = item
         if isinstance(spec, Exception):
             self.caption.setText(f"{title}: {spec}")
             return
