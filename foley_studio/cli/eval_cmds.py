@@ -35,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--embedder", metavar="NAME=WEIGHTS", default=None,
                    help="a real evaluator for FD and continuity from local weights: clap=FOLDER, "
                         "passt=FILE.pt or vggish=FILE.pt (TorchScript); default: the built-in classifier")
+    p.add_argument("--device", default="cpu", help="torch device for the model, e.g. cpu or cuda (default cpu)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch intra-op threads (1 is often fastest on a busy shared CPU; default: torch's choice)")
     p.set_defaults(handler=_eval)
@@ -64,7 +65,7 @@ def _eval(args: argparse.Namespace) -> int:
         if not sep or not weights:
             raise FoleyError(f"--embedder must look like NAME=WEIGHTS (e.g. clap=/models/clap), got {args.embedder!r}")
         embedder = (name, Path(weights))
-    request = EvalRequest(embedder=embedder, 
+    request = EvalRequest(embedder=embedder, device=args.device, 
         model=args.model, data=args.data, out=args.out, split=args.split, n=args.n,
         protocols=list(dict.fromkeys(args.protocols or PROTOCOL_NAMES)),
         settings=EvalSettings(cfg=args.cfg, steps=args.steps, fast_steps=args.fast_steps,

@@ -42,6 +42,7 @@ class EvalRequest:
     retrain_classifier: bool = False
     report_name: str = "EVALUATION.md"
     embedder: tuple[str, Path] | None = None     # (evaluator name, local weights) for FD and continuity
+    device: str = "cpu"
     command: str = ""
 
 
@@ -70,11 +71,11 @@ def get_classifier(manifest: Path, config: ClassifierConfig, *, retrain: bool = 
     return model, summary + f" in {wall / 60:.1f} min; cached at {folder}"
 
 
-def _load_model(name: str):
+def _load_model(name: str, device: str):
     from foley_studio.model import ModelRegistry
     registry = ModelRegistry()
     info = registry.find(name)
-    model = registry.load(name, device="cpu")
+    model = registry.load(name, device=device)
     counts = model.parameter_counts()
     detail = (f"`{info.path}` (preset `{info.config_name}`, {sum(counts.values()) / 1e6:.2f} M parameters: "
               + ", ".join(f"{k} {v / 1e6:.2f} M" for k, v in counts.items()) + ")")
@@ -90,7 +91,7 @@ def run_evaluation(req: EvalRequest, *, progress: Callable[[str], None] = log.in
         raise ValueError(f"unknown protocol(s) {unknown}; known: {', '.join(PROTOCOLS)}")
     t_start = time.perf_counter()
     started = datetime.now(timezone.utc)
-    model, model_detail = _load_model(req.model)
+    model, model_detail = _load_model(req.model, req.device)
     clips = load_eval_clips(req.data, req.split, n=req.n)
     classifier, classifier_summary = get_classifier(req.data, req.classifier, retrain=req.retrain_classifier,
                                                     progress=progress)
