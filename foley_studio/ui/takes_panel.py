@@ -43,6 +43,7 @@ _BG = QColor("#17191c")
 _REGION_BG = QColor("#22252a")
 _PLAYHEAD = QColor("#ff5a4f")
 _ACTIVE = QColor("#3f95bd")
+_MARKER = QColor(242, 184, 75, 150)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,6 +346,7 @@ class TakeView(QWidget):
         self.preview: TakePreview | None = None
         self.span = (take.region_start, take.region_end)
         self.playhead: int | None = None
+        self.markers: list[int] = []      # project marker times: the picture's events, to judge sync by
         self.setMinimumHeight(ROW_HEIGHT)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
 
@@ -367,6 +369,11 @@ class TakeView(QWidget):
         else:
             p.setPen(QColor("#8a909b"))
             p.drawText(target, Qt.AlignCenter, "loading…")
+        p.setPen(QPen(_MARKER, 1, Qt.DashLine))
+        for time in self.markers:
+            if self.span[0] <= time < self.span[1]:
+                x = int(self.x_of(time))
+                p.drawLine(x, 0, x, h)
         if self.playhead is not None and self.take.region_start - SAMPLE_RATE * 30 < self.playhead:
             x = self.x_of(self.playhead)
             p.setPen(QPen(_PLAYHEAD, 1.5))
@@ -562,6 +569,7 @@ class TakesPanel(QWidget):
         for i, take in enumerate(takes):
             row = TakeRow(take, i + 1, self.rows_host)
             row.view.span = span
+            row.view.markers = [m.time for m in self.doc.project.markers]
             row.view.preview = self.previews.get(take.path)
             row.playClicked.connect(self.audition)
             row.useClicked.connect(self.use_take)
