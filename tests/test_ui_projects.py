@@ -109,3 +109,35 @@ def test_run_editor_opens_the_demo_and_exits_cleanly(qtbot):
     QTimer.singleShot(50, close_when_painted)
     assert run_editor(None, scan_library=False) == 0
     assert seen["tracks"] >= 1 and "Foley Studio" in seen["title"]
+
+
+def test_dock_layout_is_remembered(qtbot):
+    first = MainWindow(audio=False, restore_layout=True)
+    qtbot.addWidget(first)
+    first.resize(1300, 800)
+    first.show()
+    qtbot.waitExposed(first)
+    first.docks["spectrogram"].hide()
+    first.docks["library"].setFloating(True)
+    first.save_layout()
+    first.shutdown()
+    second = MainWindow(audio=False, restore_layout=True)
+    qtbot.addWidget(second)
+    second.show()
+    qtbot.waitExposed(second)
+    assert not second.docks["spectrogram"].isVisible()
+    assert second.docks["library"].isFloating()
+    second.shutdown()
+
+
+def test_undo_history_after_undo_then_new_edit(qtbot, window):
+    doc, canvas = window.doc, window.canvas
+    doc.set_playhead(SAMPLE_RATE)
+    canvas.add_marker()
+    canvas.add_marker()
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    doc.set_playhead(2 * SAMPLE_RATE)
+    canvas.add_marker()                     # drops the two undone steps
+    assert doc.undo_stack.count() == 1 and len(doc._commands) == 1
+    assert [m.time for m in doc.project.markers] == [2 * SAMPLE_RATE]

@@ -109,6 +109,9 @@ class ProjectDocument(QObject):
         command.applied = True
         self._commands.append(command)        # Python keeps every command alive as long as the stack
         self.undo_stack.push(command)
+        if len(self._commands) > self.undo_stack.count():
+            # push() dropped the redo history; forget those commands too.
+            self._commands = [self.undo_stack.command(i) for i in range(self.undo_stack.count())]
 
     def _top_command(self) -> "EditCommand | None":
         index = self.undo_stack.index()

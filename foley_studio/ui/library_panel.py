@@ -199,6 +199,7 @@ class LibraryPanel(QWidget):
         self.search_box.textChanged.connect(lambda _t: self._debounce.start())
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         self.preview.seek.connect(self.preview_from)
+        self.table.doubleClicked.connect(lambda _index: self.preview_from(0.0))
         self._audio: np.ndarray | None = None
         self._playing_timer = QTimer(self, interval=40)
         self._playing_timer.timeout.connect(self._poll_preview)
