@@ -279,6 +279,7 @@ def test_missing_media_triggers_relink_not_a_crash(qtbot, window, tmp_path, monk
     assert asked == [str(media["door"])]
     assert window.doc.project.find_clip("clip-a").source == str(new_door)
     assert store.find_missing_media(window.doc.project) == []
+    assert window.doc.is_dirty and window.windowTitle().startswith("relink.fsproj *")
     # Declining to relink keeps the project open and says what is missing.
     shutil.move(str(new_door), tmp_path / "gone.wav")
     assert window._save_to(path)

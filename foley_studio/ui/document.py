@@ -87,6 +87,7 @@ class ProjectDocument(QObject):
         self.playhead = 0
         self.region: tuple[int, int] | None = None
         self.revision = 0              # bumped on every change; caches key on it
+        self.changed_outside_history = False
         # Signal-to-signal: Qt drops the connection when either object dies (a lambda would outlive us).
         self.undo_stack.cleanChanged.connect(self.pathChanged)
 
@@ -139,10 +140,16 @@ class ProjectDocument(QObject):
 
     @property
     def is_dirty(self) -> bool:
-        return not self.undo_stack.isClean()
+        return self.changed_outside_history or not self.undo_stack.isClean()
+
+    def mark_changed_outside_history(self) -> None:
+        """The project changed in a way undo does not cover (media relinked on open): still unsaved."""
+        self.changed_outside_history = True
+        self.pathChanged.emit()
 
     def mark_saved(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.changed_outside_history = False
         self.undo_stack.setClean()
         self.pathChanged.emit()
 
@@ -152,6 +159,7 @@ class ProjectDocument(QObject):
         self.path = Path(path) if path else None
         self.undo_stack.clear()
         self._commands.clear()
+        self.changed_outside_history = False
         self.selected_clips = []
         self.selected_track = project.tracks[0].id if project.tracks else None
         self.region = None

@@ -409,8 +409,10 @@ class MainWindow(QMainWindow):
             self.show_message(str(exc), 0)
             QMessageBox.critical(self, "Cannot open project", str(exc))
             return False
-        self.relink_missing(project)
+        relinked = self.relink_missing(project)
         self._install(project, path)
+        if relinked:
+            self.doc.mark_changed_outside_history()     # new media paths are worth saving
         self._add_recent(str(path))
         self.show_message(f"Opened {path}")
         return True

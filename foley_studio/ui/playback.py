@@ -127,6 +127,9 @@ class AudioOutput:
             played = min(played, int((time.monotonic() - self._t0) * self.sample_rate))
         else:
             played = 0
+        # What leaves the speaker now was handed over one output latency ago.
+        latency = getattr(self._stream, "latency", 0.0) or 0.0
+        played = max(0, played - int(float(latency) * self.sample_rate))
         return self._timeline_at(played * self.rate)
 
     def _timeline_at(self, offset: int) -> int:
