@@ -83,6 +83,7 @@ def main() -> int:
     _settle(app, 3)
     g = window.generation
     g.panel.refresh_models()
+    _settle(app, 60, lambda: g.panel.models_ready)
     g.panel.model.setCurrentIndex(g.panel.model.findData(model))
     hits = next(t for t in project.tracks if t.name.startswith("Hits")).clips
     foley = next((t for t in project.tracks if "generate" in t.name.lower()), project.tracks[-1])

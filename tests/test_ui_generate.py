@@ -58,6 +58,7 @@ def window(qtbot, media, tiny_weights):
     win.show()
     qtbot.waitExposed(win)
     panel = win.generation.panel
+    qtbot.waitUntil(lambda: panel.models_ready, timeout=30_000)     # listed off the GUI thread
     assert panel.model_name == "tiny"
     panel.steps.setValue(3)
     panel.prompt.setCurrentText("door slam")
@@ -242,10 +243,12 @@ def test_a_missing_model_is_reported_and_the_ui_stays_responsive(qtbot, window, 
     assert g.panel.jobs.state_of(jobs[0]) == "failed"
     assert g.worker.idle and window.doc.project.takes == []
     g.panel.refresh_models()                          # the picker now explains instead of offering it
+    qtbot.waitUntil(lambda: g.panel.models_ready)
     assert not g.panel.generate_button.isEnabled() and "No generative model" in g.panel.model_hint.text()
     # The same worker carries on once the model is back: the failure did not wedge the engine thread.
     shutil.copytree(tiny_weights, user_models_dir() / "tiny")
     g.panel.refresh_models()
+    qtbot.waitUntil(lambda: g.panel.models_ready)
     g.panel.n_takes.setValue(1)
     jobs = g.panel.generate()
     _wait_done(qtbot, window, jobs)

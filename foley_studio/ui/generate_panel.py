@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QObject, QRunnable, QSettings, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QPushButton, QProgressBar, QSizePolicy, QSpinBox, QVBoxLayout,
@@ -243,10 +243,31 @@ class ReferenceSlot(QGroupBox):
 # The panel
 # ---------------------------------------------------------------------------------------------
 
+class _ListerSignals(QObject):
+    done = Signal(list, str, str)        # [ModelInfo], error ("" when listing worked), how to get a model
+
+
+class _ModelLister(QRunnable):
+    def __init__(self, signals: _ListerSignals):
+        super().__init__()
+        self.signals = signals
+
+    def run(self) -> None:
+        from foley_studio.core.paths import user_models_dir
+        from foley_studio.model.checkpoint import HOW_TO_GET, ModelRegistry
+        try:
+            models, error = ModelRegistry().list(), ""
+        except Exception as exc:        # an unreadable models folder must not break the panel
+            log.warning("listing models failed: %s", exc)
+            models, error = [], f"Cannot list the installed models: {exc}"
+        self.signals.done.emit(models, error, HOW_TO_GET.format(user_dir=user_models_dir()))
+
+
 class GeneratePanel(QWidget):
     """Settings for a generation of the selected region; Generate queues it on the engine worker."""
 
     statusMessage = Signal(str)
+    modelsListed = Signal()
     takesAdded = Signal(list)             # take ids added to the project by a finished job
 
     def __init__(self, document: Any, worker: EngineWorker, parent: QWidget | None = None):
@@ -254,8 +275,13 @@ class GeneratePanel(QWidget):
         self.doc = document
         self.worker = worker
         self.current_jobs: list[str] = []      # the jobs of the last Generate (Cancel stops these)
+        self.models_ready = False
+        self._lister_signals = _ListerSignals(self)
+        self._lister_signals.done.connect(self._fill_models)
+        self._pool = QThreadPool(self)
         self._build()
-        self.refresh_models()
+        # After the first paint: the registry brings torch in, which must not delay the window.
+        QTimer.singleShot(0, self.refresh_models)
         self._load_recent_prompts()
         document.regionChanged.connect(self.update_context)
         document.selectedTrackChanged.connect(self.update_context)
@@ -384,15 +410,17 @@ class GeneratePanel(QWidget):
 
     # -- models ---------------------------------------------------------------------------------------
     def refresh_models(self) -> None:
-        """Fill the picker from the model registry; no models -> disabled with what to do about it."""
-        from foley_studio.model.checkpoint import HOW_TO_GET, ModelRegistry
-        from foley_studio.core.paths import user_models_dir
-        previous = self.model.currentData() or str(_settings().value("generate/model", ""))
-        try:
-            models = ModelRegistry().list()
-        except Exception as exc:        # an unreadable models folder must not break the panel
-            log.warning("listing models failed: %s", exc)
-            models = []
+        """Look for installed models off the GUI thread (the registry imports torch, seconds on a CPU)."""
+        self.models_ready = False
+        self.model.setEnabled(False)
+        self.generate_button.setEnabled(False)
+        self.model.clear()
+        self.model.addItem("looking for models…")
+        self._pool.start(_ModelLister(self._lister_signals))
+
+    def _fill_models(self, models: list, error: str, how_to_get: str) -> None:
+        """Fill the picker; no models -> disabled, with what to do about it."""
+        previous = str(_settings().value("generate/model", ""))
         self.model.blockSignals(True)
         self.model.clear()
         for info in models:
@@ -408,9 +436,11 @@ class GeneratePanel(QWidget):
             self.model_hint.hide()
         else:
             self.model.addItem("no model installed")
-            self.model_hint.setText("No generative model is installed, so Generate is off. To get one, "
-                                    + HOW_TO_GET.format(user_dir=user_models_dir()) + ", then press ⟳.")
+            self.model_hint.setText(error or f"No generative model is installed, so Generate is off. To get one, "
+                                    f"{how_to_get}, then press ⟳.")
             self.model_hint.show()
+        self.models_ready = True
+        self.modelsListed.emit()
 
     @property
     def model_name(self) -> str | None:
@@ -627,6 +657,9 @@ class GeneratePanel(QWidget):
         self.statusMessage.emit(f"Regenerating {take.label or take.id} from its sidecar…")
         return job
 
+    def shutdown(self) -> None:
+        self._pool.waitForDone(30_000)      # a model listing still importing torch
+
     def cancel(self) -> None:
         for job_id in self.current_jobs:
             self.worker.cancel(job_id)
@@ -708,6 +741,7 @@ class Generation:
     actions: dict[str, QAction]
 
     def shutdown(self) -> None:
+        self.panel.shutdown()
         self.takes.shutdown()
         self.worker.shutdown()
 
