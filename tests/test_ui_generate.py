@@ -73,7 +73,13 @@ def _wait_done(qtbot, win, jobs, timeout=60_000):
     qtbot.waitUntil(lambda: all(worker.jobs[j].state.finished for j in jobs) and worker.idle, timeout=timeout)
 
 
-def test_three_text_takes_become_three_rows_with_distinct_audio_and_settings(qtbot, window):
+def test_three_text_takes_on_the_demo_project_become_three_rows(qtbot, window):
+    from foley_studio.ui.app import demo_project
+    project, _path = demo_project()
+    window._install(project, None)          # unsaved: takes go to the data dir, never into resources/
+    foley = next(t for t in project.tracks if "generate" in t.name.lower())
+    window.doc.set_region(REGION)
+    window.doc.select_track(foley.id)
     g = window.generation
     g.panel.n_takes.setValue(3)
     g.panel.seed_mode.setCurrentIndex(1)          # fixed seed: the recorded seeds are known
@@ -95,7 +101,7 @@ def test_three_text_takes_become_three_rows_with_distinct_audio_and_settings(qtb
         s = take.settings
         assert (s["mode"], s["prompt"], s["steps"], s["model"], s["cfg"]) == ("text", "door slam", 3, "tiny", 4.0)
         assert (take.region_start, take.region_end) == REGION
-        assert take.track_id == window.doc.project.tracks[1].id
+        assert take.track_id == foley.id
         assert Path(take.path).with_suffix(".json").is_file()          # the sidecar beside the WAV
     # The previews (waveform + spectrogram) arrive from the pool and are drawn in each row.
     qtbot.waitUntil(lambda: all(r.view.preview is not None for r in g.takes.rows), timeout=10_000)
