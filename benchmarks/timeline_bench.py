@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -234,11 +233,9 @@ def _startup_once(prelude: str = "") -> dict:
 
 def bench_startup() -> dict:
     report = {"full_editor": _startup_once()}
-    try:
-        import foley_studio.ui.generate_panel  # noqa: F401  (only if the panel exists in this build)
+    import importlib.util
+    if importlib.util.find_spec("foley_studio.ui.generate_panel") is not None:   # only if this build has it
         report["without_generate_panel"] = _startup_once(NO_GENERATE_PANEL)
-    except ImportError:
-        pass
     return report
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from foley_studio.core.project import Clip, Marker, Project, Track, VideoRef
+from foley_studio.core.project import Clip, Marker, Project
 from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.ui.main_window import MainWindow, project_from_video
 from foley_studio.ui.mime import LibraryDrag, encode_library_drag

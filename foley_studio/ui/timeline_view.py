@@ -13,7 +13,7 @@ from enum import Enum
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import (QBrush, QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QFont, QFontMetrics,
+from PySide6.QtGui import (QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QFont, QFontMetrics,
                            QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen, QPolygonF,
                            QResizeEvent, QWheelEvent)
 from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QMenu, QScrollBar, QVBoxLayout, QWidget
