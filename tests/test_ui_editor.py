@@ -336,3 +336,21 @@ def test_rubber_band_multi_select_then_move_together(qtbot, window):
     assert doc.undo_stack.count() == 1
     doc.undo_stack.undo()
     assert {c: doc.project.find_clip(c).start for c in before} == before
+
+
+def test_alt_wheel_sets_clip_and_track_gain(qtbot, window):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QWheelEvent
+    canvas, g, doc = window.canvas, window.canvas.geo, window.doc
+    rect = canvas.clip_rect(doc.project.find_clip("clip-a"), 0)
+
+    def wheel(pos: QPointF, notches: int) -> None:
+        event = QWheelEvent(pos, canvas.mapToGlobal(pos), QPoint(), QPoint(0, 120 * notches), Qt.NoButton,
+                            Qt.AltModifier, Qt.NoScrollPhase, False)
+        QApplication.sendEvent(canvas, event)
+    wheel(rect.center(), 1)
+    wheel(rect.center(), 1)
+    assert doc.project.find_clip("clip-a").gain_db == 1.0
+    wheel(QPointF(40, g.track_top(1) + 10), -1)
+    assert doc.project.tracks[1].gain_db == -0.5
+    assert doc.project.find_clip("clip-a").gain_db == 1.0

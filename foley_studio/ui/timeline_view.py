@@ -823,8 +823,13 @@ class TimelineCanvas(QWidget):
         hit = self.hit_clip(x, y) if y >= self.geo.tracks_top else None
         if hit is None:
             self.unsetCursor()
+            self.setToolTip("")
             return
-        part = hit[2]
+        clip, _track, part = hit
+        tc = self.clock.timecode
+        self.setToolTip(f"{clip.name or clip.source.rsplit('/', 1)[-1]}\n{tc(clip.start)} – {tc(clip.end)}"
+                        f"  ({format_seconds(clip.length / SAMPLE_RATE)})\ngain {clip.gain_db:+.1f} dB"
+                        f"   fades {clip.fade_in / SAMPLE_RATE:.2f} / {clip.fade_out / SAMPLE_RATE:.2f} s\n{clip.source}")
         shape = {Part.LEFT: Qt.SizeHorCursor, Part.RIGHT: Qt.SizeHorCursor, Part.FADE_IN: Qt.PointingHandCursor,
                  Part.FADE_OUT: Qt.PointingHandCursor}.get(part, Qt.OpenHandCursor)
         self.setCursor(shape)
@@ -836,9 +841,13 @@ class TimelineCanvas(QWidget):
         if mods & Qt.ControlModifier:
             self.zoom(2 ** (delta.y() / 120 / 4), anchor_x=max(x, self.geo.header_width))
         elif mods & Qt.AltModifier:
-            hit = self.hit_clip(x, event.position().y())
-            if hit is not None:
-                step = 0.5 if (delta.y() or delta.x()) > 0 else -0.5
+            # Alt+wheel: 0.5 dB steps on the clip under the mouse, or on the track over its header.
+            step = 0.5 if (delta.y() or delta.x()) > 0 else -0.5
+            row = self.geo.track_index_at(event.position().y())
+            if x < self.geo.header_width and row is not None and row < len(self.doc.project.tracks):
+                track = self.doc.project.tracks[row]
+                self._apply(_edits().SetTrackProps(track.id, gain_db=round(track.gain_db + step, 2)))
+            elif (hit := self.hit_clip(x, event.position().y())) is not None:
                 self._apply(_edits().SetClipGain(hit[0].id, round(hit[0].gain_db + step, 2)))
         elif mods & Qt.ShiftModifier or delta.x():
             amount = delta.x() or delta.y()
