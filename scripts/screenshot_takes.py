@@ -3,7 +3,7 @@
     .venv/bin/python scripts/screenshot_takes.py [--out DIR] [--model NAME] [--steps N]
 
 Uses the installed model NAME (default: `demo` when it is installed). Without one, it saves an
-*untrained* TINY model into a temporary Foley Studio home and says so: its takes show the panel's
+*untrained* model of the `--untrained` preset (TINY by default) into a temporary Foley Studio home and says so: its takes show the panel's
 layout, not what a trained model sounds like. Prints the wall time from Generate to the takes being
 in the project, for a cold start (torch import + model load + sampling) and warm (model kept loaded).
 Writes PNGs of the window and of the takes panel (never committed).
@@ -28,28 +28,34 @@ def _settle(app, seconds: float, until=None) -> bool:
     return until is None
 
 
-def _install_untrained_tiny() -> str:
-    """A TINY model with its zero-initialised output layers opened up, so seeds give visibly different takes."""
+def _install_untrained(preset: str) -> str:
+    """A model of `preset` with its zero-initialised output layers opened up, so seeds give different takes.
+
+    Untrained weights cost exactly what trained ones do, so the timing is the real one for that size.
+    """
     import torch
 
     from foley_studio.core.paths import user_models_dir
     from foley_studio.model.checkpoint import save_pretrained
-    from foley_studio.model.config import TINY
+    from foley_studio.model.config import get_preset
     from foley_studio.model.foley import FoleyModel
     torch.manual_seed(0)
-    model = FoleyModel(TINY).eval()
+    model = FoleyModel(get_preset(preset)).eval()
     gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for p in model.dit.parameters():
             p.add_(torch.randn(p.shape, generator=gen) * 0.05)
-    save_pretrained(model, user_models_dir() / "tiny-untrained", card={"note": "untrained; screenshots only"})
-    return "tiny-untrained"
+    name = f"{preset}-untrained"
+    save_pretrained(model, user_models_dir() / name, card={"note": "untrained; screenshots and timing only"})
+    return name
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "foley_screens")
     parser.add_argument("--model", default=None, help="installed model name (default: demo if installed)")
+    parser.add_argument("--untrained", default="tiny", help="preset of the untrained stand-in when no model is "
+                        "installed (tiny | demo: the demo model's size, for timing)")
     parser.add_argument("--steps", type=int, default=25)
     parser.add_argument("--takes", type=int, default=4)
     parser.add_argument("--size", default="1600x960")
@@ -69,8 +75,9 @@ def main() -> int:
     installed = {m.name for m in ModelRegistry().list()}
     model = args.model or ("demo" if "demo" in installed else None)
     if model is None:
-        model = _install_untrained_tiny()
-        print("no demo model installed: using an UNTRAINED tiny model (layout only, not a quality result)")
+        model = _install_untrained(args.untrained)
+        print(f"no demo model installed: using an UNTRAINED {args.untrained} model (layout and timing only, "
+              "not a quality result)")
     elif model not in installed:
         print(f"model {model!r} is not installed (installed: {', '.join(sorted(installed)) or 'none'})")
         return 2

@@ -142,6 +142,10 @@ def test_keyboard_flow_audition_then_enter_uses_the_take(qtbot, window):
     assert window.generation.panel.prompt.lineEdit().hasFocus()
     QTest.keyClicks(panel.prompt.lineEdit(), "glass 12")       # digits typed into the prompt stay text
     assert panel.prompt.currentText() == "glass 12"
+    panel.steps.setFocus()
+    panel.steps.selectAll()
+    QTest.keyClicks(panel.steps, "17")                          # and into number fields
+    assert panel.steps.value() == 17
     assert window.generation.takes.current_take == "take-2"
 
 
