@@ -13,7 +13,6 @@ import soundfile as sf
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QDropEvent
 
-from foley_studio.core import store
 from foley_studio.core.paths import user_models_dir
 from foley_studio.core.project import Clip
 from foley_studio.core.timebase import SAMPLE_RATE
@@ -306,3 +305,32 @@ def test_warm_models_keep_one_model_and_unload_it_on_switch():
     assert first() is None and warm.loaded_name == "b"               # the old one is gone
     warm.unload()
     assert warm.loaded_name is None and Provider.loads == ["a", "a", "b"]
+
+
+def test_analogy_from_a_timeline_clip_references_the_mix_with_its_picture(qtbot, window):
+    g = window.generation
+    target = window.doc.selected_track
+    window.doc.select_clips(["clip-door"])
+    window.doc.select_track(target)
+    assert g.panel.reference_slot.use_selected_clip()
+    assert g.panel.mode_value == "analogy"                   # a reference implies analogy
+    assert "with its picture" in g.panel.reference_slot.label.text()
+    g.panel.n_takes.setValue(1)
+    jobs = g.panel.generate()
+    _wait_done(qtbot, window, jobs)
+    info = g.worker.jobs[jobs[0]]
+    assert info.state is JobState.DONE, info.message
+    ref = info.request.reference
+    assert (ref.path, ref.start, ref.end) == (None, SR // 2, SR // 2 + SR)   # the project mix over the clip
+
+
+def test_inpaint_describes_and_sends_both_sides(qtbot, window):
+    g = window.generation
+    g.panel.set_mode("inpaint")
+    assert "before and" in g.panel.context.text() and "after the region" in g.panel.context.text()
+    g.panel.n_takes.setValue(1)
+    jobs = g.panel.generate()
+    _wait_done(qtbot, window, jobs)
+    info = g.worker.jobs[jobs[0]]
+    assert info.state is JobState.DONE, info.message
+    assert info.request.mode == "inpaint" and window.doc.project.takes[0].settings["mode"] == "inpaint"

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import copy
 import logging
-import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -230,7 +228,6 @@ class Auditioner(QObject):
         self.postroll_seconds = 0.5
         self.buffers: AuditionBuffers | None = None
         self._stream: Any = None
-        self._lock = threading.Lock()
         self._sources: Any = None
         self._cache: dict[tuple, np.ndarray] = {}
         self._timer = QTimer(self, interval=30)
@@ -374,7 +371,7 @@ class TakeView(QWidget):
             if self.span[0] <= time < self.span[1]:
                 x = int(self.x_of(time))
                 p.drawLine(x, 0, x, h)
-        if self.playhead is not None and self.take.region_start - SAMPLE_RATE * 30 < self.playhead:
+        if self.playhead is not None and self.span[0] <= self.playhead <= self.span[1]:
             x = self.x_of(self.playhead)
             p.setPen(QPen(_PLAYHEAD, 1.5))
             p.drawLine(int(x), 0, int(x), h)
