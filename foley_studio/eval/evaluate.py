@@ -108,7 +108,7 @@ def run_evaluation(req: EvalRequest, *, progress: Callable[[str], None] = log.in
             print_table(table_markdown(table))
     wall = time.perf_counter() - t_start
     info = ReportInfo(
-        model=req.model, model_detail=model_detail, data=str(req.data), split=req.split,
+        model=req.model, model_detail=model_detail, data=_data_summary(req.data), split=req.split,
         command=req.command or "foley-studio " + shlex.join(sys.argv[1:]),
         date=started.strftime("%Y-%m-%d %H:%M UTC"), hardware=_hardware(), wall_s=wall,
         classifier=classifier_summary,
@@ -120,6 +120,20 @@ def run_evaluation(req: EvalRequest, *, progress: Callable[[str], None] = log.in
     report.write_text(report_markdown(tables, info))
     report.with_suffix(".json").write_text(json.dumps(_results_json(tables, info, req), indent=1, default=_nan_null))
     return tables, report
+
+
+def _data_summary(manifest: Path) -> str:
+    """The manifest path, and for a Foley world the command that regenerates it."""
+    world = Path(manifest).parent / "world.json"
+    if not world.exists():
+        return f"`{manifest}`"
+    try:
+        info = json.loads(world.read_text())
+        return (f"`{manifest}`: Foley world v{info['world_version']}, {info['n']} video clips + "
+                f"{info['audio_only']} audio-only items, seed {info['seed']} (`foley-studio world generate --n "
+                f"{info['n']} --audio-only {info['audio_only']} --seed {info['seed']} --out {Path(manifest).parent}`)")
+    except (KeyError, ValueError):
+        return f"`{manifest}`"
 
 
 def _hardware() -> str:
