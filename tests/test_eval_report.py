@@ -50,3 +50,8 @@ def test_table_markdown_formats_and_dashes():
     assert "### Title" in text and "Settings: settings here." in text
     assert "| A <sub>(note)</sub> | 87.5 | – |" in text
     assert "n = 3 clips; sync columns over 2 impact clips." in text
+
+
+def test_standard_error_is_shown_beside_the_mean():
+    table = Table("ext", "T", "s", ["continuity"], [Row("A", {"continuity": 0.5, "continuity_se": 0.0123})])
+    assert "| A | 0.500 ± 0.012 |" in table_markdown(table)

@@ -49,6 +49,8 @@ DEFINITIONS = """\
 - **>8 kHz / >16 kHz** — share of the energy above 8 / 16 kHz; **roll-off 99 %** — the frequency below which
   99 % of the energy lies (the effective bandwidth).
 - **Continuity** — cosine similarity of classifier embeddings of the generated and the true continuation.
+- **±** — standard error of the mean over clips (AV-offset, continuity): with a handful of clips, differences
+  smaller than about twice it are noise.
 """
 
 
@@ -58,13 +60,20 @@ def _fmt(key: str, value: float | None) -> str:
     return COLUMNS.get(key, (key, "{:.3g}"))[1].format(value)
 
 
+def _cell(key: str, metrics: dict[str, float]) -> str:
+    """The value, with ± its standard error over clips where the runner measured one."""
+    text = _fmt(key, metrics.get(key))
+    se = metrics.get(f"{key}_se")
+    return text if text == "–" or se is None or math.isnan(se) else f"{text} ± {_fmt(key, se)}"
+
+
 def table_markdown(table: Table) -> str:
     headers = ["Row", *[COLUMNS.get(c, (c, ""))[0] for c in table.columns]]
     lines = [f"### {table.title}", "", f"Settings: {table.settings}.", "",
              "| " + " | ".join(headers) + " |", "|" + "|".join(["---"] + ["---:"] * len(table.columns)) + "|"]
     for row in table.rows:
         cells = [row.name + (f" <sub>({row.note})</sub>" if row.note else "")]
-        cells += [_fmt(c, row.metrics.get(c)) for c in table.columns]
+        cells += [_cell(c, row.metrics) for c in table.columns]
         lines.append("| " + " | ".join(cells) + " |")
     n = table.rows[0].metrics if table.rows else {}
     lines += ["", f"n = {int(n.get('n', 0))} clips; sync columns over {int(n.get('sync_clips', 0))} impact clips."]

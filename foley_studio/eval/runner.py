@@ -243,6 +243,7 @@ class Harness:
             sims = [float(cosine_similarity(self.embed(o.audio), self.embed(self._cached_window(c, o, "hq"))))
                     for c, o in zip(clips, outputs)]
             metrics["continuity"] = float(np.mean(sims))
+            metrics["continuity_se"] = _standard_error(sims)
         walls = [o.wall_s for o in outputs if not math.isnan(o.wall_s)]
         if walls:
             metrics["wall_s"] = float(np.mean(walls))
@@ -293,6 +294,7 @@ class Harness:
             "offset_median_ms": float(np.median(offsets)) if offsets else math.nan,
             "offset_mean_ms": float(np.mean(offsets)) if offsets else math.nan,
             "av_offset_s": float(np.mean(defined)) if defined else math.nan,
+            "av_offset_s_se": _standard_error(defined),
             "av_undefined": float(len(av) - len(defined)),
         }
 
@@ -320,3 +322,10 @@ class Harness:
         if key not in self._audio:
             self._audio[key] = self._true_window(clip, out, which)
         return self._audio[key]
+
+
+def _standard_error(values: Sequence[float]) -> float:
+    """Standard error of a mean over clips (NaN below two values): how far a small-n row can be trusted."""
+    if len(values) < 2:
+        return math.nan
+    return float(np.std(values, ddof=1) / math.sqrt(len(values)))
