@@ -334,3 +334,12 @@ def test_inpaint_describes_and_sends_both_sides(qtbot, window):
     info = g.worker.jobs[jobs[0]]
     assert info.state is JobState.DONE, info.message
     assert info.request.mode == "inpaint" and window.doc.project.takes[0].settings["mode"] == "inpaint"
+
+
+def test_g_focuses_the_prompt_and_warms_the_model_up(qtbot, window):
+    g = window.generation
+    assert g.worker.loaded_model is None
+    with qtbot.waitSignal(g.worker.modelLoaded, timeout=30_000) as loaded:
+        g.actions["focus"].trigger()
+    assert loaded.args == ["tiny", ""] and g.worker.loaded_model == "tiny"
+    assert window.docks["generate"].isVisible()

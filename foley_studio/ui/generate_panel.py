@@ -777,6 +777,8 @@ def install_generation(window: Any, worker: EngineWorker | None = None) -> Gener
     for source in (panel.statusMessage, takes.statusMessage):
         source.connect(window.show_message)
     takes.regenerateRequested.connect(panel.regenerate_take)
+    worker.progress.connect(lambda _job, event: takes.set_activity(f"generating: {event.describe()}"))
+    worker.busyChanged.connect(lambda busy: None if busy else takes.set_activity(""))
     panel.takesAdded.connect(lambda _ids: window.docks["takes"].raise_())
 
     def focus_panel() -> None:

@@ -503,6 +503,9 @@ class TakesPanel(QWidget):
         self.title = QLabel(self)
         self.title.setWordWrap(True)
         header.addWidget(self.title, 1)
+        self.activity = QLabel(self)           # what the engine is doing (set by the generate panel)
+        self.activity.setProperty("role", "hint")
+        header.addWidget(self.activity)
         header.addWidget(QLabel("Pre-roll", self))
         self.preroll = QDoubleSpinBox(self)
         self.preroll.setRange(0.0, 10.0)
@@ -630,6 +633,10 @@ class TakesPanel(QWidget):
             self.doc.apply(SetTakeKept(take_id, kept))
         except (FoleyError, KeyError) as exc:
             self.statusMessage.emit(f"Cannot change the take: {exc}")
+
+    def set_activity(self, text: str) -> None:
+        """A short line about generation in progress, so the takes tab shows it too."""
+        self.activity.setText(text)
 
     def shutdown(self) -> None:
         self.auditioner.stop()
