@@ -242,8 +242,12 @@ class EngineWorker(QObject):
     def loaded_model(self) -> str | None:
         return self.models.loaded_name
 
-    def shutdown(self, timeout_ms: int = 10_000) -> None:
-        """Cancel everything, stop the thread and unload the model."""
+    def shutdown(self, timeout_ms: int = 60_000) -> None:
+        """Cancel everything, stop the thread and unload the model.
+
+        Sampling stops within a step, but loading torch or a model cannot be interrupted, so this
+        waits for that (a QThread destroyed while running would abort the whole process).
+        """
         if self._closed:
             return
         self._closed = True
