@@ -24,8 +24,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QSettings, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QLineEdit, QPushButton, QProgressBar, QSizePolicy, QSpinBox, QVBoxLayout,
-                               QWidget)
+                               QLabel, QLineEdit, QPushButton, QProgressBar, QSizePolicy, QSpinBox, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from foley_studio.core.edits import AddTake, Compound
 from foley_studio.core.errors import FoleyError
@@ -359,8 +359,8 @@ class GeneratePanel(QWidget):
         form.addRow("Seed", row)
         self.model = QComboBox(self)
         self.model.currentIndexChanged.connect(self._on_model_picked)
-        self.refresh_button = QPushButton("⟳", self)
-        self.refresh_button.setFixedWidth(28)
+        self.refresh_button = QToolButton(self)      # a push button's padding clips a one-glyph label
+        self.refresh_button.setText("⟳")
         self.refresh_button.setToolTip("Look for installed models again")
         self.refresh_button.clicked.connect(self.refresh_models)
         row = QHBoxLayout()
