@@ -20,6 +20,7 @@ from foley_studio.core.errors import FoleyError
 from foley_studio.core.paths import data_dir
 from foley_studio.core.project import Project, new_project
 
+from .about import show_about
 from .document import ProjectDocument
 from .library_panel import LibraryPanel
 from .mime import LIBRARY_MIME, LibraryDrag, decode_library_drag
@@ -123,6 +124,8 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self._build_actions()
         self._build_status()
+        from .generate_panel import install_generation      # issue 6: generate/takes panels, G/Ctrl+Enter/1..8/Enter
+        self.generation = install_generation(self)
         self._autosave = QTimer(self, interval=AUTOSAVE_MS)
         self._autosave.timeout.connect(self.autosave)
         self._autosave.start()
@@ -262,6 +265,8 @@ class MainWindow(QMainWindow):
         self._action(t, "Go to start", lambda: self.seek(0), "Home")
         self._action(t, "Go to end", lambda: self.seek(self.doc.project.duration), "End")
 
+        h = bar.addMenu("&Help")
+        self._action(h, "About Foley Studio", lambda: show_about(self))
 
         tools = QToolBar("Transport", self)
         tools.setObjectName("mainToolbar")
@@ -540,6 +545,7 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self._autosave.stop()
+        self.generation.shutdown()
         if self.playback is not None:
             self.playback.shutdown()
         self.library.stop_preview()
