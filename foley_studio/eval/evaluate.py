@@ -100,26 +100,33 @@ def run_evaluation(req: EvalRequest, *, progress: Callable[[str], None] = log.in
         classifier_summary += f"; FD and continuity use the {req.embedder[0]} evaluator ({req.embedder[1]})"
     harness = Harness(model, clips, classifier, req.settings, catalogue=caption_catalogue(req.data),
                       embedder=embedder, progress=progress)
-    tables = []
+    tables: list[Table] = []
+    report = req.out / req.report_name
     for name in req.protocols:
-        table = run_protocols(harness, [name])[0]
-        tables.append(table)
+        tables.append(run_protocols(harness, [name])[0])
         if print_table:
-            print_table(table_markdown(table))
-    wall = time.perf_counter() - t_start
+            print_table(table_markdown(tables[-1]))
+        # written after every table, so an interrupted run keeps what it measured
+        _write(report, tables, req, harness, clips, model_detail, classifier_summary, started, t_start)
+    return tables, report
+
+
+def _write(report: Path, tables: list[Table], req: EvalRequest, harness: Harness, clips: list, model_detail: str,
+           classifier_summary: str, started: datetime, t_start: float) -> None:
+    notes = [f"{len(clips)} clips, {sum(c.is_impact_clip for c in clips)} of them impact-only; "
+             f"{harness.generation_count} generations; seeds {req.settings.seed}..{req.settings.seed + len(clips) - 1} "
+             "(one per clip, the same in every row)."]
+    if len(tables) < len(req.protocols):
+        notes.insert(0, f"PARTIAL: {len(tables)} of {len(req.protocols)} protocols measured so far "
+                        f"({', '.join(req.protocols[len(tables):])} still to run).")
     info = ReportInfo(
         model=req.model, model_detail=model_detail, data=_data_summary(req.data), split=req.split,
         command=req.command or "foley-studio " + shlex.join(sys.argv[1:]),
-        date=started.strftime("%Y-%m-%d %H:%M UTC"), hardware=_hardware(), wall_s=wall,
-        classifier=classifier_summary,
-        notes=[f"{len(clips)} clips, {sum(c.is_impact_clip for c in clips)} of them impact-only; "
-               f"{harness.generation_count} generations; seeds {req.settings.seed}..{req.settings.seed + len(clips) - 1} "
-               "(one per clip, the same in every row)."])
-    req.out.mkdir(parents=True, exist_ok=True)
-    report = req.out / req.report_name
+        date=started.strftime("%Y-%m-%d %H:%M UTC"), hardware=_hardware(), wall_s=time.perf_counter() - t_start,
+        classifier=classifier_summary, notes=notes)
+    report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(report_markdown(tables, info))
     report.with_suffix(".json").write_text(json.dumps(_results_json(tables, info, req), indent=1, default=_nan_null))
-    return tables, report
 
 
 def _data_summary(manifest: Path) -> str:
