@@ -354,3 +354,17 @@ def test_alt_wheel_sets_clip_and_track_gain(qtbot, window):
     wheel(QPointF(40, g.track_top(1) + 10), -1)
     assert doc.project.tracks[1].gain_db == -0.5
     assert doc.project.find_clip("clip-a").gain_db == 1.0
+
+
+def test_mute_solo_buttons_are_undoable_edits(qtbot, window):
+    canvas, doc = window.canvas, window.doc
+    mute = canvas._button_rect(1, 0)
+    qtbot.mouseClick(canvas, Qt.LeftButton, pos=mute.center().toPoint())
+    assert doc.project.tracks[1].mute and doc.selected_track == doc.project.tracks[1].id
+    solo = canvas._button_rect(0, 1)
+    qtbot.wait(QApplication.styleHints().mouseDoubleClickInterval() + 20)
+    qtbot.mouseClick(canvas, Qt.LeftButton, pos=solo.center().toPoint())
+    assert doc.project.tracks[0].solo
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    assert not doc.project.tracks[1].mute and not doc.project.tracks[0].solo

@@ -126,3 +126,49 @@ def test_no_device_means_status_message_not_a_failure(qtbot, monkeypatch):
     assert not ctl.available and not ctl.play()
     assert messages and "no audio output device" in messages[0]
     assert doc.playhead == 0
+
+
+def test_jkl_shuttle_rates_and_loop_start(qtbot, monkeypatch):
+    from foley_studio.ui import playback
+    from foley_studio.ui.document import ProjectDocument
+    started: list[tuple[int, int, object]] = []
+
+    class FakeOutput:
+        """The transport's view of an output stream, without a device."""
+
+        probe = staticmethod(lambda: "fake device")
+
+        def __init__(self, render):
+            self.rate, self.loop, self.end, self._active = 1, None, 0, False
+
+        def start(self, project, start, *, rate=1, loop=None, end=None):
+            self.rate, self.loop, self._active = rate, loop, True
+            started.append((start, rate, loop))
+
+        def stop(self):
+            self._active = False
+
+        @property
+        def active(self):
+            return self._active
+
+        def position(self):
+            return 0
+
+        def update_project(self, project):
+            pass
+    monkeypatch.setattr(playback, "AudioOutput", FakeOutput)
+    doc = ProjectDocument(_project(4))
+    ctl = playback.PlaybackController(doc, render=_ramp_renderer)
+    ctl.shuttle(1)
+    ctl.shuttle(1)
+    ctl.shuttle(1)
+    ctl.shuttle(-1)
+    assert [r for _, r, _ in started] == [1, 2, 2, -1]
+    ctl.shuttle(0)
+    assert not ctl.playing
+    doc.set_region((SAMPLE_RATE, 2 * SAMPLE_RATE))
+    ctl.loop_enabled = True
+    assert ctl.play()
+    assert started[-1] == (SAMPLE_RATE, 1, (SAMPLE_RATE, 2 * SAMPLE_RATE)), "looping starts inside the loop"
+    ctl.stop()

@@ -293,10 +293,8 @@ class PlaybackController(QObject):
             self.stop()
             return
         current = self.output.rate if self.playing and self.output else 0
-        rate = direction * (2 if current == direction else 1) if current * direction > 0 else direction
-        if current == 2 * direction:
-            rate = current
-        self.play(rate)
+        same_way = current * direction > 0
+        self.play(2 * direction if same_way else direction)
 
     def _poll(self) -> None:
         out = self.output
