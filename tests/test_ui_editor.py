@@ -368,3 +368,18 @@ def test_mute_solo_buttons_are_undoable_edits(qtbot, window):
     doc.undo_stack.undo()
     doc.undo_stack.undo()
     assert not doc.project.tracks[1].mute and not doc.project.tracks[0].solo
+
+
+def test_qt_binding_keeps_none_refcount_when_painting(qtbot):
+    """PySide6 6.12.0 decrefs None on every void QPainter call; a few thousand calls abort Python,
+    so the editor would die within seconds of playback. Fail loudly if such a binding is installed."""
+    import sys
+    from PySide6.QtGui import QImage, QPainter
+    image = QImage(8, 8, QImage.Format_ARGB32_Premultiplied)
+    painter = QPainter(image)
+    colour = QColor("#3f95bd")
+    before = sys.getrefcount(None)
+    for _ in range(1000):
+        painter.setBrush(colour)
+    painter.end()
+    assert sys.getrefcount(None) - before > -100, "this PySide6 build corrupts None's refcount (6.12.0?)"
