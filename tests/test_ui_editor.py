@@ -383,3 +383,23 @@ def test_qt_binding_keeps_none_refcount_when_painting(qtbot):
         painter.setBrush(colour)
     painter.end()
     assert sys.getrefcount(None) - before > -100, "this PySide6 build corrupts None's refcount (6.12.0?)"
+
+
+def test_nudge_by_frames_and_rename_marker(qtbot, window, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+    doc, canvas = window.doc, window.canvas
+    doc.select_clips(["clip-a", "clip-b"])
+    starts = {c: doc.project.find_clip(c).start for c in ("clip-a", "clip-b")}
+    canvas.nudge_selection(3)                       # 3 frames at 24 fps = 6000 samples
+    assert {c: doc.project.find_clip(c).start - starts[c] for c in starts} == {"clip-a": 6000, "clip-b": 6000}
+    canvas.nudge_selection(-1000)                   # clamps at time zero, both move together
+    assert min(doc.project.find_clip(c).start for c in starts) == 0
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("door slam", True)))
+    canvas.rename_marker("marker-1")
+    assert [(m.id, m.time, m.name) for m in doc.project.markers] == [("marker-1", SAMPLE_RATE, "door slam")]
+    for _ in range(3):
+        doc.undo_stack.undo()
+    assert {c: doc.project.find_clip(c).start for c in starts} == starts
+    assert doc.project.markers[0].name == "hit"
+    canvas.set_track_height(500)
+    assert canvas.geo.track_height == 240

@@ -236,6 +236,8 @@ class MainWindow(QMainWindow):
         self._action(e, "Add marker", c.add_marker, "M")
         self._action(e, "Set in point", c.set_in, "I")
         self._action(e, "Set out point", c.set_out, "O")
+        self._action(e, "Nudge clips left a frame", lambda: c.nudge_selection(-1), "Alt+Left")
+        self._action(e, "Nudge clips right a frame", lambda: c.nudge_selection(1), "Alt+Right")
         self._action(e, "Clear selection region", lambda: self.doc.set_region(None), "Escape")
         e.addSeparator()
         self._action(e, "Add track", c.add_track, "Ctrl+T")
@@ -247,6 +249,8 @@ class MainWindow(QMainWindow):
         self._action(v, "Zoom out", lambda: c.zoom(2 ** -0.5), "-")
         self._action(v, "Zoom to selection", c.zoom_selection, "Z")
         self._action(v, "Zoom to fit", c.zoom_fit, "Shift+Z")
+        self._action(v, "Taller tracks", lambda: c.set_track_height(int(c.geo.track_height * 1.25)), "Ctrl+Alt+=")
+        self._action(v, "Shorter tracks", lambda: c.set_track_height(int(c.geo.track_height / 1.25)), "Ctrl+Alt+-")
         v.addSeparator()
         self.snap_action = self._action(v, "Snap", self._set_snap, "N", checkable=True, checked=True,
                                         tip="Snap to frames, clip edges, playhead and markers")

@@ -152,6 +152,12 @@ class TimelineCanvas(QWidget):
     def content_length(self) -> int:
         return max(self.doc.project.duration, 10 * SAMPLE_RATE)
 
+    def set_track_height(self, height: int) -> None:
+        """Taller tracks show waveforms in more detail; shorter ones fit more tracks."""
+        self.geo.track_height = int(min(max(height, 40), 240))
+        self.zoomChanged.emit()
+        self.update()
+
     def content_height(self) -> int:
         return self.geo.tracks_top + (len(self.doc.project.tracks) + 1) * self.geo.track_height
 
@@ -689,6 +695,10 @@ class TimelineCanvas(QWidget):
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         x, y = event.position().x(), event.position().y()
+        if y < self.geo.ruler_height and (marker := self.marker_at(x)) is not None:
+            self._drag = None
+            self.rename_marker(marker.id)
+            return
         if x < self.geo.header_width:
             row = self.geo.track_index_at(y)
             if row is not None and row < len(self.doc.project.tracks):
@@ -1009,6 +1019,7 @@ class TimelineCanvas(QWidget):
         x, y = event.position().x(), event.position().y()
         menu = QMenu(self)
         if y < self.geo.ruler_height and (marker := self.marker_at(x)) is not None:
+            menu.addAction("Rename marker…", lambda: self.rename_marker(marker.id))
             menu.addAction(f"Delete marker {marker.name}",
                            lambda: self._apply(_edits().RemoveMarker(marker.id)))
         elif (hit := self.hit_clip(x, y)) is not None:
@@ -1032,8 +1043,38 @@ class TimelineCanvas(QWidget):
             menu.addAction("Add track", self.add_track)
         menu.exec(event.globalPosition().toPoint())
 
+    def nudge_selection(self, frames: int) -> None:
+        """Move the selected clips by whole video frames (one undo step; stops at time zero)."""
+        clips = self.doc.selected_clip_objects()
+        if not clips or frames == 0:
+            return
+        delta = round(frames * SAMPLE_RATE / float(self.clock.fps))
+        delta = max(delta, -min(c.start for c in clips))
+        if delta == 0:
+            return
+        E = _edits()
+        moves = [E.MoveClip(c.id, c.start + delta) for c in clips]
+        text = f"Nudge {len(moves)} clip{'s' if len(moves) > 1 else ''} {frames:+d} frame{'s' if abs(frames) > 1 else ''}"
+        self._apply(moves[0] if len(moves) == 1 else E.Compound(text, moves))
+
+    def rename_marker(self, marker_id: str) -> None:
+        marker = next((m for m in self.doc.project.markers if m.id == marker_id), None)
+        if marker is None:
+            return
+        name, ok = QInputDialog.getText(self, "Rename marker", "Name:", text=marker.name)
+        if ok and name.strip() != marker.name:
+            E = _edits()
+            renamed = Marker(id=marker.id, time=marker.time, name=name.strip())
+            self._apply(E.Compound(f"Rename marker {marker.name}",
+                                   [E.RemoveMarker(marker.id), E.AddMarker(renamed)]))
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        # Arrow keys nudge the playhead by a frame (Shift: a second); other keys are window shortcuts.
+        # Arrow keys move the playhead by a frame (Shift: a second); Alt+arrows nudge the selected
+        # clips by a frame (Alt+Shift: ten). Other keys are the window's shortcuts.
+        if event.key() in (Qt.Key_Left, Qt.Key_Right) and event.modifiers() & Qt.AltModifier:
+            sign = -1 if event.key() == Qt.Key_Left else 1
+            self.nudge_selection(sign * (10 if event.modifiers() & Qt.ShiftModifier else 1))
+            return
         if event.key() in (Qt.Key_Left, Qt.Key_Right):
             sign = -1 if event.key() == Qt.Key_Left else 1
             if event.modifiers() & Qt.ShiftModifier:
