@@ -159,6 +159,7 @@ class LibraryPanel(QWidget):
     """Search box + results table + preview strip over a `LibraryIndex`."""
 
     statusMessage = Signal(str)
+    previewStarted = Signal()      # the window stops timeline playback: one output at a time
 
     def __init__(self, index: Any | None = None, player: Any | None = None, parent=None):
         super().__init__(parent)
@@ -261,6 +262,7 @@ class LibraryPanel(QWidget):
             return
         audio = self._audio
         start = int(fraction * len(audio))
+        self.previewStarted.emit()
         try:
             self.player.render = lambda _project, a, b: audio[a:b]
             self.player.start(Project(), start, end=len(audio))

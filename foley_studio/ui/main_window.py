@@ -136,6 +136,9 @@ class MainWindow(QMainWindow):
         if self.playback is not None:
             self.playback.statusMessage.connect(self.show_message)
             self.playback.playingChanged.connect(self._on_playing)
+            # One output stream at a time: the timeline and the library preview stop each other.
+            self.library.previewStarted.connect(self.playback.stop)
+            self.playback.playingChanged.connect(lambda playing: playing and self.library.stop_preview())
         self._update_title()
         if restore_layout:
             self._restore_layout()
