@@ -5,11 +5,13 @@ import configparser
 import importlib.util
 import json
 import struct
+import threading
 import tomllib
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QWidget
 
 import foley_studio
@@ -59,12 +61,16 @@ def test_main_window_help_menu_has_about(qtbot):
     from foley_studio.ui.main_window import MainWindow
     window = MainWindow(library_index=None)
     qtbot.addWidget(window)
+    qtbot.wait(20)      # let the generate panel start its (deferred) model listing, so shutdown waits for it
     try:
         menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
         assert "Help" in menus
         assert [a.text() for a in menus["Help"].actions()] == ["About Foley Studio"]
     finally:
         window.shutdown()
+        # The generate panel lists models on its own pool; let that finish before the window goes away.
+        for pool in [QThreadPool.globalInstance(), *window.findChildren(QThreadPool)]:
+            pool.waitForDone(10_000)
 
 
 # ----------------------------------------------------------------------------- icons and the .desktop entry
@@ -134,6 +140,27 @@ def test_smoke_watcher_reports_once_the_demo_window_shows(qtbot, qapp, tmp_path)
     assert report["project_video"] == "/anywhere/demo_video.mp4"
     assert report["seconds_to_window"] > 0 and demo.shut_down and not other.shut_down
     assert exits == [1]
+
+
+@pytest.mark.gui
+def test_smoke_watcher_waits_for_the_library_scan(qtbot, qapp, tmp_path):
+    report_path = tmp_path / "report.json"
+    release = threading.Event()
+    scan = threading.Thread(target=release.wait, name="library-scan", daemon=True)
+    scan.start()
+    demo = FakeWindow("demo_video.mp4")
+    qtbot.addWidget(demo)
+    demo.show()
+    watcher = smoke.SmokeWatcher(qapp, report_path, t0=0.0, timeout_s=1e9, checks={}, quit=lambda code: None)
+    watcher.start()
+    qtbot.waitUntil(lambda: watcher.report.seconds_to_window is not None, timeout=5000)
+    qtbot.wait(3 * smoke.POLL_MS)
+    assert not report_path.exists()          # the window is there, but the scan still runs
+    release.set()
+    scan.join()
+    qtbot.waitUntil(report_path.exists, timeout=5000)
+    report = json.loads(report_path.read_text())
+    assert report["ok"] and report["seconds_ready"] >= report["seconds_to_window"]
 
 
 @pytest.mark.gui

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import pkgutil
+import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 ENV_REPORT = "FOLEY_STUDIO_SMOKE"
 ENV_TIMEOUT = "FOLEY_STUDIO_SMOKE_TIMEOUT"
 DEFAULT_TIMEOUT_S = 180.0
+BACKGROUND_THREADS = ("library-scan",)      # started by foley_studio.ui.app.open_library on a first start
 POLL_MS = 50
 # Qt messages that mean a part of Qt could not be loaded from the bundle.
 BAD_QT_MESSAGE_WORDS = ("could not load", "cannot load", "failed to load", "could not find the qt platform",
@@ -42,6 +44,7 @@ class SmokeReport:
 
     ok: bool = False
     seconds_to_window: float | None = None     # from `t0` (the launcher's first line) to the shown demo
+    seconds_ready: float | None = None         # ... and to the end of the start-up work (demo library scan)
     seconds_total: float | None = None
     project_video: str = ""
     checks: dict[str, str] = field(default_factory=dict)
@@ -153,6 +156,11 @@ def run_checks(report: SmokeReport, checks: dict[str, Callable[[], str]] | None 
             report.failures.append(f"{name}: {type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})")
 
 
+def _busy_threads() -> list[str]:
+    """Names of the editor's start-up background threads still running."""
+    return [t.name for t in threading.enumerate() if t.name in BACKGROUND_THREADS and t.is_alive()]
+
+
 def is_bad_qt_message(text: str) -> bool:
     lowered = text.lower()
     return any(word in lowered for word in BAD_QT_MESSAGE_WORDS)
@@ -201,9 +209,15 @@ class SmokeWatcher:
                 self.report.failures.append(f"timeout: no main window with the demo project after {elapsed:.0f} s")
                 self._finish(None)
             return
+        if self.report.seconds_to_window is None:
+            self.report.seconds_to_window = round(elapsed, 3)
+            self.report.project_video = str(window.doc.project.video.path)
+        # The first start scans the demo library in a background thread that loads torch and transformers;
+        # checking (or quitting) while it runs would race it, so wait for it, within the timeout.
+        if _busy_threads() and elapsed <= self.timeout_s:
+            return
         self.timer.stop()
-        self.report.seconds_to_window = round(elapsed, 3)
-        self.report.project_video = str(window.doc.project.video.path)
+        self.report.seconds_ready = round(elapsed, 3)
         # Let the window paint once (a broken platform plugin shows up here), then run the checks.
         QTimer.singleShot(0, lambda: self._check_and_finish(window))
 

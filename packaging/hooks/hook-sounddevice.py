@@ -23,7 +23,7 @@ def _linux_portaudio() -> Path | None:
     out = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, text=True, check=False).stdout
     for line in out.splitlines():      # "	libportaudio.so.2 (libc6,x86-64) => /lib/x86_64-linux-gnu/..."
         if line.strip().startswith("libportaudio.so.2 (") and arch in line:
-            return Path(line.rsplit("=>", 1)[1].strip()).resolve()
+            return Path(line.rsplit("=>", 1)[1].strip())    # the soname link: bundled under that name
     return None
 
 

@@ -10,7 +10,7 @@ import sys
 
 _BUNDLED = os.path.join(getattr(sys, "_MEIPASS", ""), "portaudio", "libportaudio.so.2")
 
-if sys.platform.startswith("linux") and os.path.exists(_BUNDLED):
+if sys.platform.startswith("linux") and os.path.isfile(_BUNDLED):
     _system_find_library = ctypes.util.find_library
     _force_bundled = os.environ.get("FOLEY_STUDIO_BUNDLED_PORTAUDIO") == "1"
 
