@@ -4,7 +4,8 @@
    median of repeated redraws with warm caches; the first, cold redraw is reported too).
 2. First thumbnails of a 10-minute 1080p video on screen <= 1 s (an open editor gets a new project
    on the video -> a paint that drew a decoded frame; also until every thumbnail in view is drawn).
-3. Editor start to first paint <= 3 s (a fresh Python process: interpreter start -> first timeline paint).
+3. Editor start to first paint <= 3 s (a fresh Python process: interpreter start -> first timeline paint,
+   with the library index opened and the demo project loaded, as `foley-studio` does).
 4. Editor RSS with the 2-hour project <= 1 GB (no model loaded).
 
 Run: .venv/bin/python benchmarks/timeline_bench.py [--media DIR]. Test media is synthesised once into
@@ -198,11 +199,12 @@ def bench_first_thumbnail(app, video: Path) -> dict:
 STARTUP_CHILD = """
 import time, sys
 t_import = time.time()
-from foley_studio.ui.app import application, demo_project
+from foley_studio.ui.app import application, demo_project, open_library
 from foley_studio.ui.main_window import MainWindow
 app = application([sys.argv[0]])
+index, _scan, _signals = open_library(scan_demo=False)     # as run_editor does (no first-run scan)
 project, path = demo_project()
-window = MainWindow(project, path, restore_layout=False)
+window = MainWindow(project, path, library_index=index, restore_layout=False)
 window.resize(1600, 960)
 window.show()
 while window.canvas.paint_count == 0:
