@@ -6,7 +6,7 @@ import argparse
 import numpy as np
 import pytest
 import soundfile as sf
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from foley_studio.core.project import Clip
@@ -140,3 +140,25 @@ def test_undo_history_after_undo_then_new_edit(qtbot, window):
     canvas.add_marker()                     # drops the two undone steps
     assert doc.undo_stack.count() == 1 and len(doc._commands) == 1
     assert [m.time for m in doc.project.markers] == [2 * SAMPLE_RATE]
+
+
+def test_every_editor_shortcut_is_wired_once(qtbot):
+    """Two actions sharing a key make Qt trigger neither; the issue's keys must each do one thing."""
+    from collections import Counter
+    from PySide6.QtGui import QAction, QKeySequence, QShortcut
+    win = MainWindow(audio=False, restore_layout=False)
+    qtbot.addWidget(win)
+    keys = Counter()
+    for action in win.findChildren(QAction):
+        for seq in action.shortcuts():
+            if not seq.isEmpty() and action.shortcutContext() != Qt.WidgetShortcut:
+                keys[seq.toString(QKeySequence.PortableText)] += 1
+    for shortcut in win.findChildren(QShortcut):
+        if shortcut.isEnabled() and shortcut.context() != Qt.WidgetShortcut:
+            keys[shortcut.key().toString(QKeySequence.PortableText)] += 1
+    duplicates = {k: n for k, n in keys.items() if n > 1}
+    assert not duplicates, f"ambiguous shortcuts: {duplicates}"
+    for key in ("Space", "J", "K", "L", "I", "O", "M", "S", "Del", "Ctrl+Z", "Ctrl+Shift+Z", "=", "-", "Z",
+                "Shift+Z", "N", "Ctrl+S", "Ctrl+O", "Ctrl+E", "Alt+Left", "Alt+Right"):
+        assert keys[key] == 1, f"{key} is not bound"
+    win.shutdown()
