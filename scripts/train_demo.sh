@@ -2,8 +2,8 @@
 # Train the bundled demo model (models/demo) with Foley Studio's own pipeline, end to end.
 #
 #   scripts/train_demo.sh            CPU: Foley world (320 clips + 120 audio-only items), autoencoder
-#                                    stage (configs/demo_autoencoder.json, 35 min limit), DiT stage
-#                                    (configs/demo_dit.json, 75 min limit), export to models/demo.
+#                                    stage (configs/demo_autoencoder.json, 2000 steps), DiT stage
+#                                    (configs/demo_dit.json: v-prediction, 8 s windows, 57 min limit), export.
 #   MODE=gpu scripts/train_demo.sh   one GPU: configs/gpu_*.json (bf16, bigger batches, video encoder
 #                                    trained), about 10 minutes in all on one H100, exported the same way.
 #
