@@ -21,6 +21,7 @@ from foley_studio.eval.sync import sync_metrics
 from foley_studio.media.audio import read_audio
 from foley_studio.media.video import frames_for_encoder
 from foley_studio.model.checkpoint import load_pretrained
+from foley_studio.training.losses import multi_resolution_stft_loss
 from foley_studio.training.manifest import read_manifest
 
 
@@ -46,7 +47,7 @@ def main() -> None:
     rows = [r for r in read_manifest(args.data, "test") if r.video and r.quality == "high"
             and r.meta.get("action") in ("drop", "hit")][: args.n]
     root = args.data.parent
-    gen, oracle, shuffled, real, snrs, hf = [], [], [], [], [], []
+    gen, oracle, shuffled, real, snrs, hf, stft = [], [], [], [], [], [], []
     rng = np.random.default_rng(0)
     t0 = time.monotonic()
     for i, row in enumerate(rows):
@@ -63,6 +64,8 @@ def main() -> None:
         oracle.append(sync_metrics(recon, events))
         real.append(sync_metrics(truth, events))
         shuffled.append(sync_metrics(truth, np.sort(rng.uniform(0.2, 7.8, len(events)))))
+        stft.append(float(multi_resolution_stft_loss(torch.from_numpy(recon)[None], torch.from_numpy(truth)[None],
+                                                     (256, 512, 1024, 2048))))
         snrs.append(10 * np.log10(np.sum(truth ** 2) / max(1e-12, np.sum((truth - recon) ** 2))))
         spec = np.abs(np.fft.rfft(wave)) ** 2
         freqs = np.fft.rfftfreq(len(wave), 1 / 48_000)
@@ -75,6 +78,7 @@ def main() -> None:
     print(json.dumps({"clips": len(rows), "split": "test", "actions": "drop+hit", "steps": args.steps,
                       "cfg": args.cfg, "sync": table,
                       "autoencoder_recon_snr_db": round(float(np.mean(snrs)), 2),
+                      "autoencoder_recon_stft_loss": round(float(np.mean(stft)), 3),
                       "generated_energy_above_8khz": round(float(np.mean(hf)), 4),
                       "wall_s": round(time.monotonic() - t0, 1)}, indent=1))
 
