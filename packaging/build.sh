@@ -90,6 +90,13 @@ if [ "$SMOKE" = 1 ]; then
   else
     smoke="failed"
   fi
+  # Also through the X11 plugin users get (libqxcb and its xcb libraries), on a virtual display.
+  if command -v xvfb-run >/dev/null 2>&1; then
+    xvfb-run -a "$VENV/bin/python" "$HERE/smoke_test.py" "$APP/FoleyStudio" --platform xcb \
+      --json "$DIST/smoke-report-xcb.json" || smoke="failed"
+  else
+    log "xvfb-run not found: skipping the X11 (xcb) smoke run"
+  fi
 fi
 
 "$VENV/bin/python" - "$DIST/build-report.json" <<EOF

@@ -45,6 +45,7 @@ class SmokeReport:
     ok: bool = False
     seconds_to_window: float | None = None     # from `t0` (the launcher's first line) to the shown demo
     seconds_ready: float | None = None         # ... and to the end of the start-up work (demo library scan)
+    window_shown_epoch: float | None = None    # time.time() then, so a parent process can time the whole start
     seconds_total: float | None = None
     project_video: str = ""
     checks: dict[str, str] = field(default_factory=dict)
@@ -211,6 +212,7 @@ class SmokeWatcher:
             return
         if self.report.seconds_to_window is None:
             self.report.seconds_to_window = round(elapsed, 3)
+            self.report.window_shown_epoch = time.time()
             self.report.project_video = str(window.doc.project.video.path)
         # The first start scans the demo library in a background thread that loads torch and transformers;
         # checking (or quitting) while it runs would race it, so wait for it, within the timeout.
