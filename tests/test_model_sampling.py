@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from foley_studio.model.config import TINY, DiffusionConfig
-from foley_studio.model.diffusion import NoiseSchedule, get_sampler, make_schedule, sample_ddim, sample_dpmpp_2m
+from foley_studio.model.diffusion import NoiseSchedule, get_sampler, make_schedule
 from foley_studio.model.errors import ModelError
 from foley_studio.model.guidance import _batch_inputs, guided_denoiser
 

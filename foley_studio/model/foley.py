@@ -176,6 +176,8 @@ class FoleyModel(nn.Module):
             if callback is not None:
                 callback({**info, "x": info["x"][..., ref:], "denoised": info["denoised"][..., ref:]})
 
+        log.debug("sampling %d take(s) of %d latents (+%d reference): %s, %d steps, cfg %.2f",
+                  len(seeds), cond.n_latents, ref, sampler, steps, cfg)
         kwargs = {"eta": eta} if sampler == "ddim" else {}
         out = run(denoise, x, grid, generator=generators, callback=on_step, **kwargs)
         return out[..., ref:]
