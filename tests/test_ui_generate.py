@@ -130,7 +130,8 @@ def test_cancel_during_a_run_leaves_no_take_and_the_worker_idle(qtbot, window):
     _wait_done(qtbot, window, jobs)
     timer.stop()
     # The GUI thread kept running its timers while the engine loaded torch, the model and sampled.
-    assert len(ticks) > 5 and max(np.diff(ticks)) < 1.5, max(np.diff(ticks))
+    # (How many ticks depends on how fast the job ends; the gap between them is what matters.)
+    assert len(ticks) >= 2 and max(np.diff(ticks)) < 1.5, ticks
     info = g.worker.jobs[jobs[0]]
     assert seen and info.state is JobState.CANCELLED
     assert info.fraction < 0.5                     # it stopped early, not at the end
