@@ -40,12 +40,17 @@ _install_python_packages() {
   local stamp="$VENV/.bootstrap-stamp" want
   want="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16) $TORCH_SPEC"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
-  echo "[setup] installing Python packages into .venv (first run takes a few minutes)" >&2
-  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  echo "[setup] installing Python packages into .venv (first run takes a few minutes; log: .venv/setup.log)" >&2
+  local log="$VENV/setup.log"
   # torch first: with it present, the package's unpinned torch requirement installs nothing more.
   # shellcheck disable=SC2086
-  "$VENV/bin/python" -m pip install -q $TORCH_SPEC
-  "$VENV/bin/python" -m pip install -q -e "$ROOT[dev]"
+  if ! { "$VENV/bin/python" -m pip install -q --upgrade pip \
+         && "$VENV/bin/python" -m pip install -q $TORCH_SPEC \
+         && "$VENV/bin/python" -m pip install -q -e "$ROOT[dev]"; } >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "[setup] failed; the whole log is in $log" >&2
+    return 1
+  fi
   echo "$want" > "$stamp"
 }
 
