@@ -26,7 +26,7 @@ for arg in "$@"; do
     --cuda) ALLOW_CUDA=1 ;;
     --no-tarball) TARBALL=0 ;;
     --no-smoke) SMOKE=0 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
