@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--max-steps", type=int, default=None, help="override the config's step count")
         p.set_defaults(handler=_train)
     exp = tsub.add_parser("export", help="combine an autoencoder run and a DiT run into a model folder")
-    exp.add_argument("--autoencoder", type=Path, required=True, help="autoencoder run folder")
+    exp.add_argument("--autoencoder", type=Path, required=True,
+                     help="autoencoder run folder (or a model folder whose autoencoder to keep)")
     exp.add_argument("--dit", type=Path, required=True, help="DiT run folder")
     exp.add_argument("--out", type=Path, required=True, help="model folder to write (e.g. models/demo)")
     exp.add_argument("--card", type=Path, default=None, help="JSON with extra model-card sections")
@@ -72,7 +73,8 @@ def _export(args: argparse.Namespace) -> int:
 
     from foley_studio.training.export import export_model, run_summary
     card = json.loads(args.card.read_text()) if args.card else {}
-    card.setdefault("training_autoencoder", run_summary(args.autoencoder))
+    if (args.autoencoder / "log.jsonl").exists():
+        card.setdefault("training_autoencoder", run_summary(args.autoencoder))
     card.setdefault("training_dit", run_summary(args.dit))
     print(export_model(args.autoencoder, args.dit, args.out, card))
     return 0

@@ -209,8 +209,12 @@ def _finish_autoencoder(ae: nn.Module, crops: AudioCrops, cfg: TrainConfig, out_
 
 
 def load_autoencoder_weights(model: FoleyModel, source: str | Path) -> None:
-    """Load a finished autoencoder stage (run folder or .safetensors) into `model.autoencoder`."""
+    """Load a finished autoencoder (a stage-1 run folder, its .safetensors, or a model folder) into the model."""
     path = Path(source)
+    if path.is_dir() and (path / "model.safetensors").exists() and not (path / "autoencoder.safetensors").exists():
+        from .export import saved_part
+        model.autoencoder.load_state_dict(saved_part(path, "autoencoder", model.config))
+        return
     if path.is_dir():
         path = path / "autoencoder.safetensors"
     if not path.exists():
