@@ -108,3 +108,26 @@ def test_two_gloo_processes_agree_after_a_step(tiny_world, tmp_path, stage):
     single = run_stage(stage, manifest=tiny_world, out_dir=tmp_path / f"{stage}-1", config=cfg.replace(devices=1,
                                                                                                        strategy="auto"))
     assert single["weights_checksum"] != sums[0]               # the 2-rank run really saw 2 shards
+
+
+def test_export_writes_ema_weights_and_warm_starts(tiny_world, tmp_path):
+    from foley_studio.model.checkpoint import load_pretrained
+    from foley_studio.training.export import export_model, run_summary
+
+    run_stage("autoencoder", manifest=tiny_world, out_dir=tmp_path / "ae", config=_cfg(steps=1))
+    cfg = _cfg(steps=2, ema_decay=0.5, autoencoder_from=str(tmp_path / "ae"))
+    run_stage("dit", manifest=tiny_world, out_dir=tmp_path / "dit", config=cfg)
+    card = {"training_dit": run_summary(tmp_path / "dit")}
+    assert card["training_dit"]["steps"] == 2
+    export_model(tmp_path / "ae", tmp_path / "dit", tmp_path / "model", card)
+    model = load_pretrained(tmp_path / "model")
+    state = load_file(str(tmp_path / "dit" / "checkpoint" / "last.safetensors"))
+    w = model.dit.final.proj.weight
+    assert torch.equal(w, state["ema/dit.final.proj.weight"]) and not torch.equal(w, state["objective/dit.final.proj.weight"])
+    assert "steps: 2" in (tmp_path / "model" / "MODEL_CARD.md").read_text()
+    # a fresh run warm-started from the exported folder begins from those weights
+    warm = run_stage("dit", manifest=tiny_world, out_dir=tmp_path / "dit2",
+                     config=_cfg(steps=1, lr=0.0, warmup_steps=1, init_from=str(tmp_path / "model")))
+    after = load_file(str(tmp_path / "dit2" / "checkpoint" / "last.safetensors"))
+    assert torch.equal(after["objective/dit.final.proj.weight"], w)
+    assert warm["step"] == 1
