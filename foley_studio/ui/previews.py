@@ -161,8 +161,12 @@ def frame_grid_step(frame_seconds: float, thumb_width_px: float, samples_per_pix
     return step
 
 
-class _ThumbnailWorker(QThread):
-    """Decodes requested frames with one VideoReader, newest request first; emits QImages."""
+class LatestRequestWorker(QThread):
+    """A decoder thread that works only on the newest request: an unstarted older one is dropped.
+
+    Scrubbing and zooming post requests far faster than frames decode; coalescing keeps the
+    picture current instead of replaying a backlog of stale positions.
+    """
 
     decoded = Signal(str, int, QImage)     # video path, frame index, image
     failed = Signal(str, str)
@@ -170,13 +174,12 @@ class _ThumbnailWorker(QThread):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._cond = threading.Condition()
-        self._request: tuple[str, float, int, list[int], float] | None = None
+        self._request: tuple | None = None
         self._stop = False
 
-    def submit(self, path: str, fps: float, height: int, frames: list[int], tolerance: float = 0.0) -> None:
-        """Decode `frames`; with `tolerance` seconds, a keyframe that close stands in for the exact frame."""
+    def _post(self, request: tuple) -> None:
         with self._cond:
-            self._request = (path, fps, height, frames, tolerance)
+            self._request = request
             self._cond.notify()
 
     def stop(self) -> None:
@@ -185,7 +188,8 @@ class _ThumbnailWorker(QThread):
             self._cond.notify()
         self.wait(5000)
 
-    def _next(self) -> tuple[str, float, int, list[int], float] | None:
+    def _next(self) -> tuple | None:
+        """Block until there is a request (returned) or a stop (None)."""
         with self._cond:
             while self._request is None and not self._stop:
                 self._cond.wait()
@@ -195,6 +199,14 @@ class _ThumbnailWorker(QThread):
     def _superseded(self) -> bool:
         with self._cond:
             return self._request is not None or self._stop
+
+
+class _ThumbnailWorker(LatestRequestWorker):
+    """Decodes requested frames with one VideoReader, newest request first; emits QImages."""
+
+    def submit(self, path: str, fps: float, height: int, frames: list[int], tolerance: float = 0.0) -> None:
+        """Decode `frames`; with `tolerance` seconds, a keyframe that close stands in for the exact frame."""
+        self._post((path, fps, height, frames, tolerance))
 
     def run(self) -> None:
         # Import the decoder stack now, while the window is still starting, not on the first request.

@@ -5,50 +5,29 @@ Requests coalesce (only the latest time is decoded), so scrubbing never queues u
 from __future__ import annotations
 
 import logging
-import threading
 
-from PySide6.QtCore import QRectF, QThread, Qt, Signal
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from foley_studio.core.timebase import SAMPLE_RATE
 
-from .previews import _to_qimage
+from .previews import LatestRequestWorker, _to_qimage
 from .theme import mono_font
 
 log = logging.getLogger(__name__)
 
 
-class _FrameWorker(QThread):
-    decoded = Signal(str, int, QImage)     # path, frame index, image
-    failed = Signal(str, str)
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._cond = threading.Condition()
-        self._want: tuple[str, float, int, int] | None = None
-        self._stop = False
+class _FrameWorker(LatestRequestWorker):
+    """Decodes the newest requested frame for the preview."""
 
     def request(self, path: str, fps: float, frame: int, height: int) -> None:
-        with self._cond:
-            self._want = (path, fps, frame, height)
-            self._cond.notify()
-
-    def stop(self) -> None:
-        with self._cond:
-            self._stop = True
-            self._cond.notify()
-        self.wait(5000)
+        self._post((path, fps, frame, height))
 
     def run(self) -> None:
         reader, reader_path = None, None
-        while True:
-            with self._cond:
-                while self._want is None and not self._stop:
-                    self._cond.wait()
-                if self._stop:
-                    break
-                (path, fps, frame, height), self._want = self._want, None
+        while (req := self._next()) is not None:
+            path, fps, frame, height = req
             try:
                 if reader_path != path:
                     if reader is not None:
