@@ -46,10 +46,9 @@ class TextEmbedder:
 
     def __init__(self, model_dir: Path | None = None):
         import torch
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+        from foley_studio.core.hf import transformers_classes
 
-        hf_logging.disable_progress_bar()  # a weight-loading bar would garble CLI output and logs
+        AutoModel, AutoTokenizer = transformers_classes("AutoModel", "AutoTokenizer")
 
         model_dir = model_dir or bundled_model_dir()
         self._torch = torch

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from foley_studio.core.hf import transformers_classes
 from foley_studio.model.config import TextEncoderConfig, VideoEncoderConfig
 from foley_studio.model.errors import ModelError, WeightsMissingError
 
@@ -143,10 +144,7 @@ class PretrainedTextEncoder(TextEncoder):
 
 def _load_hf_encoder(config: TextEncoderConfig):
     """(tokenizer, encoder module) for the configured kind, strictly from local files."""
-    from transformers import AutoModel, AutoTokenizer, T5EncoderModel
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()     # no progress bars on the editor's stderr for a local load
+    AutoModel, AutoTokenizer, T5EncoderModel = transformers_classes("AutoModel", "AutoTokenizer", "T5EncoderModel")
 
     if config.kind == "minilm":
         try:
