@@ -344,3 +344,17 @@ def test_g_focuses_the_prompt_and_warms_the_model_up(qtbot, window):
         g.actions["focus"].trigger()
     assert loaded.args == ["tiny", ""] and g.worker.loaded_model == "tiny"
     assert window.docks["generate"].isVisible()
+
+
+def test_closing_the_window_before_the_model_listing_starts_is_quiet(qtbot, tmp_path):
+    """The first model listing is deferred past the first paint; a window shut down before then
+    must not start it (it used to emit on a deleted panel)."""
+    from foley_studio.ui.main_window import MainWindow
+
+    win = MainWindow(project_from_video(make_video(tmp_path / "v.mp4", seconds=1.0, fps=24, size=(32, 24),
+                                                   with_audio=False)), audio=False, restore_layout=False)
+    qtbot.addWidget(win)
+    win.shutdown()                            # before the event loop ran the deferred listing
+    qtbot.wait(50)
+    assert win.generation.panel._pool.activeThreadCount() == 0
+    assert win.generation.panel.models_ready is False

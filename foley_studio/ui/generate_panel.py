@@ -260,7 +260,10 @@ class _ModelLister(QRunnable):
         except Exception as exc:        # an unreadable models folder must not break the panel
             log.warning("listing models failed: %s", exc)
             models, error = [], f"Cannot list the installed models: {exc}"
-        self.signals.done.emit(models, error, HOW_TO_GET.format(user_dir=user_models_dir()))
+        try:
+            self.signals.done.emit(models, error, HOW_TO_GET.format(user_dir=user_models_dir()))
+        except RuntimeError:            # the window closed while we listed: nobody to tell
+            log.debug("model listing finished after the panel was deleted")
 
 
 class GeneratePanel(QWidget):
@@ -276,6 +279,7 @@ class GeneratePanel(QWidget):
         self.worker = worker
         self.current_jobs: list[str] = []      # the jobs of the last Generate (Cancel stops these)
         self.models_ready = False
+        self._closing = False
         self._lister_signals = _ListerSignals(self)
         self._lister_signals.done.connect(self._fill_models)
         self._pool = QThreadPool(self)
@@ -411,6 +415,8 @@ class GeneratePanel(QWidget):
     # -- models ---------------------------------------------------------------------------------------
     def refresh_models(self) -> None:
         """Look for installed models off the GUI thread (the registry imports torch, seconds on a CPU)."""
+        if self._closing:                   # the deferred first listing can fire after shutdown
+            return
         self.models_ready = False
         self.model.setEnabled(False)
         self.generate_button.setEnabled(False)
@@ -658,6 +664,7 @@ class GeneratePanel(QWidget):
         return job
 
     def shutdown(self) -> None:
+        self._closing = True
         self._pool.waitForDone(30_000)      # a model listing still importing torch
 
     def cancel(self) -> None:
