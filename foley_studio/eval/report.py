@@ -168,8 +168,9 @@ def goals(tables: list[Table]) -> list[Goal]:
     high, low = _row(by_key, "quality", "Model: tag 'high"), _row(by_key, "quality", "Model: tag 'low")
     if high and low and not _nan(high.get("e8k")) and not _nan(low.get("e8k")):
         ratio = high["e8k"] / low["e8k"] if low["e8k"] > 0 else math.inf
+        shown = f"×{ratio:.2f}" if ratio < 100 else "more than ×100"
         out.append(Goal("'high quality' ≥ 2 × the >8 kHz energy of 'low quality'",
-                        f"{high['e8k']:.2f} % vs {low['e8k']:.2f} % (×{ratio:.2f})", ratio >= 2.0))
+                        f"{high['e8k']:.2f} % vs {low['e8k']:.4f} % ({shown})", ratio >= 2.0))
     else:
         out.append(Goal("'high quality' ≥ 2 × the >8 kHz energy of 'low quality'", "quality table not run", None))
     return out
