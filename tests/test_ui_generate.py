@@ -58,6 +58,7 @@ def window(qtbot, media, tiny_weights):
     qtbot.waitExposed(win)
     panel = win.generation.panel
     qtbot.waitUntil(lambda: panel.models_ready, timeout=30_000)     # listed off the GUI thread
+    panel.model.setCurrentIndex(panel.model.findData("tiny"))        # the bundled demo model is listed too
     assert panel.model_name == "tiny"
     panel.steps.setValue(3)
     panel.prompt.setCurrentText("door slam")
@@ -236,7 +237,9 @@ def test_takes_survive_save_and_reopen_and_regenerate_from_the_sidecar(qtbot, wi
                                atol=1e-4)
 
 
-def test_a_missing_model_is_reported_and_the_ui_stays_responsive(qtbot, window, tiny_weights):
+def test_a_missing_model_is_reported_and_the_ui_stays_responsive(qtbot, window, tiny_weights, tmp_path, monkeypatch):
+    from foley_studio.core import paths
+    monkeypatch.setattr(paths, "BUNDLED_MODELS_DIR", tmp_path / "no-bundled-models")   # hide models/demo
     g = window.generation
     shutil.rmtree(user_models_dir() / "tiny")        # weights vanish after the picker was filled
     jobs = g.panel.generate()
