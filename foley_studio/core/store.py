@@ -98,14 +98,7 @@ def document_to_project(document: dict[str, Any], base_dir: Path | None, source:
         project = _build(Project, body, "project")
     except _SchemaError as exc:
         raise ProjectError(f"{source} is damaged: {exc}; restore it from a backup or a recovery copy") from None
-    absolute = functools.lru_cache(maxsize=None)(lambda p: _absolute(p, base_dir))
-    if project.video is not None:
-        project.video.path = absolute(project.video.path)
-    for track in project.tracks:
-        for clip in track.clips:
-            clip.source = absolute(clip.source)
-    for take in project.takes:
-        take.path = absolute(take.path)
+    _map_media_paths(project, functools.lru_cache(maxsize=None)(lambda p: _absolute(p, base_dir)))
     return project
 
 
@@ -298,16 +291,18 @@ def relink(project: Project, old_path: str | Path, new_path: str | Path, *, same
 
 def _rename_media(project: Project, mapping: dict[str, str]) -> None:
     """Apply {old: new} (absolute, normalised keys) to every media path of the project."""
-    def renamed(path: str) -> str:
-        return mapping.get(os.path.abspath(path), path)
+    _map_media_paths(project, lambda path: mapping.get(os.path.abspath(path), path))
 
+
+def _map_media_paths(project: Project, change: Callable[[str], str]) -> None:
+    """Replace every media path of the project (video, clip sources, takes) by `change(path)`."""
     if project.video is not None:
-        project.video.path = renamed(project.video.path)
+        project.video.path = change(project.video.path)
     for track in project.tracks:
         for clip in track.clips:
-            clip.source = renamed(clip.source)
+            clip.source = change(clip.source)
     for take in project.takes:
-        take.path = renamed(take.path)
+        take.path = change(take.path)
 
 
 # ---------------------------------------------------------------------------------------------
