@@ -73,6 +73,15 @@ def _wait_done(qtbot, win, jobs, timeout=60_000):
     qtbot.waitUntil(lambda: all(worker.jobs[j].state.finished for j in jobs) and worker.idle, timeout=timeout)
 
 
+def _generate_one_take(qtbot, win):
+    """Generate a single take with the panel's current settings; its finished job's info."""
+    g = win.generation
+    g.panel.n_takes.setValue(1)
+    jobs = g.panel.generate()
+    _wait_done(qtbot, win, jobs)
+    return g.worker.jobs[jobs[0]]
+
+
 def test_three_text_takes_on_the_demo_project_become_three_rows(qtbot, window):
     from foley_studio.ui.app import demo_project
     project, _path = demo_project()
@@ -177,12 +186,10 @@ def test_extend_gives_the_engine_the_audio_before_the_region(qtbot, window, monk
     g.panel.set_mode("extend")
     clock = window.doc.project.video.clock
     assert f"continues the mix {clock.timecode(0)} – {clock.timecode(REGION[0])}" in g.panel.context.text()
-    g.panel.n_takes.setValue(1)
-    jobs = g.panel.generate()
-    _wait_done(qtbot, window, jobs)
-    request = g.worker.jobs[jobs[0]].request
+    info = _generate_one_take(qtbot, window)
+    request = info.request
     assert (request.mode, request.region, request.context_seconds) == ("extend", REGION, 2.0)
-    assert g.worker.jobs[jobs[0]].state is JobState.DONE, g.worker.jobs[jobs[0]].message
+    assert info.state is JobState.DONE, info.message
     # The 1 s before the region (the door clip plays 0.5–1.5 s) was read from the mix and is audible.
     assert any(end == REGION[0] and start == 0 and peak > 0.1 for start, end, peak in reads), reads
     assert window.doc.project.takes[0].settings["mode"] == "extend"
@@ -198,10 +205,7 @@ def test_analogy_passes_the_dropped_library_clip_as_the_reference(qtbot, window,
     slot.dropEvent(drop)
     assert slot.reference is not None and slot.reference.path == str(media["glass"])
     assert "glass.wav" in g.panel.context.text()
-    g.panel.n_takes.setValue(1)
-    jobs = g.panel.generate()
-    _wait_done(qtbot, window, jobs)
-    info = g.worker.jobs[jobs[0]]
+    info = _generate_one_take(qtbot, window)
     assert info.state is JobState.DONE, info.message
     ref = info.request.reference
     assert (info.request.mode, ref.path, ref.start, ref.end) == ("analogy", str(media["glass"]), SR // 4,
@@ -258,10 +262,7 @@ def test_a_missing_model_is_reported_and_the_ui_stays_responsive(qtbot, window, 
     shutil.copytree(tiny_weights, user_models_dir() / "tiny")
     g.panel.refresh_models()
     qtbot.waitUntil(lambda: g.panel.models_ready)
-    g.panel.n_takes.setValue(1)
-    jobs = g.panel.generate()
-    _wait_done(qtbot, window, jobs)
-    assert g.worker.jobs[jobs[0]].state is JobState.DONE and len(window.doc.project.takes) == 1
+    assert _generate_one_take(qtbot, window).state is JobState.DONE and len(window.doc.project.takes) == 1
     assert not g.panel.error.isVisible()
 
 
@@ -319,10 +320,7 @@ def test_analogy_from_a_timeline_clip_references_the_mix_with_its_picture(qtbot,
     assert g.panel.reference_slot.use_selected_clip()
     assert g.panel.mode_value == "analogy"                   # a reference implies analogy
     assert "with its picture" in g.panel.reference_slot.label.text()
-    g.panel.n_takes.setValue(1)
-    jobs = g.panel.generate()
-    _wait_done(qtbot, window, jobs)
-    info = g.worker.jobs[jobs[0]]
+    info = _generate_one_take(qtbot, window)
     assert info.state is JobState.DONE, info.message
     ref = info.request.reference
     assert (ref.path, ref.start, ref.end) == (None, SR // 2, SR // 2 + SR)   # the project mix over the clip
@@ -332,10 +330,7 @@ def test_inpaint_describes_and_sends_both_sides(qtbot, window):
     g = window.generation
     g.panel.set_mode("inpaint")
     assert "before and" in g.panel.context.text() and "after the region" in g.panel.context.text()
-    g.panel.n_takes.setValue(1)
-    jobs = g.panel.generate()
-    _wait_done(qtbot, window, jobs)
-    info = g.worker.jobs[jobs[0]]
+    info = _generate_one_take(qtbot, window)
     assert info.state is JobState.DONE, info.message
     assert info.request.mode == "inpaint" and window.doc.project.takes[0].settings["mode"] == "inpaint"
 
