@@ -14,15 +14,28 @@ import time
 from pathlib import Path
 
 
-def _settle(app, seconds: float, until=None) -> None:
+def settle(app, seconds: float, until=None) -> bool:
+    """Run the event loop for up to `seconds`, or until `until()` is true (then True)."""
     t0 = time.perf_counter()
+    reached = until is None
     while time.perf_counter() - t0 < seconds:
         app.processEvents()
         if until is not None and until():
+            reached = True
             break
-        time.sleep(0.01)
+        time.sleep(0.005)
     for _ in range(5):
         app.processEvents()
+    return reached
+
+
+def prepare_environment(out: Path, home_prefix: str) -> None:
+    """Offscreen when there is no display, a throwaway Foley Studio home, no modal prompts."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("FOLEY_STUDIO_HOME", tempfile.mkdtemp(prefix=home_prefix))
+    os.environ["FOLEY_STUDIO_NO_PROMPTS"] = "1"
+    out.mkdir(parents=True, exist_ok=True)
 
 
 def main() -> int:
@@ -31,11 +44,7 @@ def main() -> int:
     parser.add_argument("--size", default="1600x960")
     parser.add_argument("--no-library", action="store_true", help="skip indexing the demo library")
     args = parser.parse_args()
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("FOLEY_STUDIO_HOME", tempfile.mkdtemp(prefix="foley-shots-"))
-    os.environ["FOLEY_STUDIO_NO_PROMPTS"] = "1"
-    args.out.mkdir(parents=True, exist_ok=True)
+    prepare_environment(args.out, "foley-shots-")
 
     from foley_studio.core.paths import DEMO_LIBRARY_DIR
     from foley_studio.core.timebase import SAMPLE_RATE
@@ -58,12 +67,12 @@ def main() -> int:
     window.show()
     canvas = window.canvas
     sources = {c.source for t in project.tracks for c in t.clips}
-    _settle(app, 15, lambda: all(window.waveforms.pyramid(s) is not None or window.waveforms.error(s)
+    settle(app, 15, lambda: all(window.waveforms.pyramid(s) is not None or window.waveforms.error(s)
                                  for s in sources) and window.thumbnails.get(0) is not None)
     canvas.zoom_fit()
     window.doc.set_playhead(int(2.0 * SAMPLE_RATE))
     window.doc.select_track(project.tracks[1].id)
-    _settle(app, 3)
+    settle(app, 3)
     shots = []
 
     def shot(name: str) -> None:
@@ -77,7 +86,7 @@ def main() -> int:
     window.doc.select_clips([hits[2].id])
     window.doc.set_region((hits[1].start, hits[2].end))
     window.doc.set_playhead(hits[2].start + 4800)
-    _settle(app, 4, lambda: window.thumbnails.get(window.doc.project.video.clock.frame_at_sample(hits[2].start))
+    settle(app, 4, lambda: window.thumbnails.get(window.doc.project.video.clock.frame_at_sample(hits[2].start))
             is not None)
     shot("02_zoomed_in")
     window.doc.set_region(None)
@@ -85,7 +94,7 @@ def main() -> int:
     window.resizeDocks([window.docks["spectrogram"]], [900], __import__("PySide6.QtCore").QtCore.Qt.Horizontal)
     window.doc.select_clips([project.tracks[2].clips[0].id])
     window.spectrogram.refresh()
-    _settle(app, 8, lambda: "computing" not in window.spectrogram.caption.text()
+    settle(app, 8, lambda: "computing" not in window.spectrogram.caption.text()
             and window.spectrogram.last_spectrogram is not None)
     shot("03_spectrogram")
     window.docks["library"].raise_()
@@ -93,7 +102,7 @@ def main() -> int:
     window.library.run_search()
     if window.library.model.rowCount():
         window.library.table.selectRow(0)
-    _settle(app, 2)
+    settle(app, 2)
     shot("04_library_search")
     for file in shots:
         print(file)

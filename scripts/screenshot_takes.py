@@ -11,21 +11,12 @@ Writes PNGs of the window and of the takes panel (never committed).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-
-def _settle(app, seconds: float, until=None) -> bool:
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        app.processEvents()
-        if until is not None and until():
-            return True
-        time.sleep(0.005)
-    return until is None
+from screenshot import prepare_environment, settle   # scripts/ is on sys.path when run as a script
 
 
 def _install_untrained(preset: str) -> str:
@@ -60,11 +51,7 @@ def main() -> int:
     parser.add_argument("--takes", type=int, default=4)
     parser.add_argument("--size", default="1600x960")
     args = parser.parse_args()
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("FOLEY_STUDIO_HOME", tempfile.mkdtemp(prefix="foley-takes-"))
-    os.environ["FOLEY_STUDIO_NO_PROMPTS"] = "1"
-    args.out.mkdir(parents=True, exist_ok=True)
+    prepare_environment(args.out, "foley-takes-")
 
     from foley_studio.core.timebase import SAMPLE_RATE
     from foley_studio.model.checkpoint import ModelRegistry
@@ -87,10 +74,10 @@ def main() -> int:
     width, height = (int(v) for v in args.size.split("x"))
     window.resize(width, height)
     window.show()
-    _settle(app, 3)
+    settle(app, 3)
     g = window.generation
     g.panel.refresh_models()
-    _settle(app, 60, lambda: g.panel.models_ready)
+    settle(app, 60, lambda: g.panel.models_ready)
     g.panel.model.setCurrentIndex(g.panel.model.findData(model))
     hits = next(t for t in project.tracks if t.name.startswith("Hits")).clips
     foley = next((t for t in project.tracks if "generate" in t.name.lower()), project.tracks[-1])
@@ -113,7 +100,7 @@ def main() -> int:
         if not jobs:
             print("generate refused:", g.panel.error.text())
             return 1
-        done = _settle(app, 900, lambda: g.worker.idle)
+        done = settle(app, 900, lambda: g.worker.idle)
         elapsed = time.perf_counter() - t0
         info = g.worker.jobs[jobs[0]]
         if not done or info.state.value != "done":
@@ -128,16 +115,16 @@ def main() -> int:
             assert len(window.doc.project.takes) == before
     window.docks["takes"].raise_()
     window.resizeDocks([window.docks["takes"]], [720], __import__("PySide6.QtCore").QtCore.Qt.Horizontal)
-    _settle(app, 10, lambda: all(r.view.preview is not None for r in g.takes.rows))
+    settle(app, 10, lambda: all(r.view.preview is not None for r in g.takes.rows))
     g.takes.audition_number(2)           # no audio device offscreen: marks take 2 as the auditioned one
     window.doc.set_playhead(region[0] + (region[1] - region[0]) // 3)
     g.takes.auditioner.stop()
-    _settle(app, 1)
+    settle(app, 1)
     shots = [args.out / "10_takes_window.png", args.out / "11_takes_panel.png"]
     window.grab().save(str(shots[0]))
     window.docks["takes"].grab().save(str(shots[1]))
     window.docks["generate"].raise_()
-    _settle(app, 1)
+    settle(app, 1)
     shots.append(args.out / "12_generate_panel.png")
     window.docks["generate"].grab().save(str(shots[2]))
     for file in shots:
