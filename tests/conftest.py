@@ -17,3 +17,24 @@ def foley_home(tmp_path_factory, monkeypatch):
     # A modal "save changes?" box at widget teardown would block the suite forever.
     monkeypatch.setenv("FOLEY_STUDIO_NO_PROMPTS", "1")
     return home
+
+
+@pytest.fixture(scope="module")
+def tiny_world(tmp_path_factory):
+    """A 3-clip Foley world (+1 audio-only item) rendered from two synthetic impact recordings."""
+    import numpy as np
+    import soundfile as sf
+
+    from foley_studio.training import world
+    from foley_studio.training.sources import SourceBank, SourceEntry
+
+    root = tmp_path_factory.mktemp("world")
+    rng = np.random.default_rng(0)
+    entries = []
+    for material, decay in (("metal", 0.08), ("wood", 0.015)):
+        sr = 44_100
+        t = np.arange(int(0.3 * sr)) / sr
+        x = np.concatenate([rng.normal(0, 0.4, t.size) * np.exp(-t / decay), np.zeros(sr // 10)] * 3)
+        sf.write(str(root / f"{material}.wav"), x.astype(np.float32), sr)
+        entries.append(SourceEntry(str(root / f"{material}.wav"), material, "impact", "test", ""))
+    return world.generate_world(world.WorldSpec(n=3, seed=20, audio_only=1), root / "w", SourceBank(entries))

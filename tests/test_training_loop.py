@@ -5,33 +5,16 @@ import json
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
 from safetensors.torch import load_file
 
 from foley_studio.core.paths import cache_dir
 from foley_studio.model.config import TINY
 from foley_studio.model.foley import FoleyModel
-from foley_studio.training import world
 from foley_studio.training.config import TrainConfig, TrainConfigError
 from foley_studio.training.data import build_feature_cache, select_rows
-from foley_studio.training.sources import SourceBank, SourceEntry
 from foley_studio.training.state import EMA
 from foley_studio.training.trainer import DiTObjective, make_dit_batch, probe_dit_loss, run_stage
-
-
-@pytest.fixture(scope="module")
-def tiny_world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("world")
-    rng = np.random.default_rng(0)
-    entries = []
-    for material, decay in (("metal", 0.08), ("wood", 0.015)):
-        sr = 44_100
-        t = np.arange(int(0.3 * sr)) / sr
-        x = np.concatenate([rng.normal(0, 0.4, t.size) * np.exp(-t / decay), np.zeros(sr // 10)] * 3)
-        sf.write(str(root / f"{material}.wav"), x.astype(np.float32), sr)
-        entries.append(SourceEntry(str(root / f"{material}.wav"), material, "impact", "test", ""))
-    return world.generate_world(world.WorldSpec(n=3, seed=20, audio_only=1), root / "w", SourceBank(entries))
 
 
 def _cfg(**kw) -> TrainConfig:

@@ -21,9 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     fetch = wsub.add_parser("fetch-sources", help="download the Debian sound packages into the cache")
     fetch.set_defaults(handler=_world_fetch)
 
-    train = sub.add_parser("train", help="train the autoencoder or the DiT on a manifest; export a model")
+    train = sub.add_parser("train", help="train the autoencoder, the video encoder or the DiT on a manifest; export a model")
     tsub = train.add_subparsers(dest="stage", metavar="STAGE", required=True)
     for stage, text in (("autoencoder", "stage 1: the audio autoencoder (STFT + waveform + KL losses)"),
+                        ("video", "stage 1b: sync pre-training of the video encoder (predicts the soundtrack's "
+                                  "onsets and loudness from frames)"),
                         ("dit", "stage 2: the DiT with the autoencoder frozen (masked conditioning, EMA)")):
         p = tsub.add_parser(stage, help=text, description=text)
         p.add_argument("--config", type=Path, required=True, help="training config JSON (see configs/)")

@@ -51,7 +51,10 @@ class TrainConfig:
     p_drop_text: float = 0.1            # whole text (caption and tag) -> the null token ∅_t
     ema_decay: float = 0.999
     crop_seconds_dit: float = 0.0       # >0: train on random crops of this length (RoPE lets the DiT run longer)
-    freeze_video_encoder: bool = False  # keep the video encoder at its initial weights and cache its features
+    freeze_video_encoder: bool = False  # keep the video encoder fixed (initial or loaded weights) and cache its features
+    video_encoder_from: str | None = None  # run folder of a finished video sync stage (loaded before freezing)
+    # video sync stage (stage 1b)
+    sync_crop_seconds: float = 3.2      # random crops of this length per row
     qualities: tuple[str | None, ...] = ("high", "low", None)   # which manifest rows to use
     # bookkeeping
     log_every: int = 10
@@ -106,4 +109,5 @@ class TrainConfig:
 DEFAULT_STAGE_CONFIGS: dict[str, TrainConfig] = {
     "autoencoder": TrainConfig(steps=2000, batch_size=8, lr=5e-4),
     "dit": TrainConfig(steps=4000, batch_size=16, lr=3e-4),
+    "video": TrainConfig(steps=1500, batch_size=16, lr=1e-3),
 }

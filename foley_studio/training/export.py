@@ -89,9 +89,10 @@ def export_model(ae_run: Path, dit_run: Path, dest: Path, card: dict[str, Any]) 
 def saved_part(source: Path, part: str, config: FoleyConfig) -> dict[str, torch.Tensor]:
     """Weights of one part ('autoencoder', 'dit', 'video_encoder') of a saved model folder (warm start)."""
     saved_config, _ = read_config(source)
-    if saved_config.to_dict() != config.to_dict():
-        raise TrainingInitError(f"cannot warm-start from {source}: its model config differs "
-                                f"({_config_diff(saved_config, config)}); use the same model config")
+    mine, theirs = _part_config(config, part), _part_config(saved_config, part)
+    if mine != theirs:
+        raise TrainingInitError(f"cannot warm-start the {part} from {source}: its config differs "
+                                f"({_config_diff(theirs, mine)}); use the same {part} config")
     tensors = load_file(str(Path(source) / WEIGHTS_FILE))
     prefix = f"{part}."
     return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
@@ -101,8 +102,19 @@ class TrainingInitError(FoleyError):
     """A warm start from a model folder that does not fit the run's model config."""
 
 
-def _config_diff(a: FoleyConfig, b: FoleyConfig) -> str:
-    da, db = a.to_dict(), b.to_dict()
-    return ", ".join(f"{k}: {da[k]} != {db[k]}" for k in da if da[k] != db.get(k))[:300]
+def _part_config(config: FoleyConfig, part: str) -> dict[str, Any]:
+    """What a part's weights depend on: its own section, and for the DiT the sizes of what it reads.
+
+    So a run may change, say, the video encoder's frame rate and still warm-start the DiT.
+    """
+    d = config.to_dict()
+    if part == "dit":
+        return {"dit": d["dit"], "diffusion": d["diffusion"], "latent_channels": config.latent_channels,
+                "video_dim": d["video"]["dim"], "text_dim": d["text"]["dim"]}
+    return {part: d[{"autoencoder": "autoencoder", "video_encoder": "video", "text_encoder": "text"}[part]]}
+
+
+def _config_diff(a: dict[str, Any], b: dict[str, Any]) -> str:
+    return ", ".join(f"{k}: {a[k]} != {b.get(k)}" for k in a if a[k] != b.get(k))[:300]
 
 

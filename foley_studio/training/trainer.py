@@ -111,22 +111,22 @@ def _prepare_run(cfg: TrainConfig, out_dir: Path, stage: str) -> None:
 
 def run_stage(stage: str, *, manifest: Path, out_dir: Path, config_path: Path | None = None,
               config: TrainConfig | None = None, max_steps: int | None = None) -> dict:
-    """Train one stage ('autoencoder' | 'dit') as configured; resumes from `out_dir` when it holds a checkpoint."""
+    """Train one stage ('autoencoder' | 'video' | 'dit') as configured; resumes from `out_dir` when it holds
+    a checkpoint."""
     cfg = config if config is not None else TrainConfig.load(config_path)
     if max_steps is not None:
         cfg = cfg.replace(steps=max_steps)
-    main = {"autoencoder": _autoencoder_main, "dit": _dit_main}.get(stage)
+    main = _STAGES.get(stage)
     if main is None:
-        raise TrainingError(f"unknown training stage {stage!r}; use 'autoencoder' or 'dit'")
+        raise TrainingError(f"unknown training stage {stage!r}; use one of {sorted(_STAGES)}")
     manifest, out_dir = Path(manifest).resolve(), Path(out_dir).resolve()
     fabric = make_fabric(cfg)
     # Fabric's launcher walks its arguments and refuses frozen dataclasses: send the config as plain data
-    return fabric.launch(_entry, main.__name__, cfg.to_dict(), str(manifest), str(out_dir))
+    return fabric.launch(_entry, stage, cfg.to_dict(), str(manifest), str(out_dir))
 
 
-def _entry(fabric: Fabric, main_name: str, cfg: dict, manifest: str, out_dir: str) -> dict:
-    main = {"_autoencoder_main": _autoencoder_main, "_dit_main": _dit_main}[main_name]
-    return main(fabric, TrainConfig.from_dict(cfg), Path(manifest), Path(out_dir))
+def _entry(fabric: Fabric, stage: str, cfg: dict, manifest: str, out_dir: str) -> dict:
+    return _STAGES[stage](fabric, TrainConfig.from_dict(cfg), Path(manifest), Path(out_dir))
 
 
 # --------------------------------------------------------------------------- autoencoder stage
@@ -364,10 +364,14 @@ def _dit_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: Path) -
     model = FoleyModel(cfg.model_config())
     if cfg.init_from:
         from .export import saved_part
-        for part in ("autoencoder", "dit", "video_encoder"):
+        parts = ("autoencoder", "dit") if cfg.video_encoder_from else ("autoencoder", "dit", "video_encoder")
+        for part in parts:
             getattr(model, part).load_state_dict(saved_part(Path(cfg.init_from), part, model.config))
     if cfg.autoencoder_from:
         load_autoencoder_weights(model, cfg.autoencoder_from)
+    if cfg.video_encoder_from:
+        from .video_sync import load_video_encoder_weights
+        load_video_encoder_weights(model.video_encoder, cfg.video_encoder_from)
     elif fabric.is_global_zero and not cfg.init_from:
         log.warning("no autoencoder_from in the config: the DiT learns the latents of an untrained autoencoder")
     model.autoencoder.requires_grad_(False).eval()
@@ -428,6 +432,14 @@ def _dit_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: Path) -
             run_log.write(step=step + 1, stopped="time limit")
             break
     return {**last, **_rank_checksums(fabric, objective), "ema_checksum": _tensor_checksum(ema.shadow)}
+
+
+def _video_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: Path) -> dict:
+    from .video_sync import video_sync_main
+    return video_sync_main(fabric, cfg, manifest, out_dir)
+
+
+_STAGES = {"autoencoder": _autoencoder_main, "video": _video_main, "dit": _dit_main}
 
 
 def _maybe_rows(manifest: Path, split: str, qualities: tuple) -> list:
