@@ -87,12 +87,13 @@ class FakeModel(torch.nn.Module):
         ctx, mask = cond.get("context_latents"), cond.get("context_mask")
         out = torch.zeros(len(seeds), 2, t)
         for b, seed in enumerate(seeds):
+            row = ctx[b] if ctx is not None and ctx.dim() == 3 else ctx     # per-take or shared context
             base = 0.3 + 0.2 * torch.rand(1, generator=torch.Generator().manual_seed(seed)).item()
             last_value, last_pos = base, -1
             for j in range(t):
                 if mask is not None and bool(mask[j]):
-                    last_value, last_pos = float(ctx[0, j]), j
-                    out[b, 0, j] = ctx[0, j]
+                    last_value, last_pos = float(row[0, j]), j
+                    out[b, 0, j] = row[0, j]
                 else:
                     out[b, 0, j] = last_value + self.slope * (j - last_pos)
         return out

@@ -108,9 +108,11 @@ def test_three_windows_join_without_gap_or_click(tmp_path):
     req = request(region=(0, 100 * HOP), seeds=(11, 12), overlap_seconds=0.25)
     rendered = pipeline.render(req)
     assert len(rendered.windows) == 3
-    assert model.sample_calls == [[11, 12]] + [[window_seed(s, k)] for k in (1, 2) for s in (11, 12)]
+    # one batched call per window; later windows carry each take's own context row
+    assert model.sample_calls == [[11, 12]] + [[window_seed(s, k) for s in (11, 12)] for k in (1, 2)]
     # later windows get their shared span as given latents
     assert model.conditions[1]["context_mask"].tolist() == [True] * 10 + [False] * 30
+    assert model.conditions[1]["context_latents"].shape == (2, 2, 40)
     for seed in (11, 12):
         take = rendered.audio[seed]
         base = 0.3 + 0.2 * torch.rand(1, generator=torch.Generator().manual_seed(seed)).item()
@@ -172,11 +174,12 @@ def test_progress_counts_every_window_of_every_take(tmp_path):
     events = []
     pipeline.render(request(region=(0, 100 * HOP), seeds=(1, 2), steps=4, overlap_seconds=0.25), events.append)
     sampling = [e for e in events if e.stage == "sampling"]
-    assert len(sampling) == 4 + 2 * 2 * 4          # window 1 batched, windows 2-3 one take at a time
+    assert len(sampling) == 3 * 4                  # every window batched over both takes
     fractions = [e.fraction for e in sampling]
     assert all(b > a for a, b in zip(fractions, fractions[1:])) and fractions[-1] == 1.0
-    assert sampling[4].describe() == "step 1/4, take 1 of 2, window 2/3"
-    assert sampling[8].describe() == "step 1/4, take 2 of 2, window 2/3"
+    assert fractions[3] == pytest.approx(1 / 3)    # window 1 of 3 done for both takes
+    assert sampling[4].describe() == "step 1/4, takes 1–2 of 2, window 2/3"
+    assert sampling[8].describe() == "step 1/4, takes 1–2 of 2, window 3/3"
 
 
 def test_out_of_memory_while_encoding_context_is_a_clear_error(tmp_path):

@@ -12,7 +12,9 @@ in one batch, decode, crossfade the windows, and write each take with its sideca
 
 The latent grid starts at the region's first sample; `head`/`tail` are whole latents of existing
 audio taken from the project mix (up to `context_seconds`). Later windows get their shared span
-from the previous window's output as given latents, exactly as the model's extension mode expects.
+from the previous window's output as given latents, exactly as the model's extension mode expects:
+each take continues its own audio, and all takes of a batch still go through one sampling call
+(one context row per take).
 """
 from __future__ import annotations
 
@@ -377,15 +379,11 @@ class _Job:
             if bool(mask.all()):
                 per_window.append(span[:, :, win.start:win.end].clone())
                 continue
-            # Window 0 (and any window whose given part is the project's) has one context for every
-            # take: one batched call. Later windows continue each take's own audio: one call per take.
-            shared = win.shared == 0
-            if shared:
-                z = self._sample(seeds, k, len(windows), win, span[0], mask, video[k], reference)
-            else:
-                z = torch.cat([self._sample([seed], k, len(windows), win, span[b], mask, video[k], reference,
-                                            take_offset=b)
-                               for b, seed in enumerate(seeds)])
+            # Window 0 has one context for every take (the project's audio, if any); later windows
+            # continue each take's own previous window, so they pass one context per take. Either
+            # way all takes of the chunk are sampled in one batched call.
+            context = span[0, :, win.start:win.end] if win.shared == 0 else span[:, :, win.start:win.end]
+            z = self._sample(seeds, k, len(windows), context, mask, video[k], reference)
             # Given positions stay exactly what was given, whatever the model returns there.
             z = torch.where(mask[None, None, :], span[:, :, win.start:win.end], z.float().cpu())
             span[:, :, win.start:win.end] = z
@@ -393,24 +391,24 @@ class _Job:
             per_window.append(z)
         return per_window
 
-    def _sample(self, seeds: list[int], k: int, n_windows: int, win: Window, span: torch.Tensor, mask: torch.Tensor,
-                video: torch.Tensor | None, reference: tuple[torch.Tensor, torch.Tensor | None] | None,
-                take_offset: int = 0) -> torch.Tensor:
+    def _sample(self, seeds: list[int], k: int, n_windows: int, context: torch.Tensor, mask: torch.Tensor,
+                video: torch.Tensor | None, reference: tuple[torch.Tensor, torch.Tensor | None] | None) -> torch.Tensor:
+        """Window k for all `seeds` in one call; `context` is (C_z, L) shared or (B, C_z, L) per take."""
         request = self.request
         has_context = bool(mask.any())
         dev = self.device
         cond = self.model.prepare_conditions(
-            n_latents=win.length,
+            n_latents=context.shape[-1],
             video_feats=video.to(dev) if video is not None else None,
             prompt=request.prompt,
             negative_prompt=request.negative_prompt,
             quality=request.quality,
-            context_latents=span[:, win.start:win.end].clone().to(dev) if has_context else None,
+            context_latents=context.clone().to(dev) if has_context else None,
             context_mask=mask.to(dev) if has_context else None,
             reference_latents=reference[0].to(dev) if reference else None,
             reference_video_feats=reference[1].to(dev) if reference and reference[1] is not None else None,
         )
-        first = self.first_take + take_offset + 1
+        first = self.first_take + 1
         progress = Progress("sampling", step=0, steps=request.steps, window=k + 1, windows=n_windows,
                             take_first=first, take_last=first + len(seeds) - 1, takes=len(request.seeds))
 
@@ -418,7 +416,7 @@ class _Job:
             if self.is_cancelled():
                 raise GenerationCancelled()
             step = int(info.get("i", 0)) + 1
-            self.fraction = self._fraction(k, n_windows, step, take_offset, len(seeds))
+            self.fraction = self._fraction(k, n_windows, step)
             _emit(self.progress, replace(progress, step=step, fraction=self.fraction))
 
         window_seeds = [window_seed(seed, k) for seed in seeds]
@@ -428,17 +426,15 @@ class _Job:
         self._check_cancel()      # a model may swallow the callback's exception: check once more
         return z
 
-    def _fraction(self, k: int, n_windows: int, step: int, take_offset: int, n_call: int) -> float:
+    def _fraction(self, k: int, n_windows: int, step: int) -> float:
         """Share of the request's denoising work (takes × windows × steps) done after this step.
 
-        Earlier chunks are complete; in this chunk every take has finished k windows, the takes
-        before `take_offset` also window k (later windows run one take at a time), and the
-        `n_call` takes of this call have done `step` steps of it.
+        Earlier chunks are complete; every take of this chunk has finished k windows and `step`
+        steps of window k (a chunk's takes advance together).
         """
         steps = self.request.steps
         per_take = n_windows * steps
-        done = (self.first_take * per_take + self.chunk_size * k * steps
-                + take_offset * steps + n_call * step)
+        done = self.first_take * per_take + self.chunk_size * (k * steps + step)
         return min(1.0, done / (len(self.request.seeds) * per_take))
 
     # ------------------------------------------------------------ decoding

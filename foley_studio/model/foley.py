@@ -101,26 +101,32 @@ class FoleyModel(nn.Module):
         video_feats: (T_f, C_v) at `.video_fps` starting at the region's start; context_latents (C_z, T)
         with context_mask (T,) bool marking given positions; reference_latents (C_z, R) (+ its video
         features) is prepended for analogy; quality in {"high", "low", None}.
+
+        context_latents may also be (N, C_z, T), one context per seed of the `sample` call that uses
+        these conditions (row b goes with seeds[b]); the mask stays (T,), shared by every row, and
+        the reference is prepended to every row. A long region's later windows use this to continue
+        each take's own audio in one batched call.
         """
         if n_latents < 1:
             raise ModelError(f"a generation needs at least one latent frame, got n_latents={n_latents}")
-        dev, c_z, c_v = self.device, self.config.latent_channels, self.config.video.dim
+        dev, c_z = self.device, self.config.latent_channels
         ref_len = 0 if reference_latents is None else int(reference_latents.shape[-1])
         target_video, target_vmask = self._video_at_latent_rate(video_feats, n_latents)
         ref_video, ref_vmask = self._video_at_latent_rate(reference_video_feats, ref_len)
 
-        given = torch.zeros(c_z, ref_len + n_latents, device=dev)
+        rows = self._context_rows(context_latents)
+        given = torch.zeros(*(() if rows is None else (rows,)), c_z, ref_len + n_latents, device=dev)
         given_mask = torch.zeros(ref_len + n_latents, dtype=torch.bool, device=dev)
         if reference_latents is not None:
             self._check_latents(reference_latents, ref_len, "reference_latents")
-            given[:, :ref_len] = reference_latents.to(dev)
+            given[..., :ref_len] = reference_latents.to(dev)
             given_mask[:ref_len] = True
         if context_latents is not None:
-            self._check_latents(context_latents, n_latents, "context_latents")
+            self._check_latents(context_latents, n_latents, "context_latents", rows=rows)
             mask = (torch.ones(n_latents, dtype=torch.bool) if context_mask is None else context_mask.bool()).to(dev)
             if mask.shape != (n_latents,):
                 raise ModelError(f"context_mask must have shape ({n_latents},), got {tuple(mask.shape)}")
-            given[:, ref_len:] = torch.where(mask[None], context_latents.to(dev), given[:, ref_len:])
+            given[..., ref_len:] = torch.where(mask, context_latents.to(dev), given[..., ref_len:])
             given_mask[ref_len:] = mask
 
         caption = caption_with_quality(prompt, quality)
@@ -147,28 +153,45 @@ class FoleyModel(nn.Module):
                              f"got {tuple(feats.shape)}")
         return resample_features(feats.to(self.device, torch.float32), self.video_fps, self.config.latent_rate, n)
 
-    def _check_latents(self, z: Tensor, n: int, name: str) -> None:
-        if z.shape != (self.config.latent_channels, n):
-            raise ModelError(f"{name} must have shape ({self.config.latent_channels}, {n}), got {tuple(z.shape)}")
+    @staticmethod
+    def _context_rows(context_latents: Tensor | None) -> int | None:
+        """N for per-seed context latents (N, C_z, T); None for one shared context (C_z, T) or none."""
+        if context_latents is None or context_latents.dim() != 3:
+            return None
+        if context_latents.shape[0] < 1:
+            raise ModelError("context_latents (N, C_z, T) needs at least one row")
+        return int(context_latents.shape[0])
+
+    def _check_latents(self, z: Tensor, n: int, name: str, *, rows: int | None = None) -> None:
+        c = self.config.latent_channels
+        if z.shape != ((c, n) if rows is None else (rows, c, n)):
+            per_seed = f" or (seeds, {c}, {n})" if name == "context_latents" else ""
+            raise ModelError(f"{name} must have shape ({c}, {n}){per_seed}, got {tuple(z.shape)}")
 
     # -- sampling (per take)
     @torch.no_grad()
     def sample(self, cond: Conditions, seeds: list[int], *, steps: int = 25, sampler: str = "dpmpp",
                cfg: float = 4.0, eta: float = 0.0, callback: Callable[[dict], None] | None = None) -> Tensor:
-        """Latents (N, C_z, T) for N seeds, all seeds and both guidance branches in one forward per step.
+        """Latents (N, C_z, T) for N seeds, all seeds and both guidance branches in one forward per step
+        (the positive branch alone when cfg is 0). Per-seed context latents (see `prepare_conditions`)
+        need exactly one seed per row.
 
         `callback(dict(i, n, t, x, denoised))` runs after every step with the target positions only;
         an exception it raises stops sampling and propagates (cancellation).
         """
         if not seeds:
             raise ModelError("sampling needs at least one seed")
+        if cond.given_rows not in (None, len(seeds)):
+            raise ModelError(f"these conditions carry one context per seed for {cond.given_rows} seeds, "
+                             f"but {len(seeds)} seeds were given; prepare them with this call's seeds")
         run = get_sampler(sampler)
         generators = [torch.Generator(device="cpu").manual_seed(int(s)) for s in seeds]
         shape = (len(seeds), self.config.latent_channels, cond.length)
         noise = randn_rows(shape, generators, device=self.device)
         grid = make_schedule(self.schedule, steps)
         # given positions start on the forward process of their known values (a(1)·z_c + s(1)·noise)
-        x = torch.where(cond.given_mask[None, None], self.schedule.add_noise(cond.given[None], noise, 1.0), noise)
+        given = cond.given_for(len(seeds))
+        x = torch.where(cond.given_mask[None, None], self.schedule.add_noise(given, noise, 1.0), noise)
         denoise = guided_denoiser(self.dit, self.schedule, cond, len(seeds), cfg)
         ref = cond.n_reference
 

@@ -8,8 +8,13 @@ analogy). The negative branch sees the null video ∅_v, the negative text (a ne
 the opposite quality tag, or ∅_t when there is none) and no given latents (∅_a: those positions
 carry only the noisy latents, as in eq. 3). With only text, this is eq. 2; with a quality tag, eq. 4.
 
-Both branches for all N seeds go through the network as one batch of 2N rows per step.
-Given positions are known, so the x0 estimate there is replaced by the given latents exactly.
+Both branches for all N seeds go through the network as one batch of 2N rows per step; with
+γ = 0 the negative branch has weight zero, so only the N positive rows run. Given positions are
+known, so the x0 estimate there is replaced by the given latents exactly.
+
+The given latents are either one context for every row (C_z, L) or one per row (N, C_z, L): a long
+region's later windows continue each take's own previous window, so their contexts differ while
+the layout of given positions (`given_mask`, (L,)) is the same for every take.
 """
 from __future__ import annotations
 
@@ -34,7 +39,7 @@ class Conditions:
     n_reference: int          # R, prepended reference positions (analogy), 0 if none
     video: Tensor             # (L, C_v) video features at the latent rate
     video_mask: Tensor        # (L,) bool: False -> ∅_v at that position
-    given: Tensor             # (C_z, L) clean latents where given, zero elsewhere
+    given: Tensor             # (C_z, L) shared or (N, C_z, L) per row: clean latents where given, zero elsewhere
     given_mask: Tensor        # (L,) bool
     text: Tensor              # (S, C_t) positive caption tokens
     text_mask: Tensor         # (S,) bool
@@ -49,6 +54,21 @@ class Conditions:
     def length(self) -> int:
         return self.n_reference + self.n_latents
 
+    @property
+    def given_rows(self) -> int | None:
+        """N when each row has its own given latents, None when one context serves every row."""
+        return int(self.given.shape[0]) if self.given.dim() == 3 else None
+
+    def given_for(self, n: int) -> Tensor:
+        """The given latents as (n, C_z, L): the shared form broadcast (a view), the per-row form checked."""
+        rows = self.given_rows
+        if rows is None:
+            return self.given[None].expand(n, *self.given.shape)
+        if rows != n:
+            raise ValueError(f"the conditions carry given latents for {rows} rows but {n} seeds were asked for; "
+                             "prepare the conditions with one context per seed")
+        return self.given
+
 
 def combine(out_pos: Tensor, out_neg: Tensor, cfg: float) -> Tensor:
     """Eqs. 2–4: (γ + 1)·positive − γ·negative; γ = 0 is the conditional branch alone."""
@@ -56,36 +76,48 @@ def combine(out_pos: Tensor, out_neg: Tensor, cfg: float) -> Tensor:
 
 
 def guided_denoiser(dit: DiT, schedule: NoiseSchedule, cond: Conditions, n: int, cfg: float) -> Denoiser:
-    """A `denoise(x (N, C_z, L), t) -> x0` closure running both branches of N rows in one forward."""
-    inputs = _batch_inputs(cond, n)
+    """A `denoise(x (N, C_z, L), t) -> x0` closure running both branches of N rows in one forward
+    (only the N positive rows when `cfg` is 0: eq. 2 is then the conditional branch alone)."""
+    negative = cfg != 0.0
+    inputs = _batch_inputs(cond, n, negative=negative)
+    given, given_mask = inputs["given"][:n], inputs["given_mask"][:n, None, :]
 
     def denoise(x: Tensor, t: float) -> Tensor:
         assert x.shape[0] == n and x.shape[-1] == cond.length, f"{x.shape=} {n=} {cond.length=}"
-        xx = torch.cat([x, x])                                              # (2N, C_z, L)
-        tt = torch.full((2 * n,), float(t), device=x.device)
+        xx = torch.cat([x, x]) if negative else x                            # (2N or N, C_z, L)
+        tt = torch.full((xx.shape[0],), float(t), device=x.device)
         out = dit(xx, tt, **inputs).to(x.dtype)
-        out_pos, out_neg = out.chunk(2)
-        x0 = schedule.denoised(x, combine(out_pos, out_neg, cfg), t)
-        return torch.where(inputs["given_mask"][:n, None, :], inputs["given"][:n], x0)
+        guided = combine(*out.chunk(2), cfg) if negative else out
+        x0 = schedule.denoised(x, guided, t)
+        return torch.where(given_mask, given, x0)
 
     return denoise
 
 
-def _batch_inputs(cond: Conditions, n: int) -> dict[str, Tensor]:
-    """The 2N-row conditioning tensors: rows [0, N) positive, rows [N, 2N) negative."""
+def _batch_inputs(cond: Conditions, n: int, *, negative: bool = True) -> dict[str, Tensor]:
+    """The conditioning rows: [0, N) positive, then (with `negative`) [N, 2N) the negative branch."""
     def rows(t: Tensor, k: int) -> Tensor:
         return t[None].expand(k, *t.shape)
 
+    given = cond.given_for(n)                                             # (N, C_z, L)
+    pos = {
+        "given": given,
+        "given_mask": rows(cond.given_mask, n),
+        "video": rows(cond.video, n),
+        "video_mask": rows(cond.video_mask, n),
+    }
+    if not negative:
+        return {**pos, "text": rows(cond.text, n), "text_mask": rows(cond.text_mask, n),
+                "text_drop": torch.full((n,), cond.text_null, device=cond.text.device)}
     text, text_mask = pad_tokens([cond.text, cond.neg_text])              # (2, S, C_t), (2, S)
     text_mask[0, :cond.text.shape[0]] &= cond.text_mask                   # keep the encoders' own padding
     text_mask[1, :cond.neg_text.shape[0]] &= cond.neg_text_mask
     drop = torch.tensor([cond.text_null, cond.neg_text_null], device=text.device)
-    no_given = torch.zeros_like(cond.given_mask)
     return {
-        "given": torch.cat([rows(cond.given, n), rows(torch.zeros_like(cond.given), n)]),
-        "given_mask": torch.cat([rows(cond.given_mask, n), rows(no_given, n)]),
+        "given": torch.cat([given, torch.zeros_like(given)]),
+        "given_mask": torch.cat([pos["given_mask"], rows(torch.zeros_like(cond.given_mask), n)]),
         "video": rows(cond.video, 2 * n),
-        "video_mask": torch.cat([rows(cond.video_mask, n), rows(torch.zeros_like(cond.video_mask), n)]),
+        "video_mask": torch.cat([pos["video_mask"], rows(torch.zeros_like(cond.video_mask), n)]),
         "text": text.repeat_interleave(n, dim=0),
         "text_mask": text_mask.repeat_interleave(n, dim=0),
         "text_drop": drop.repeat_interleave(n, dim=0),
