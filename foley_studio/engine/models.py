@@ -20,6 +20,7 @@ import torch
 from foley_studio.model.checkpoint import ModelRegistry, load_pretrained
 from foley_studio.model.errors import WeightsMissingError
 
+from .device import set_inference_threads
 from .errors import ModelUnavailableError
 from .takes import ModelIdentity
 
@@ -85,6 +86,8 @@ class InstalledModels:
 
     @staticmethod
     def _load(name: str, folder: Path, device: torch.device) -> LoadedModel:
+        if device.type == "cpu":     # first, so a bad FOLEY_STUDIO_THREADS is reported before the long load
+            set_inference_threads()  # no more threads than physical cores (or FOLEY_STUDIO_THREADS)
         try:
             model = load_pretrained(folder, device=device)
         except WeightsMissingError as exc:
