@@ -6,9 +6,9 @@
 For a region of 8 s (one window) and of 24 s (four windows sharing 2 s), with 1 and 4 takes:
 wall seconds of `Pipeline.run` (takes written), the share spent in the model's sampler, in the
 autoencoder, and everything else (context, planning, crossfades, WAV + sidecar writes). The
-"later windows" column shows what continuing each take's own audio costs: windows after the first
-run one take per call, because each take's shared span differs. Weights are random (timing does
-not depend on them).
+"sampler calls" column counts `model.sample` calls: one per window for all takes together (later
+windows carry each take's own shared span as one context row; see windows_bench.py for the old
+one-call-per-take path). Weights are random (timing does not depend on them).
 """
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ from .device import autocast, choose_device, describe, is_out_of_memory, release
 from .errors import EngineError, GenerationCancelled, OutOfMemoryFailure, RequestError
 from .models import LoadedModel, ModelProvider
 from .request import MAX_SEED, GenerationRequest
-from .takes import TakeResult, TakeStore, audio_sha256, read_sidecar
+from .takes import Sidecar, TakeResult, TakeStore, audio_sha256, read_sidecar
 from .windows import Window, join_windows, plan_windows
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ class Pipeline:
         for seed in request.seeds:
             batch_request = request.with_seeds(rendered.batches[seed])
             extra = {"context_sha256": rendered.context_sha256, "device": rendered.device,
-                     "windows": len(rendered.windows)}
+                     "windows": len(rendered.windows), "batched_windows": True}
             results.append(self.store.write(rendered.audio[seed], request=batch_request, seed=seed,
                                             model=loaded.identity, extra=extra))
         _emit(progress, Progress("done", 1.0, takes=len(request.seeds)))
@@ -474,8 +474,16 @@ def regenerate_take(sidecar_path: str | Path, pipeline: Pipeline, *, verify: boo
     rendered = pipeline.render(sidecar.request)
     audio = rendered.audio[sidecar.seed]
     if verify and audio_sha256(audio) != sidecar.audio_sha256:
-        why = "the video, the audio around the region or the reference changed since" \
-            if rendered.context_sha256 != sidecar.extra.get("context_sha256") else \
-            f"it was made on {sidecar.extra.get('device', 'another device')} and this is {rendered.device}"
-        raise EngineError(f"regenerated take {sidecar.take_id} differs from the original: {why}")
+        raise EngineError(f"regenerated take {sidecar.take_id} differs from the original: "
+                          f"{_why_different(sidecar, rendered)}")
     return audio
+
+
+def _why_different(sidecar: Sidecar, rendered: Rendered) -> str:
+    if rendered.context_sha256 != sidecar.extra.get("context_sha256"):
+        return "the video, the audio around the region or the reference changed since"
+    if (int(sidecar.extra.get("windows", 1)) > 1 and len(sidecar.request.seeds) > 1
+            and not sidecar.extra.get("batched_windows")):
+        return ("it was made by an earlier Foley Studio that sampled its later windows one take at a time; "
+                "this one batches them, which changes the samples only by float rounding")
+    return f"it was made on {sidecar.extra.get('device', 'another device')} and this is {rendered.device}"
