@@ -483,6 +483,38 @@ class RemoveTrack(Edit):
         project.tracks.insert(index, track)
 
 
+class MoveTrack(Edit):
+    """Put a track (with its clips) at `new_index` in the track list; the others close up around it."""
+
+    def __init__(self, track_id: str, new_index: int):
+        self.track_id, self.new_index = track_id, new_index
+        self.text = "Move track"
+        self._old_index: int | None = None
+
+    def do(self, project: Project) -> None:
+        track, index = _find_track(project, self.track_id)
+        target = _samples(self.new_index, "track index")
+        if target >= len(project.tracks):
+            raise EditError(f"cannot move track {track.name!r} to position {target}: "
+                            f"there are only {len(project.tracks)} tracks (positions 0 to {len(project.tracks) - 1})")
+        self._old_index = index
+        del project.tracks[index]
+        project.tracks.insert(target, track)
+
+    def undo(self, project: Project) -> None:
+        assert self._old_index is not None, "undo before do"
+        track, index = _find_track(project, self.track_id)
+        del project.tracks[index]
+        project.tracks.insert(self._old_index, track)
+
+    def merge_with(self, other: Edit) -> bool:
+        # A header dragged over several rows is one move: the first old index, the last new one.
+        if not (isinstance(other, MoveTrack) and other.track_id == self.track_id and self._old_index is not None):
+            return False
+        self.new_index = other.new_index
+        return True
+
+
 _TRACK_PROPS: dict[str, type] = {"name": str, "gain_db": float, "mute": bool, "solo": bool}
 _TOGGLES = {"mute", "solo"}   # each click is its own undo step, never merged
 
@@ -712,6 +744,112 @@ def _clear_region(clip: Clip, start: int, end: int, fade: int) -> list[Edit]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Ripple delete and crossfades: compounds planned from the project they are first applied to
+# ---------------------------------------------------------------------------------------------
+
+class _Planned(Edit):
+    """An edit made of child edits planned from the state it is first done on; redo replays the plan.
+
+    Replaying is exact because the history only redoes onto the state the plan was made from.
+    """
+
+    _plan: Compound | None = None
+
+    def _planned(self, project: Project) -> list[Edit]:
+        raise NotImplementedError
+
+    def do(self, project: Project) -> None:
+        plan = self._plan or Compound(self.text, self._planned(project))
+        plan.do(project)
+        self._plan = plan
+
+    def undo(self, project: Project) -> None:
+        assert self._plan is not None, "undo before do"
+        self._plan.undo(project)
+
+
+class RippleDelete(_Planned):
+    """Remove timeline samples [start, end) from one track and close the gap.
+
+    Clips inside the range go; clips crossing an edge are trimmed to it (one spanning the whole
+    range is split at `end`, its right part becoming a new clip); every clip at or after `end`
+    moves left by `end - start`. Other tracks and the markers stay where they are, as in a
+    single-track "shuffle" edit.
+    """
+
+    def __init__(self, track_id: str, start: int, end: int):
+        self.track_id, self.start, self.end = track_id, start, end
+        self.text = "Ripple delete"
+
+    def _planned(self, project: Project) -> list[Edit]:
+        track, _ = _find_track(project, self.track_id)
+        start = _samples(self.start, "ripple delete start")
+        end = _samples(self.end, "ripple delete end")
+        if end <= start:
+            raise EditError(f"ripple delete range is empty ({start} to {end}); select a range with a length")
+        gap = end - start
+        plan: list[Edit] = []
+        for clip in list(track.clips):
+            if clip.end <= start:
+                continue
+            if clip.start >= end:
+                plan.append(MoveClip(clip.id, clip.start - gap))
+            elif clip.start >= start and clip.end <= end:
+                plan.append(RemoveClip(clip.id))
+            elif clip.start < start and clip.end > end:
+                split = SplitClip(clip.id, end)
+                plan += [split, TrimClip(clip.id, "right", start), MoveClip(split.new_clip_id, start)]
+            elif clip.start < start:
+                plan.append(TrimClip(clip.id, "right", start))
+            else:
+                plan += [TrimClip(clip.id, "left", end), MoveClip(clip.id, start)]
+        if not plan:
+            raise EditError(f"nothing to ripple delete on track {track.name!r}: no clip lies at or after {start}")
+        return plan
+
+
+def overlap_of(first: Clip, second: Clip) -> int:
+    """Samples two clips share on the timeline (0 when they do not overlap)."""
+    return max(0, min(first.end, second.end) - max(first.start, second.start))
+
+
+class CrossfadeOverlap(_Planned):
+    """Crossfade two overlapping clips of one track over exactly their overlap.
+
+    The earlier clip's fade-out and the later clip's fade-in both become the overlap length, so
+    the mixdown's equal-power fades (cos over sin) keep the level of uncorrelated material steady
+    through the join instead of summing it. A fade at the clip's other end that would no longer
+    fit is shortened. One clip lying wholly inside the other cannot be crossfaded (it has no
+    side to fade from) and raises `EditError`.
+    """
+
+    def __init__(self, clip_a: str, clip_b: str):
+        self.clip_a, self.clip_b = clip_a, clip_b
+        self.text = "Crossfade overlap"
+
+    def _planned(self, project: Project) -> list[Edit]:
+        track_a, index_a = _locate_clip(project, self.clip_a)
+        track_b, index_b = _locate_clip(project, self.clip_b)
+        a, b = track_a.clips[index_a], track_b.clips[index_b]
+        if a.id == b.id:
+            raise EditError(f"crossfade needs two different clips, got {_clip_name(a)} twice")
+        if track_a is not track_b:
+            raise EditError(f"clips {_clip_name(a)} and {_clip_name(b)} are on different tracks "
+                            f"({track_a.name!r}, {track_b.name!r}); only clips on one track crossfade")
+        first, second = sorted((a, b), key=lambda c: (c.start, c.end))
+        overlap = overlap_of(first, second)
+        if overlap == 0:
+            raise EditError(f"clips {_clip_name(first)} and {_clip_name(second)} do not overlap; "
+                            f"move one over the other first")
+        if second.start == first.start or second.end <= first.end:
+            inner, outer = (second, first) if second.end <= first.end else (first, second)
+            raise EditError(f"clip {_clip_name(inner)} lies wholly inside clip {_clip_name(outer)}; "
+                            f"trim one so that each has a part outside the other")
+        return [SetClipFades(first.id, fade_in=min(first.fade_in, first.length - overlap), fade_out=overlap),
+                SetClipFades(second.id, fade_in=overlap, fade_out=min(second.fade_out, second.length - overlap))]
+
+
+# ---------------------------------------------------------------------------------------------
 # History
 # ---------------------------------------------------------------------------------------------
 
@@ -857,6 +995,7 @@ class History:
 
 __all__ = [
     "DEFAULT_CROSSFADE", "EditError", "Edit", "Compound", "AddClip", "RemoveClip", "MoveClip", "TrimClip",
-    "SplitClip", "SetClipGain", "SetClipFades", "AddTrack", "RemoveTrack", "SetTrackProps", "AddMarker",
-    "RemoveMarker", "MoveMarker", "AddTake", "RemoveTake", "SetTakeKept", "ApplyTake", "History",
+    "SplitClip", "SetClipGain", "SetClipFades", "AddTrack", "RemoveTrack", "MoveTrack", "SetTrackProps", "AddMarker",
+    "RemoveMarker", "MoveMarker", "AddTake", "RemoveTake", "SetTakeKept", "ApplyTake", "RippleDelete",
+    "CrossfadeOverlap", "overlap_of", "History",
 ]
