@@ -233,6 +233,10 @@ class MainWindow(QMainWindow):
         self._action(e, "Split at playhead", c.split_at_playhead, "S")
         self._action(e, "Delete", c.delete_selection, QKeySequence.Delete)
         self._action(e, "Delete (Backspace)", c.delete_selection, "Backspace").setVisible(False)
+        self._action(e, "Ripple delete", c.ripple_delete, "Shift+Delete",
+                     tip="Remove the selected clips' time (or the region on the selected track) and close the gap")
+        self._action(e, "Crossfade overlap", c.crossfade_overlap, "X",
+                     tip="Fade overlapping clips over exactly their overlap (equal power)")
         self._action(e, "Clip gain…", c.edit_gain, "Shift+G")     # G opens the generate panel
         self._action(e, "Select all clips", c.select_all, QKeySequence.SelectAll)
         e.addSeparator()
@@ -245,6 +249,8 @@ class MainWindow(QMainWindow):
         e.addSeparator()
         self._action(e, "Add track", c.add_track, "Ctrl+T")
         self._action(e, "Remove selected track", c.remove_selected_track)
+        self._action(e, "Move track up", lambda: c.move_selected_track(-1), "Alt+Up")
+        self._action(e, "Move track down", lambda: c.move_selected_track(1), "Alt+Down")
 
         v = bar.addMenu("&View")
         self._action(v, "Zoom in", lambda: c.zoom(2 ** 0.5), "=")

@@ -52,7 +52,7 @@ class Part(Enum):
 
 @dataclass
 class _Drag:
-    kind: str                       # "move", "trim", "fade", "region", "marker", "playhead"
+    kind: str                       # "move", "trim", "fade", "region", "marker", "band", "track"
     press_x: float
     press_y: float
     press_time: int
@@ -61,6 +61,7 @@ class _Drag:
     part: Part | None = None
     origin: dict[str, tuple[int, int]] = field(default_factory=dict)   # clip id -> (start, track index)
     marker_id: str | None = None
+    track_id: str | None = None     # the track whose header is being dragged
     started: bool = False
 
 
@@ -83,6 +84,7 @@ class TimelineCanvas(QWidget):
         self._drag: _Drag | None = None
         self._snap_guide: int | None = None
         self._drop_ghost: tuple[int, int, int] | None = None   # (track row, start, length)
+        self._hover: QPointF | None = None     # last mouse position over the canvas (for X on a clip)
         self._thumb_failed = False
         self.setFocusPolicy(Qt.StrongFocus)
         self.setAcceptDrops(True)
@@ -630,6 +632,7 @@ class TimelineCanvas(QWidget):
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.setFocus()
         x, y = event.position().x(), event.position().y()
+        self._hover = QPointF(x, y)
         g = self.geo
         if event.button() == Qt.RightButton:
             self._context_menu(event)
@@ -692,6 +695,9 @@ class TimelineCanvas(QWidget):
         for i, prop in enumerate(("mute", "solo")):
             if self._button_rect(row, i).contains(QPointF(x, y)):
                 self._apply(_edits().SetTrackProps(track.id, **{prop: not getattr(track, prop)}))
+                return
+        # Anywhere else on the header: dragging it up or down reorders the tracks.
+        self._drag = _Drag("track", x, y, 0, track_id=track.id)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         x, y = event.position().x(), event.position().y()
@@ -710,6 +716,7 @@ class TimelineCanvas(QWidget):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         x, y = event.position().x(), event.position().y()
+        self._hover = QPointF(x, y)
         drag = self._drag
         if drag is None:
             self._update_cursor(x, y)
@@ -723,13 +730,20 @@ class TimelineCanvas(QWidget):
             getattr(self, f"_drag_{drag.kind}")(drag, time, y)
         except FoleyError as exc:
             self.statusMessage.emit(str(exc))
-        self._autoscroll(x)
+        if drag.kind != "track":       # a header drag is vertical: never scroll the time axis
+            self._autoscroll(x)
         self.update()
+
+    def leaveEvent(self, event) -> None:
+        self._hover = None
+        super().leaveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         drag, self._drag = self._drag, None
         self._snap_guide = None
         self._band = None
+        if drag is not None and drag.kind == "track":
+            self.unsetCursor()
         if drag is not None and not drag.started:
             if drag.kind in ("move", "trim", "fade"):
                 pass            # a click on a clip only selects it
@@ -749,6 +763,16 @@ class TimelineCanvas(QWidget):
         hits = [c.id for row, t in enumerate(self.doc.project.tracks) if rows[0] <= row <= rows[1]
                 for c in t.clips if c.end > a and c.start < b]
         self.doc.select_clips(self._band_base + [h for h in hits if h not in self._band_base])
+
+    def _drag_track(self, drag: _Drag, time: int, y: float) -> None:
+        """The dragged header's track takes the row under the mouse (all moves of a drag: one step)."""
+        tracks = self.doc.project.tracks
+        row = self.geo.track_index_at(y)
+        target = min(max(row if row is not None else 0, 0), len(tracks) - 1)
+        current = next((i for i, t in enumerate(tracks) if t.id == drag.track_id), None)
+        self.setCursor(Qt.ClosedHandCursor)
+        if current is not None and target != current:
+            self._apply(_edits().MoveTrack(drag.track_id, target), drag.gesture)
 
     def _drag_region(self, drag: _Drag, time: int, y: float) -> None:
         end = self._snapped(time)
@@ -998,6 +1022,108 @@ class TimelineCanvas(QWidget):
         if self.doc.selected_track:
             self._apply(_edits().RemoveTrack(self.doc.selected_track))
 
+    def move_track(self, track_id: str, delta: int) -> bool:
+        """Move a track `delta` rows (negative: up); False when it is already at that end."""
+        tracks = self.doc.project.tracks
+        index = next((i for i, t in enumerate(tracks) if t.id == track_id), None)
+        if index is None:
+            return False
+        target = min(max(index + delta, 0), len(tracks) - 1)
+        if target == index:
+            self.statusMessage.emit(f"Track {tracks[index].name!r} is already the "
+                                    f"{'top' if delta < 0 else 'bottom'} track")
+            return False
+        return self._apply(_edits().MoveTrack(track_id, target))
+
+    def move_selected_track(self, delta: int) -> bool:
+        return bool(self.doc.selected_track) and self.move_track(self.doc.selected_track, delta)
+
+    def ripple_delete(self) -> bool:
+        """Remove the selected clips' time (or the region, on the selected track) and close the gap.
+
+        With clips selected, each one's span is taken out of its own track and later clips on that
+        track move left; other tracks and the markers stay. Without, the in/out region is taken out
+        of the selected track. One undo step either way.
+        """
+        E = _edits()
+        ranges = self._ripple_ranges()
+        if not ranges:
+            self.statusMessage.emit("Ripple delete: select clips, or a region and a track")
+            return False
+        edits = [E.RippleDelete(track_id, a, b) for track_id, a, b in ranges]
+        n = len(self.doc.selected_clips)
+        text = f"Ripple delete {n} clip{'s' if n != 1 else ''}" if n else "Ripple delete region"
+        edit = edits[0] if len(edits) == 1 else E.Compound(text, edits)
+        edit.text = text
+        return self._apply(edit)
+
+    def _ripple_ranges(self) -> list[tuple[str, int, int]]:
+        """(track id, start, end) to remove, latest first on each track so earlier ranges stay valid."""
+        project = self.doc.project
+        if not self.doc.selected_clips:
+            if self.doc.region and self.doc.selected_track:
+                a, b = sorted(self.doc.region)
+                return [(self.doc.selected_track, a, b)] if b > a else []
+            return []
+        per_track: dict[str, list[tuple[int, int]]] = {}
+        for clip in self.doc.selected_clip_objects():
+            per_track.setdefault(project.track_of_clip(clip.id).id, []).append((clip.start, clip.end))
+        ranges: list[tuple[str, int, int]] = []
+        for track_id, spans in per_track.items():
+            merged: list[list[int]] = []
+            for a, b in sorted(spans):
+                if merged and a <= merged[-1][1]:        # touching or overlapping: one range
+                    merged[-1][1] = max(merged[-1][1], b)
+                else:
+                    merged.append([a, b])
+            ranges += [(track_id, a, b) for a, b in reversed(merged)]
+        return ranges
+
+    def crossfade_pairs(self) -> list[tuple[str, str]]:
+        """Overlapping clip pairs to crossfade: among the selected clips (two or more), else between
+        the selected clip, or the clip under the mouse, and every clip on its track it overlaps."""
+        project = self.doc.project
+        selected = self.doc.selected_clip_objects()
+        if len(selected) >= 2:
+            pairs = []
+            by_track: dict[str, list[Clip]] = {}
+            for clip in selected:
+                by_track.setdefault(project.track_of_clip(clip.id).id, []).append(clip)
+            for clips in by_track.values():
+                clips.sort(key=lambda c: (c.start, c.end))
+                pairs += [(a.id, b.id) for i, a in enumerate(clips) for b in clips[i + 1:]
+                          if _crossfadable(a, b)]
+            return pairs
+        if selected:
+            clip = selected[0]
+        elif self._hover is not None and (hit := self.hit_clip(self._hover.x(), self._hover.y())) is not None:
+            clip = hit[0]
+        else:
+            return []
+        track = project.track_of_clip(clip.id)
+        return [(clip.id, other.id) for other in track.clips if other.id != clip.id and _crossfadable(clip, other)]
+
+    def crossfade_overlap(self) -> bool:
+        """Set the fades of overlapping clips to their overlap (X): an equal-power crossfade."""
+        pairs = self.crossfade_pairs()
+        if not pairs:
+            self.statusMessage.emit("Crossfade: select two overlapping clips on one track, "
+                                    "or point at a clip that overlaps a neighbour")
+            return False
+        E = _edits()
+        edits = [E.CrossfadeOverlap(a, b) for a, b in pairs]
+        if len(edits) == 1:
+            edit = edits[0]
+        else:
+            edit = E.Compound(f"Crossfade {len(edits)} overlaps", edits)
+        if not self._apply(edit):
+            return False
+        first = self.doc.project.find_clip(pairs[0][0])
+        second = self.doc.project.find_clip(pairs[0][1])
+        length = E.overlap_of(first, second)
+        self.statusMessage.emit(f"{edit.text}: {length / SAMPLE_RATE * 1000:.0f} ms")
+        return True
+
     def rename_track(self, track_id: str) -> None:
         track = self.doc.project.track(track_id)
         name, ok = QInputDialog.getText(self, "Rename track", "Name:", text=track.name)
@@ -1029,6 +1155,9 @@ class TimelineCanvas(QWidget):
             menu.addAction("Gain…", lambda: self.edit_gain())
             menu.addAction("Split at playhead", self.split_at_playhead)
             menu.addAction("Delete", self.delete_selection)
+            menu.addAction("Ripple delete", self.ripple_delete)
+            crossfade = menu.addAction("Crossfade overlap", self.crossfade_overlap)
+            crossfade.setEnabled(bool(self.crossfade_pairs()))
             menu.addSeparator()
             menu.addAction(f"{format_seconds(clip.length / SAMPLE_RATE)} of {clip.source.rsplit('/', 1)[-1]}").setEnabled(False)
         elif x < self.geo.header_width:
@@ -1036,7 +1165,12 @@ class TimelineCanvas(QWidget):
             row = self.geo.track_index_at(y)
             if row is not None and row < len(self.doc.project.tracks):
                 track_id = self.doc.project.tracks[row].id
+                self.doc.select_track(track_id)
                 menu.addAction("Rename…", lambda: self.rename_track(track_id))
+                up = menu.addAction("Move track up", lambda: self.move_track(track_id, -1))
+                up.setEnabled(row > 0)
+                down = menu.addAction("Move track down", lambda: self.move_track(track_id, 1))
+                down.setEnabled(row < len(self.doc.project.tracks) - 1)
                 menu.addAction("Remove track", lambda: self._apply(_edits().RemoveTrack(track_id)))
         else:
             menu.addAction("Add marker at playhead", self.add_marker)
@@ -1071,6 +1205,9 @@ class TimelineCanvas(QWidget):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         # Arrow keys move the playhead by a frame (Shift: a second); Alt+arrows nudge the selected
         # clips by a frame (Alt+Shift: ten). Other keys are the window's shortcuts.
+        if event.key() in (Qt.Key_Up, Qt.Key_Down) and event.modifiers() & Qt.AltModifier:
+            self.move_selected_track(-1 if event.key() == Qt.Key_Up else 1)
+            return
         if event.key() in (Qt.Key_Left, Qt.Key_Right) and event.modifiers() & Qt.AltModifier:
             sign = -1 if event.key() == Qt.Key_Left else 1
             self.nudge_selection(sign * (10 if event.modifiers() & Qt.ShiftModifier else 1))
@@ -1084,6 +1221,12 @@ class TimelineCanvas(QWidget):
                 self._seek(clock.sample_of_frame(max(0, clock.frame_at_sample(self.doc.playhead) + sign)))
             return
         super().keyPressEvent(event)
+
+
+def _crossfadable(a: Clip, b: Clip) -> bool:
+    """Two clips that overlap with each having a part outside the other (what CrossfadeOverlap takes)."""
+    first, second = sorted((a, b), key=lambda c: (c.start, c.end))
+    return second.start < first.end and first.start < second.start and first.end < second.end
 
 
 class TimelinePanel(QWidget):
