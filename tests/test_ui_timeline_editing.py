@@ -9,11 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QMenu
 
 from foley_studio.core.project import Clip, Marker, Project, Track
 from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.ui.main_window import MainWindow
+from foley_studio.ui.timeline_model import summed_overlaps
+from foley_studio.ui.timeline_view import OVERLAP_COLOUR
 from tests.media_fixtures import make_tone
 
 pytestmark = pytest.mark.gui
@@ -211,6 +214,27 @@ def test_shift_delete_ripples_a_region_out_of_the_selected_track(qtbot, window):
 
 # ---- crossfade overlap --------------------------------------------------------------------------
 
+def _colour_at(canvas, pos: QPointF) -> QColor:
+    return canvas.grab().toImage().pixelColor(int(pos.x()), int(pos.y()))
+
+
+def _is_amber(colour: QColor) -> bool:
+    ref = QColor(OVERLAP_COLOUR)
+    return all(abs(a - b) <= 12 for a, b in ((colour.red(), ref.red()), (colour.green(), ref.green()),
+                                                (colour.blue(), ref.blue())))
+
+
+def test_summed_overlaps_lists_overlaps_that_are_not_exact_crossfades():
+    def c(cid: str, start: int, end: int, fade_in: int = 0, fade_out: int = 0) -> Clip:
+        return Clip(id=cid, source="/x.wav", start=start, source_in=0, source_out=end - start,
+                    fade_in=fade_in, fade_out=fade_out)
+    clips = [c("late", 900, 1_500, fade_in=100), c("early", 0, 1_000, fade_out=100),   # crossfaded exactly
+             c("inner", 200, 300),                                                    # inside "early"
+             c("next", 1_400, 2_000, fade_in=50)]                                     # fade shorter than overlap
+    assert summed_overlaps(clips) == [(200, 300), (1_400, 1_500)]
+    assert summed_overlaps([c("a", 0, 10), c("b", 10, 20)]) == []                     # touching is not overlapping
+
+
 def _rms_db(x: np.ndarray) -> float:
     return 10 * np.log10(np.mean(np.square(x, dtype=np.float64)))
 
@@ -232,7 +256,11 @@ def test_x_crossfades_two_overlapping_selected_clips_without_a_level_bump(qtbot,
     _click(qtbot, canvas, _clip_centre(window, "a2"), Qt.ControlModifier)
     assert sorted(doc.selected_clips) == ["a1", "a2"]
     bumped = _rms_db(mixdown(doc.project, a2.start, a1.end))
+    # The summed overlap is flagged by an amber bar along the bottom of the lane, until crossfaded.
+    bar = QPointF(g.x_of((a2.start + a1.end) / 2), canvas.clip_rect(a1, 0).bottom() - 2)
+    assert _is_amber(_colour_at(canvas, bar))
     qtbot.keyClick(canvas, Qt.Key_X)
+    assert not _is_amber(_colour_at(canvas, bar))
     assert (a1.fade_in, a1.fade_out) == (480, overlap)
     assert (a2.fade_in, a2.fade_out) == (overlap, 960)
     # The level through the overlap matches the clips' level around it (it was ~3 dB up).

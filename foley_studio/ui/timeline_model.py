@@ -5,9 +5,10 @@ Kept free of painting so the widget stays a thin drawer and these rules can be t
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from foley_studio.core.project import Project
+from foley_studio.core.project import Clip, Project
 from foley_studio.core.timebase import SAMPLE_RATE, VideoClock
 
 MIN_SAMPLES_PER_PIXEL = 2.0          # deepest zoom: 2 samples per pixel (24 000 px per second)
@@ -139,3 +140,22 @@ class Snapper:
         if b.target is not None and (a.target is None or abs(b.time - start - length) < abs(a.time - start)):
             return SnapResult(b.time - length, b.target)
         return a
+
+
+def summed_overlaps(clips: Sequence[Clip]) -> list[tuple[int, int]]:
+    """Timeline spans where clips of one track overlap without an exact crossfade, so the mix sums them.
+
+    An overlap counts as crossfaded when the earlier clip's fade-out and the later clip's fade-in
+    both equal it (what "Crossfade overlap" and applied takes leave); the view marks the rest.
+    """
+    ordered = sorted(clips, key=lambda c: (c.start, c.end))
+    spans: list[tuple[int, int]] = []
+    for i, first in enumerate(ordered):
+        for second in ordered[i + 1:]:
+            if second.start >= first.end:
+                break                       # sorted by start: no later clip reaches back into `first`
+            overlap = min(first.end, second.end) - second.start
+            staggered = second.start > first.start and second.end > first.end
+            if not (staggered and first.fade_out == overlap == second.fade_in):
+                spans.append((second.start, second.start + overlap))
+    return spans

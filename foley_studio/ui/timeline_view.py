@@ -27,13 +27,14 @@ from .mime import LIBRARY_MIME, LibraryDrag, decode_library_drag
 from .previews import TILE_PX, ThumbnailCache, WaveformCache, frame_grid_step, quantise_spp
 from .theme import TIMELINE as C
 from .theme import mono_font
-from .timeline_model import Snapper, TimelineGeometry, tick_step_frames
+from .timeline_model import Snapper, TimelineGeometry, summed_overlaps, tick_step_frames
 
 log = logging.getLogger(__name__)
 
 EDGE_PX = 6          # grab zone for trimming at each clip edge
 FADE_HANDLE_PX = 7   # square fade handles at the top corners
 DRAG_START_PX = 3
+OVERLAP_COLOUR = "#d9a13b"   # overlaps that sum rather than crossfade (X fixes them)
 
 
 def _edits():
@@ -292,11 +293,12 @@ class TimelineCanvas(QWidget):
         if lines:
             p.drawLines(lines)
 
-    def _clip_spans(self) -> list[tuple[list[Clip], np.ndarray, np.ndarray]]:
-        """Per track: its clips with start/end arrays, rebuilt only when the project changes."""
+    def _clip_spans(self) -> list[tuple[list[Clip], np.ndarray, np.ndarray, list[tuple[int, int]]]]:
+        """Per track: its clips with start/end arrays and un-crossfaded overlaps, rebuilt only when
+        the project changes."""
         if self._spans_revision != self.doc.revision or self._spans_project is not self.doc.project:
             self._spans = [(list(t.clips), np.fromiter((c.start for c in t.clips), np.int64, len(t.clips)),
-                            np.fromiter((c.end for c in t.clips), np.int64, len(t.clips)))
+                            np.fromiter((c.end for c in t.clips), np.int64, len(t.clips)), summed_overlaps(t.clips))
                            for t in self.doc.project.tracks]
             self._spans_revision, self._spans_project = self.doc.revision, self.doc.project
         return self._spans
@@ -307,9 +309,10 @@ class TimelineCanvas(QWidget):
         spp = quantise_spp(g.samples_per_pixel)
         body_rects: dict[str, list[QRectF]] = {C.clip: [], C.clip_take: [], C.clip_selected: [], C.missing: []}
         detailed: list[tuple[Clip, QRectF, bool]] = []
+        overlaps: list[QRectF] = []
         inv = 1.0 / g.samples_per_pixel
         height = g.track_height - 4
-        for row, (clips, starts, ends) in enumerate(self._clip_spans()):
+        for row, (clips, starts, ends, summed) in enumerate(self._clip_spans()):
             top = g.track_top(row)
             if top > self.height() or top + g.track_height < g.tracks_top or not clips:
                 continue
@@ -327,6 +330,8 @@ class TimelineCanvas(QWidget):
                 body_rects[colour].append(rect)
                 if width >= 6:
                     detailed.append((clip, rect, is_selected))
+            overlaps += [QRectF(g.x_of(a), top + 2, max((b - a) * inv, 1.0), height)
+                         for a, b in summed if b >= lo and a <= hi]
         # Batched fills: one call per colour however many clips there are.
         p.setPen(Qt.NoPen)
         for colour, rects in body_rects.items():
@@ -335,6 +340,18 @@ class TimelineCanvas(QWidget):
                 p.drawRects(rects)
         for clip, rect, is_selected in detailed:
             self._paint_clip_detail(p, clip, rect, is_selected, spp)
+        if overlaps:
+            self._paint_overlaps(p, overlaps)
+
+    def _paint_overlaps(self, p: QPainter, rects: list[QRectF]) -> None:
+        """Overlaps the mix sums (louder, maybe phasey): an amber wash and a bar along the bottom."""
+        wash = QColor(OVERLAP_COLOUR)
+        wash.setAlpha(60)
+        p.setPen(Qt.NoPen)
+        p.setBrush(wash)
+        p.drawRects(rects)
+        p.setBrush(QColor(OVERLAP_COLOUR))
+        p.drawRects([QRectF(r.left(), r.bottom() - 4, r.width(), 4) for r in rects])
 
     def _paint_clip_detail(self, p: QPainter, clip: Clip, rect: QRectF, is_selected: bool, spp: float) -> None:
         g = self.geo
