@@ -233,6 +233,9 @@ def test_summed_overlaps_lists_overlaps_that_are_not_exact_crossfades():
              c("next", 1_400, 2_000, fade_in=50)]                                     # fade shorter than overlap
     assert summed_overlaps(clips) == [(200, 300), (1_400, 1_500)]
     assert summed_overlaps([c("a", 0, 10), c("b", 10, 20)]) == []                     # touching is not overlapping
+    # Three at once always sum, even where two of them crossfade; adjacent summed spans merge.
+    stacked = [c("p", 0, 100, fade_out=50), c("q", 50, 150, fade_in=50), c("r", 60, 200)]
+    assert summed_overlaps(stacked) == [(60, 150)]
 
 
 def _rms_db(x: np.ndarray) -> float:

@@ -145,17 +145,32 @@ class Snapper:
 def summed_overlaps(clips: Sequence[Clip]) -> list[tuple[int, int]]:
     """Timeline spans where clips of one track overlap without an exact crossfade, so the mix sums them.
 
-    An overlap counts as crossfaded when the earlier clip's fade-out and the later clip's fade-in
-    both equal it (what "Crossfade overlap" and applied takes leave); the view marks the rest.
+    Two clips crossfade exactly when the earlier one's fade-out and the later one's fade-in both
+    equal their overlap (what "Crossfade overlap" and applied takes leave); three or more at once
+    always sum. A sweep over clip edges keeps this O(n log n) however many clips are stacked;
+    touching spans are merged, so the view draws at most one rectangle per clip.
     """
-    ordered = sorted(clips, key=lambda c: (c.start, c.end))
+    edges = sorted([(c.end, 0, i) for i, c in enumerate(clips)] + [(c.start, 1, i) for i, c in enumerate(clips)])
+    active: set[int] = set()
     spans: list[tuple[int, int]] = []
-    for i, first in enumerate(ordered):
-        for second in ordered[i + 1:]:
-            if second.start >= first.end:
-                break                       # sorted by start: no later clip reaches back into `first`
-            overlap = min(first.end, second.end) - second.start
-            staggered = second.start > first.start and second.end > first.end
-            if not (staggered and first.fade_out == overlap == second.fade_in):
-                spans.append((second.start, second.start + overlap))
+    for k, (time, is_start, index) in enumerate(edges):       # ends sort before starts: a clip's end is exclusive
+        if is_start:
+            active.add(index)
+        else:
+            active.discard(index)
+        following = edges[k + 1][0] if k + 1 < len(edges) else time
+        if following > time and len(active) >= 2 and not _exact_crossfade(clips, active):
+            if spans and spans[-1][1] == time:
+                spans[-1] = (spans[-1][0], following)
+            else:
+                spans.append((time, following))
     return spans
+
+
+def _exact_crossfade(clips: Sequence[Clip], active: set[int]) -> bool:
+    if len(active) != 2:
+        return False
+    first, second = sorted((clips[i] for i in active), key=lambda c: (c.start, c.end))
+    overlap = first.end - second.start
+    staggered = second.start > first.start and second.end > first.end
+    return staggered and first.fade_out == overlap == second.fade_in
