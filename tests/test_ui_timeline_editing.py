@@ -191,6 +191,18 @@ def test_shift_delete_ripples_the_selected_clip_out_of_its_track(qtbot, window):
     _undo_all_restores(window, original, 1)
 
 
+def test_shift_delete_of_clips_on_two_tracks_is_one_step(qtbot, window):
+    doc, canvas = window.doc, window.canvas
+    original = copy.deepcopy(doc.project)
+    doc.select_clips(["a1", "a3", "b1"])
+    qtbot.keyClick(canvas, Qt.Key_Delete, Qt.ShiftModifier)
+    # a3 goes first (latest first), then a1's second: a2 ends up at 2.0 - 1.0 s.
+    assert [(c.id, c.start) for c in doc.project.track("track-a").clips] == [("a2", SR)]
+    assert doc.project.track("track-b").clips == []
+    assert doc.selected_clips == []
+    _undo_all_restores(window, original, 1)
+
+
 def test_shift_delete_ripples_a_region_out_of_the_selected_track(qtbot, window):
     doc, canvas = window.doc, window.canvas
     original = copy.deepcopy(doc.project)
