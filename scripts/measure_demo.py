@@ -22,7 +22,7 @@ from foley_studio.media.audio import read_audio
 from foley_studio.media.video import frames_for_encoder
 from foley_studio.model.checkpoint import load_pretrained
 from foley_studio.training.losses import multi_resolution_stft_loss
-from foley_studio.training.manifest import read_manifest
+from foley_studio.media.manifest import read_manifest
 
 
 def _impacts(row) -> np.ndarray:

@@ -13,7 +13,7 @@ from foley_studio.cli import main
 from foley_studio.eval.classifier import ClassifierConfig
 from foley_studio.eval.evaluate import EvalRequest, run_evaluation
 from foley_studio.eval.runner import EvalSettings
-from foley_studio.training.manifest import ManifestRow, write_manifest
+from foley_studio.media.manifest import ManifestRow, write_manifest
 from foley_studio.training.world import FPS, write_video
 
 SR = 48_000

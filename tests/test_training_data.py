@@ -14,7 +14,7 @@ from foley_studio.model.config import TINY
 from foley_studio.model.foley import FoleyModel
 from foley_studio.training import world
 from foley_studio.training.data import AudioCrops, build_feature_cache, select_rows, text_variants
-from foley_studio.training.manifest import ManifestError, read_manifest
+from foley_studio.media.manifest import ManifestError, read_manifest
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from foley_studio.model.config import TINY
 from foley_studio.model.encoders import VideoEncoder
 from foley_studio.training.config import TrainConfig
 from foley_studio.training.export import TrainingInitError, saved_part
-from foley_studio.training.manifest import read_manifest
+from foley_studio.media.manifest import read_manifest
 from foley_studio.training.trainer import TrainingError, run_stage
 from foley_studio.training.video_sync import (
     SyncClips, SyncProbe, audio_sync_targets, evaluate_sync, event_f1, load_video_encoder_weights,

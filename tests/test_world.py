@@ -10,7 +10,7 @@ import soundfile as sf
 
 from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.training import world
-from foley_studio.training.manifest import read_manifest
+from foley_studio.media.manifest import read_manifest
 from foley_studio.training.sources import SourceBank, SourceEntry, classify, split_impacts
 
 

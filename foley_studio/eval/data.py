@@ -15,7 +15,7 @@ import numpy as np
 
 from foley_studio.core.errors import FoleyError
 from foley_studio.media.audio import read_audio
-from foley_studio.training.manifest import ManifestRow, read_manifest
+from foley_studio.media.manifest import ManifestRow, read_manifest
 
 from .classifier import LabelledClip
 

@@ -30,7 +30,7 @@ from foley_studio.media.video import frames_for_encoder
 from foley_studio.model.encoders import caption_with_quality
 from foley_studio.model.foley import FoleyModel
 
-from .manifest import ManifestError, ManifestRow, read_manifest
+from foley_studio.media.manifest import ManifestError, ManifestRow, read_manifest
 
 log = logging.getLogger(__name__)
 

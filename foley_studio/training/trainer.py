@@ -443,7 +443,7 @@ _STAGES = {"autoencoder": _autoencoder_main, "video": _video_main, "dit": _dit_m
 
 
 def _maybe_rows(manifest: Path, split: str, qualities: tuple) -> list:
-    from .manifest import read_manifest
+    from foley_studio.media.manifest import read_manifest
     return [r for r in read_manifest(manifest, split) if r.quality in qualities]
 
 

@@ -37,7 +37,7 @@ from foley_studio.model.config import VideoEncoderConfig
 from foley_studio.model.encoders import VideoEncoder
 
 from .config import TrainConfig
-from .manifest import ManifestRow, read_manifest
+from foley_studio.media.manifest import ManifestRow, read_manifest
 from .state import load_state, save_state, step_generator
 
 log = logging.getLogger(__name__)

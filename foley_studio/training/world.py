@@ -26,7 +26,7 @@ from scipy.signal import fftconvolve, lfilter
 
 from foley_studio.core.timebase import SAMPLE_RATE
 
-from .manifest import ManifestRow, write_manifest
+from foley_studio.media.manifest import ManifestRow, write_manifest
 from .sources import SourceBank
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The training manifest: one JSON object per line, the same for the Foley world and for external data.
+"""The dataset manifest shared by training and evaluation: one JSON object per line, for any data.
 
 A row is one (audio, caption, quality) item, with or without a video:
     {"id": "...", "audio": "audio/x.flac", "video": "video/x.mp4" | null, "caption": "...",
@@ -62,7 +62,7 @@ def read_manifest(path: Path, split: str | None = None) -> list[ManifestRow]:
     path = Path(path)
     if not path.exists():
         raise ManifestError(f"manifest {path} does not exist; make one with `foley-studio world generate` "
-                            "or write JSONL rows as described in foley_studio/training/manifest.py")
+                            "or write JSONL rows as described in foley_studio/media/manifest.py")
     rows = []
     known = set(ManifestRow.__dataclass_fields__)
     for i, line in enumerate(path.read_text().splitlines(), 1):
