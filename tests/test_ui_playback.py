@@ -30,7 +30,7 @@ def _project(seconds: float) -> Project:
 def _prime(out: AudioOutput, project: Project, start: int, *, rate: int = 1, loop=None) -> None:
     out._project, out.start_time, out.rate, out.loop = project, start, rate, loop
     out.end = project.duration
-    out._cursor, out._written, out._read = start, 0, 0
+    out._written, out._read = 0, 0
 
 
 def test_callback_copies_in_order_and_pads_underruns_with_silence():
@@ -60,7 +60,7 @@ def test_ring_wraps_and_loop_and_reverse():
     length = loop[1] - loop[0]
     expected = loop[0] + np.arange(len(heard)) % length
     assert np.array_equal(heard, expected.astype(np.float32))
-    assert out._timeline_at(length + 5) == loop[0] + 5
+    assert out._timeline_of_frame(length + 5) == loop[0] + 5
     rev = AudioOutput(_ramp_renderer)
     _prime(rev, _project(10), 5 * CHUNK, rate=-1)
     rev._fill(CHUNK)

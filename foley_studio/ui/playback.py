@@ -2,8 +2,25 @@
 audio callback only copies from it (no allocation, no locks, no Qt calls in the callback).
 
 `AudioOutput` is Qt-free; `PlaybackController` adapts it to the editor (a QTimer polls the position
-to move the playhead, J/K/L shuttle, looping the selection). With no audio device the controller
-reports `available = False` with a reason and every other part of the editor keeps working.
+to move the playhead, J/K/L shuttle, looping the selection, scrubbing). With no audio device the
+controller reports `available = False` with a reason and every other part of the editor keeps working.
+
+Threads and who may write what (this is the whole locking story):
+
+- the audio callback (PortAudio's thread) is the only writer of `_read`, `_max_block` and the peak
+  slots; it reads `_written` once per call and copies ring frames below it. It takes no lock.
+- the feeder thread is the only writer of the ring's contents, of `_written` and of the project it
+  renders. It writes ring frames only at or above `_read + guard`, where the guard is larger than
+  any block the callback has been asked for, so it never touches the block being copied, and it
+  publishes `_written` only after the frames below it are in place.
+- the GUI thread never touches the ring. It hands the feeder requests (an edited project to play,
+  a scrub grain) through one slot guarded by `_request_lock`, held only to swap a reference.
+
+An edit made while playing therefore becomes: GUI posts the copy -> the feeder drops what it had
+rendered beyond `_read + UPDATE_MARGIN` (by lowering `_written`; the callback may still copy frames
+below that) and renders on from there with the new project. What the ring holds always maps to
+the timeline by frame count alone (`_timeline_of_frame`), so dropping and re-rendering can neither
+skip nor repeat a timeline sample.
 """
 from __future__ import annotations
 
@@ -23,6 +40,13 @@ log = logging.getLogger(__name__)
 
 RING_SECONDS = 4.0
 CHUNK = 6000                      # 125 ms rendered per feeder step
+UPDATE_MARGIN_SECONDS = 0.25      # already-rendered audio still played after an edit while playing
+GUARD_FRAMES = 2048               # least distance ahead of the read position the feeder may rewrite
+GRAIN_SECONDS = 0.07              # one scrub grain
+GRAIN_FADE_SECONDS = 0.008        # raised-cosine edges of a grain: no clicks
+SCRUB_INTERVAL_S = 0.04           # at most one grain per 40 ms while the playhead is dragged
+SCRUB_IDLE_CLOSE_MS = 2000        # the scrub stream closes after this long without a grain
+PEAK_SLOTS = 64                   # callback blocks remembered for the meter (~0.7 s at 512 frames)
 Renderer = Callable[[Project, int, int], np.ndarray]
 
 
@@ -36,29 +60,57 @@ def mixdown_renderer() -> Renderer:
     return render
 
 
+def grain_window(length: int, fade: int) -> np.ndarray:
+    """Unity gain with raised-cosine ramps of `fade` samples at both ends, float32 (length,)."""
+    fade = max(1, min(fade, length // 2))
+    window = np.ones(length, dtype=np.float32)
+    ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)
+    window[:fade] = ramp
+    window[length - fade:] = ramp[::-1]
+    return window
+
+
 class AudioUnavailable(RuntimeError):
     """No usable output device (the reason is shown in the status bar)."""
 
 
 class AudioOutput:
-    """One output stream fed from a ring buffer; `rate` -2, -1, 1 or 2 (J/L shuttle speeds)."""
+    """One output stream fed from a ring buffer.
+
+    Mode "play": the transport, `rate` -2, -1, 1 or 2 (J/L shuttle speeds), optionally looping.
+    Mode "scrub": the stream stays open and plays short faded grains of the mix on request.
+    """
 
     def __init__(self, render: Renderer, sample_rate: int = SAMPLE_RATE):
         self.render = render
         self.sample_rate = sample_rate
         self._ring = np.zeros(int(RING_SECONDS * sample_rate), dtype=np.float32)
-        self._written = 0           # frames the feeder has put in the ring (monotonic)
+        self._written = 0           # frames the feeder has put in the ring (monotonic except edits)
         self._read = 0              # frames the callback has taken (monotonic)
+        self._max_block = 0         # largest block the callback was asked for
+        self._peaks = np.zeros(PEAK_SLOTS, dtype=np.float64)
+        self._peak_count = 0        # blocks measured (callback writes)
+        self._peak_seen = 0         # blocks already reported to the meter (GUI writes)
         self._stream = None
         self._feeder: threading.Thread | None = None
         self._running = False
+        self._mode: str | None = None
         self._project: Project | None = None
+        self._request_lock = threading.Lock()
+        self._pending_project: Project | None = None
+        self._pending_grain: tuple[Project, int] | None = None
+        self._wake = threading.Event()
         self._t0: float | None = None
         self.start_time = 0
         self.rate = 1
         self.loop: tuple[int, int] | None = None
         self.end = 0
         self.channels = 2
+        self.grains_played = 0      # grains the feeder has written (tests and diagnostics)
+        self.grain_length = int(round(GRAIN_SECONDS * sample_rate))
+        fade = int(round(GRAIN_FADE_SECONDS * sample_rate))
+        self._grain_window = grain_window(self.grain_length, fade)
+        self._fade_out = self._grain_window[self.grain_length - fade:].copy()   # 1 -> 0 over one fade
 
     @staticmethod
     def probe() -> str:
@@ -70,38 +122,44 @@ class AudioOutput:
             raise AudioUnavailable(f"no audio output device ({exc}); playback is off, export still works") from exc
         return str(info["name"])
 
+    # -- control (GUI thread) ---------------------------------------------------------------------
     def start(self, project: Project, start: int, *, rate: int = 1, loop: tuple[int, int] | None = None,
               end: int | None = None) -> None:
-        import sounddevice as sd
+        """Play `project` from timeline sample `start` (the project is copied: edits arrive by update)."""
         self.stop()
         self._project = copy.deepcopy(project)     # the feeder never reads the live, edited model
         self.start_time, self.rate, self.loop = int(start), int(rate), loop
         self.end = project.duration if end is None else int(end)
-        self._written = self._read = 0
-        self._t0 = None
-        self._cursor = int(start)
-        self._running = True
+        self._reset_ring()
         self._fill(min(len(self._ring), 4 * CHUNK))          # something to play before the stream opens
-        info = sd.query_devices(kind="output")
-        self.channels = max(1, min(2, int(info["max_output_channels"])))
-        try:
-            self._stream = sd.OutputStream(samplerate=self.sample_rate, channels=self.channels, dtype="float32",
-                                           callback=self._callback, latency="low")
-            self._stream.start()
-        except Exception as exc:
-            self._running = False
-            self._stream = None
-            raise AudioUnavailable(f"the audio device could not be opened ({exc})") from exc
-        self._feeder = threading.Thread(target=self._feed, name="playback-feeder", daemon=True)
-        self._feeder.start()
+        self._open("play")
 
     def update_project(self, project: Project) -> None:
-        """Edits made while playing are heard from the next rendered chunk on."""
-        if self._running:
-            self._project = copy.deepcopy(project)
+        """An edit made while playing: heard UPDATE_MARGIN_SECONDS (of stream time) after the feeder takes it."""
+        if self._running and self._mode == "play":
+            with self._request_lock:
+                self._pending_project = copy.deepcopy(project)
+            self._wake.set()
+
+    def scrub(self, project: Project, position: int) -> None:
+        """Play a short grain of `project`'s mix from `position` (a later request replaces a pending one).
+
+        `project` must be a copy the GUI will not edit. Opens the stream on first use; the caller
+        closes it with `stop()` when scrubbing ends.
+        """
+        if self._mode != "scrub":
+            self.stop()
+            self._project = None
+            self.start_time, self.rate, self.loop, self.end = 0, 1, None, 0
+            self._reset_ring()
+            self._open("scrub")
+        with self._request_lock:
+            self._pending_grain = (project, int(position))
+        self._wake.set()
 
     def stop(self) -> None:
         self._running = False
+        self._wake.set()
         if self._stream is not None:
             try:
                 self._stream.stop()
@@ -112,10 +170,18 @@ class AudioOutput:
         if self._feeder is not None:
             self._feeder.join(timeout=2)
             self._feeder = None
+        self._mode = None
+        with self._request_lock:
+            self._pending_project = self._pending_grain = None
 
     @property
     def active(self) -> bool:
-        return self._running and self._stream is not None
+        """The transport is playing (scrubbing does not count)."""
+        return self._running and self._stream is not None and self._mode == "play"
+
+    @property
+    def scrubbing(self) -> bool:
+        return self._running and self._stream is not None and self._mode == "scrub"
 
     def position(self) -> int:
         """Timeline sample being heard: frames consumed, bounded by wall time since the first callback.
@@ -130,25 +196,53 @@ class AudioOutput:
         # What leaves the speaker now was handed over one output latency ago.
         latency = getattr(self._stream, "latency", 0.0) or 0.0
         played = max(0, played - int(float(latency) * self.sample_rate))
-        return self._timeline_at(played * self.rate)
+        return self._timeline_of_frame(played)
 
-    def _timeline_at(self, offset: int) -> int:
-        pos = self.start_time + offset
-        if self.loop is not None:
-            a, b = self.loop
-            if pos >= b and b > a:
-                pos = a + (pos - a) % (b - a)
-        return max(0, pos)
+    def take_peak(self) -> float | None:
+        """Largest |sample| the callback has output since the last call; None when no block was played.
 
-    # -- threads ----------------------------------------------------------------------------------
+        Reads the slots the callback fills; only the GUI calls this (single reader)."""
+        count = self._peak_count
+        new = count - self._peak_seen
+        self._peak_seen = count
+        if new <= 0:
+            return None
+        n = min(new, PEAK_SLOTS)
+        return float(self._peaks[np.arange(count - n, count) % PEAK_SLOTS].max())
+
+    def _reset_ring(self) -> None:
+        self._written = self._read = 0
+        self._t0 = None
+
+    def _open(self, mode: str) -> None:
+        import sounddevice as sd
+        info = sd.query_devices(kind="output")
+        self.channels = max(1, min(2, int(info["max_output_channels"])))
+        self._mode = mode
+        self._running = True
+        try:
+            self._stream = sd.OutputStream(samplerate=self.sample_rate, channels=self.channels, dtype="float32",
+                                           callback=self._callback, latency="low")
+            self._stream.start()
+        except Exception as exc:
+            self._running = False
+            self._stream = None
+            self._mode = None
+            raise AudioUnavailable(f"the audio device could not be opened ({exc})") from exc
+        self._feeder = threading.Thread(target=self._feed, name=f"playback-feeder-{mode}", daemon=True)
+        self._feeder.start()
+
+    # -- the audio thread -------------------------------------------------------------------------
     def _callback(self, outdata, frames, time_info, status) -> None:   # noqa: ARG002 (PortAudio signature)
-        """Audio thread: copy what is ready, silence for the rest. Nothing else."""
+        """Audio thread: copy what is ready, silence for the rest, note the block's peak. Nothing else."""
         if self._t0 is None:
             self._t0 = time.monotonic()
+        if frames > self._max_block:
+            self._max_block = frames
         ring = self._ring
         n = ring.shape[0]
         r = self._read
-        k = min(frames, self._written - r)
+        k = max(0, min(frames, self._written - r))
         i = r % n
         first = min(k, n - i)
         outdata[:first] = ring[i:i + first, None]
@@ -157,43 +251,121 @@ class AudioOutput:
         if k < frames:
             outdata[k:] = 0.0
         self._read = r + k
+        if frames:
+            # Two reductions over the block (no temporaries), into a slot the GUI polls: lock-free.
+            c = self._peak_count
+            self._peaks[c % PEAK_SLOTS] = max(float(outdata.max()), -float(outdata.min()))
+            self._peak_count = c + 1
+
+    # -- the feeder thread ------------------------------------------------------------------------
+    def _guard(self) -> int:
+        """Frames past the read position the feeder must leave alone (twice the largest block seen)."""
+        return max(GUARD_FRAMES, 2 * self._max_block)
 
     def _feed(self) -> None:
+        step = self._feed_play_step if self._mode == "play" else self._feed_scrub_step
         while self._running:
-            free = len(self._ring) - (self._written - self._read)
-            if free < CHUNK:
-                time.sleep(0.01)
-                continue
-            try:
-                self._fill(CHUNK)
-            except Exception as exc:     # a missing file must not kill playback silently: log, play silence
-                log.warning("mixdown for playback failed: %s", exc)
-                self._write(np.zeros(CHUNK, dtype=np.float32))
+            self._wake.clear()
+            if not step():
+                self._wake.wait(0.01)
+
+    def _feed_play_step(self) -> bool:
+        """Take an edited project if one is waiting, then render one chunk if there is room."""
+        with self._request_lock:
+            project, self._pending_project = self._pending_project, None
+        if project is not None:
+            self._project = project
+            self._drop_unplayed()
+        if len(self._ring) - (self._written - self._read) < CHUNK:
+            return False
+        self._fill(CHUNK)
+        return True
+
+    def _drop_unplayed(self) -> None:
+        """Forget what was rendered beyond the margin, so the next chunk (new project) follows it."""
+        margin = max(int(UPDATE_MARGIN_SECONDS * self.sample_rate), self._guard())
+        keep = min(self._written, self._read + margin)
+        if keep < self._written:
+            log.debug("edit while playing: dropping %d rendered frames", self._written - keep)
+            self._written = keep
+
+    def _feed_scrub_step(self) -> bool:
+        with self._request_lock:
+            grain, self._pending_grain = self._pending_grain, None
+        if grain is None:
+            return False
+        project, position = grain
+        try:
+            samples = self._render_range(project, position, position + self.grain_length, project.duration)
+        except Exception as exc:      # a missing file: say so in the log, play nothing
+            log.warning("mixdown for a scrub grain failed: %s", exc)
+            return True
+        self._write_grain(samples * self._grain_window)
+        return True
+
+    def _write_grain(self, grain: np.ndarray) -> None:
+        """Crossfade into the ring: what still sounds fades out under the new grain's fade-in."""
+        r, w = self._read, self._written
+        at = min(w, r + self._guard())            # never inside the block the callback is copying
+        size = len(self._ring)
+        if w > at:                                 # the tail of the previous grain is still to come
+            tail = np.arange(at, w) % size
+            fade = np.zeros(w - at, dtype=np.float32)
+            n_fade = min(len(fade), len(self._fade_out))
+            fade[:n_fade] = self._fade_out[:n_fade]
+            self._ring[tail] *= fade
+        idx = np.arange(at, at + len(grain)) % size
+        overlap = max(0, min(w - at, len(grain)))
+        mixed = grain.copy()
+        mixed[:overlap] += self._ring[idx[:overlap]]
+        self._ring[idx] = mixed
+        self._written = max(w, at + len(grain))    # published last: the frames are in place
+        self.grains_played += 1
 
     def _fill(self, frames: int) -> None:
+        """Render the next `frames` ring frames (timeline position from the frame count) and append them."""
+        try:
+            chunk = self._render_frames(self._written, frames)
+        except Exception as exc:     # a missing file must not kill playback silently: log, play silence
+            log.warning("mixdown for playback failed: %s", exc)
+            chunk = np.zeros(frames, dtype=np.float32)
+        self._write(chunk)
+
+    def _render_frames(self, frame: int, frames: int) -> np.ndarray:
         speed = abs(self.rate)
         span = frames * speed
+        a = self._timeline_of_frame(frame)
         if self.rate > 0:
-            a = self._cursor
-            if self.loop is not None and self.loop[1] > self.loop[0]:
+            if self._looping():
                 chunk = self._render_looped(a, span)
-                self._cursor = self._timeline_wrap(a + span)
             else:
                 chunk = self._render(a, a + span)
-                self._cursor = a + span
         else:
-            b = self._cursor
-            a = max(0, b - span)
-            chunk = self._render(a, b)[::-1]
+            lo = max(0, a - span)
+            chunk = self._render(lo, a)[::-1]
             if len(chunk) < span:
                 chunk = np.concatenate([chunk, np.zeros(span - len(chunk), dtype=np.float32)])
-            self._cursor = a
-        self._write(np.ascontiguousarray(chunk[::speed][:frames], dtype=np.float32))
+        return np.ascontiguousarray(chunk[::speed][:frames], dtype=np.float32)
+
+    def _looping(self) -> bool:
+        return self.loop is not None and self.loop[1] > self.loop[0]
+
+    def _timeline_of_frame(self, frame: int) -> int:
+        """Timeline sample at ring frame `frame` (start, speed and loop are fixed for one start())."""
+        pos = self.start_time + frame * self.rate
+        if self.rate > 0 and self._looping():
+            a, b = self.loop
+            if pos >= b:
+                pos = a + (pos - a) % (b - a)
+        return max(0, pos)
 
     def _render(self, a: int, b: int) -> np.ndarray:
-        if self._project is None or a >= max(self.end, 1):
+        return self._render_range(self._project, a, b, self.end)
+
+    def _render_range(self, project: Project | None, a: int, b: int, end: int) -> np.ndarray:
+        if project is None or a >= max(end, 1):
             return np.zeros(b - a, dtype=np.float32)
-        out = np.asarray(self.render(self._project, a, b), dtype=np.float32)
+        out = np.asarray(self.render(project, a, b), dtype=np.float32)
         if out.ndim > 1:
             out = out.mean(axis=0)
         if len(out) < b - a:
@@ -210,10 +382,6 @@ class AudioOutput:
             pos = lo if pos + take >= hi else pos + take
         return np.concatenate(parts)
 
-    def _timeline_wrap(self, pos: int) -> int:
-        lo, hi = self.loop
-        return lo + (pos - lo) % (hi - lo) if pos >= hi else pos
-
     def _write(self, chunk: np.ndarray) -> None:
         n = len(self._ring)
         w = self._written % n
@@ -224,7 +392,7 @@ class AudioOutput:
 
 
 class PlaybackController(QObject):
-    """Transport for the editor: play/stop, J/K/L shuttle, loop; moves the document's playhead."""
+    """Transport for the editor: play/stop, J/K/L shuttle, loop, scrub; moves the document's playhead."""
 
     playingChanged = Signal(bool)
     statusMessage = Signal(str)
@@ -235,6 +403,7 @@ class PlaybackController(QObject):
         self._render = render
         self.output: AudioOutput | None = None
         self.loop_enabled = False
+        self.scrubbing_enabled = True
         self.available = True
         self.unavailable_reason = ""
         self.device_name = ""
@@ -244,6 +413,13 @@ class PlaybackController(QObject):
             self.available, self.unavailable_reason = False, str(exc)
         self._timer = QTimer(self, interval=30)
         self._timer.timeout.connect(self._poll)
+        self._scrub_target: int | None = None
+        self._last_grain = -1e9
+        self._grain_timer = QTimer(self, singleShot=True)
+        self._grain_timer.timeout.connect(self._play_grain)
+        self._scrub_idle = QTimer(self, singleShot=True, interval=SCRUB_IDLE_CLOSE_MS)
+        self._scrub_idle.timeout.connect(self._end_scrub)
+        self._snapshot: tuple[int, int, Project] | None = None
         document.changed.connect(self._on_project_changed)
 
     @property
@@ -259,6 +435,7 @@ class PlaybackController(QObject):
         if not self.available:
             self.statusMessage.emit(f"Playback unavailable: {self.unavailable_reason}")
             return False
+        self._cancel_scrub()
         loop = self.doc.region if self.loop_enabled and self.doc.region else None
         start = self.doc.playhead
         if loop is not None and not loop[0] <= start < loop[1]:
@@ -279,6 +456,7 @@ class PlaybackController(QObject):
     def stop(self) -> None:
         was = self.playing
         self._timer.stop()
+        self._cancel_scrub()
         if self.output is not None:
             self.output.stop()
         if was:
@@ -295,6 +473,63 @@ class PlaybackController(QObject):
         current = self.output.rate if self.playing and self.output else 0
         same_way = current * direction > 0
         self.play(2 * direction if same_way else direction)
+
+    # -- scrubbing --------------------------------------------------------------------------------
+    def scrub(self, position: int) -> None:
+        """The playhead was moved by hand: play a short grain of the mix there (when stopped).
+
+        At most one grain per SCRUB_INTERVAL_S; requests in between collapse into one grain at the
+        latest position, played when the interval is up."""
+        if not (self.scrubbing_enabled and self.available) or self.playing:
+            return
+        self._scrub_target = int(position)
+        if self._grain_timer.isActive():
+            return                                   # the pending grain will take the latest position
+        wait = SCRUB_INTERVAL_S - (time.monotonic() - self._last_grain)
+        if wait > 0:
+            self._grain_timer.start(max(1, int(np.ceil(wait * 1000))))
+        else:
+            self._play_grain()
+
+    def set_scrubbing(self, on: bool) -> None:
+        self.scrubbing_enabled = bool(on)
+        if not on:
+            self._end_scrub()
+
+    def _play_grain(self) -> None:
+        position, self._scrub_target = self._scrub_target, None
+        if position is None or self.playing or not self.available:
+            return
+        self._last_grain = time.monotonic()
+        try:
+            self._output().scrub(self._project_snapshot(), position)
+        except AudioUnavailable as exc:
+            self.scrubbing_enabled = False           # do not retry on every mouse move
+            self.statusMessage.emit(f"Scrubbing unavailable: {exc}")
+            return
+        self._scrub_idle.start()
+
+    def _cancel_scrub(self) -> None:
+        self._grain_timer.stop()
+        self._scrub_idle.stop()
+        self._scrub_target = None
+
+    def _end_scrub(self) -> None:
+        self._cancel_scrub()
+        if self.output is not None and self.output.scrubbing:
+            self.output.stop()
+
+    def _project_snapshot(self) -> Project:
+        """A copy of the project for the feeder thread, made once per document revision."""
+        key = (id(self.doc.project), self.doc.revision)
+        if self._snapshot is None or self._snapshot[:2] != key:
+            self._snapshot = (*key, copy.deepcopy(self.doc.project))
+        return self._snapshot[2]
+
+    # -- meter ------------------------------------------------------------------------------------
+    def output_peak(self) -> float | None:
+        """Largest |sample| output since the last call (None when nothing played): the level meter's source."""
+        return self.output.take_peak() if self.output is not None else None
 
     def _poll(self) -> None:
         out = self.output
