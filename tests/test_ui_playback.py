@@ -172,3 +172,182 @@ def test_jkl_shuttle_rates_and_loop_start(qtbot, monkeypatch):
     assert ctl.play()
     assert started[-1] == (SAMPLE_RATE, 1, (SAMPLE_RATE, 2 * SAMPLE_RATE)), "looping starts inside the loop"
     ctl.stop()
+
+
+# -- a fake sound device: the test pulls blocks through the real callback ---------------------------
+class FakeStream:
+    """Stands in for sounddevice.OutputStream; `pull` plays one block as PortAudio would."""
+
+    latency = 0.0
+
+    def __init__(self, *, samplerate, channels, dtype, callback, latency):
+        self.channels, self.callback = channels, callback
+        self.started = self.closed = False
+        FakeDevice.streams.append(self)
+
+    def start(self):
+        self.started = True
+
+    def stop(self):
+        self.started = False
+
+    def close(self):
+        self.closed = True
+
+    def pull(self, frames: int) -> np.ndarray:
+        buf = np.full((frames, self.channels), np.nan, dtype=np.float32)
+        self.callback(buf, frames, None, 0)
+        return buf
+
+
+class FakeDevice:
+    streams: list[FakeStream] = []
+
+
+@pytest.fixture
+def fake_sd(monkeypatch):
+    import types
+    module = types.ModuleType("sounddevice")
+    module.query_devices = lambda kind=None: {"name": "Fake device", "max_output_channels": 2}
+    module.OutputStream = FakeStream
+    monkeypatch.setitem(sys.modules, "sounddevice", module)
+    FakeDevice.streams = []
+    yield FakeDevice
+    FakeDevice.streams = []
+
+
+def _wait_for(condition, timeout: float = 10.0) -> None:
+    import time
+    t0 = time.monotonic()
+    while not condition():
+        assert time.monotonic() - t0 < timeout, "the feeder thread did not catch up"
+        time.sleep(0.001)
+
+
+def _pull(out: AudioOutput, stream: FakeStream, frames: int, block: int = 512) -> np.ndarray:
+    """Play `frames` like a device that never underruns: each block waits until the feeder has it."""
+    got = []
+    for i in range(0, frames, block):
+        n = min(block, frames - i)
+        _wait_for(lambda: out._pending_project is None and out._written - out._read >= n)
+        got.append(stream.pull(n)[:, 0].copy())
+    return np.concatenate(got)
+
+
+def _signed_ramp(project: Project, a: int, b: int) -> np.ndarray:
+    """The 'mix' says where it came from (the position) and which edit made it (sign: muted = -)."""
+    sign = -1.0 if project.tracks[0].mute else 1.0
+    return sign * np.arange(a, b, dtype=np.float32)
+
+
+@pytest.mark.parametrize("rate, loop", [(1, None), (2, None), (-1, None), (1, (5 * SAMPLE_RATE, 5 * SAMPLE_RATE + 30_000))])
+def test_edit_while_playing_is_heard_within_0_3_s_and_no_sample_is_skipped_or_repeated(fake_sd, rate, loop):
+    import copy
+    start = 5 * SAMPLE_RATE + 777
+    project = _project(20)
+    out = AudioOutput(_signed_ramp)
+    out.start(project, start, rate=rate, loop=loop)
+    stream = fake_sd.streams[-1]
+    before = _pull(out, stream, SAMPLE_RATE // 2)
+    _wait_for(lambda: out._written - out._read > 3 * SAMPLE_RATE)     # steady state: seconds of old mix queued
+    edited = copy.deepcopy(project)
+    edited.tracks[0].mute = True
+    edited_at = out._read
+    out.update_project(edited)
+    heard = np.concatenate([before, _pull(out, stream, SAMPLE_RATE)])
+    out.stop()
+    i = np.arange(len(heard))
+    if loop is not None:
+        expected = loop[0] + (start - loop[0] + i) % (loop[1] - loop[0])
+    elif rate > 0:
+        expected = start + rate * i
+    else:
+        expected = start - 1 - i          # reverse plays the samples below the start, downwards
+    assert np.array_equal(np.abs(heard), expected.astype(np.float32)), "timeline samples skipped or repeated"
+    changed = np.flatnonzero(heard < 0)
+    assert len(changed) and (heard[:changed[0]] > 0).all() and (heard[changed[0]:] < 0).all()
+    delay = (changed[0] - edited_at) / SAMPLE_RATE
+    assert 0.2 <= delay <= 0.3, f"edit heard {delay:.3f} s of stream time after it was made"
+    # The position the playhead is drawn from agrees with what was heard (reverse: the sample below it).
+    assert out._timeline_of_frame(out._read) == (expected[-1] + rate if rate > 0 else expected[-1])
+
+
+def test_muting_a_track_while_playing_silences_the_real_mix_within_0_3_s(qtbot, fake_sd, tmp_path):
+    from foley_studio.core.edits import SetTrackProps
+    from foley_studio.ui.document import ProjectDocument
+    from foley_studio.ui.playback import PlaybackController
+    from tests.media_fixtures import make_tone, tone
+    wav = make_tone(tmp_path / "tone.wav", seconds=3.0, amplitude=0.5)
+    clip = Clip(id="c", source=str(wav), start=0, source_in=0, source_out=3 * SAMPLE_RATE)
+    doc = ProjectDocument(Project(tracks=[Track(id="t", name="t", clips=[clip])]))
+    ctl = PlaybackController(doc)
+    assert ctl.available and ctl.device_name == "Fake device"
+    assert ctl.play()
+    out, stream = ctl.output, fake_sd.streams[-1]
+    before = _pull(out, stream, SAMPLE_RATE // 2)
+    _wait_for(lambda: out._written - out._read > 2 * SAMPLE_RATE)
+    muted_at = out._read
+    doc.apply(SetTrackProps("t", mute=True))            # the editor's path: doc.changed -> update_project
+    heard = np.concatenate([before, _pull(out, stream, SAMPLE_RATE)])
+    ctl.stop()
+    reference = tone(3.0, amplitude=0.5)
+    keep = muted_at + int(0.2 * SAMPLE_RATE)
+    assert np.allclose(heard[:keep], reference[:keep], atol=2e-4), "audio already queued must play on, unbroken"
+    assert heard[:keep].max() > 0.45
+    silent_from = muted_at + int(0.3 * SAMPLE_RATE)
+    assert not heard[silent_from:].any(), "the muted track is still heard 0.3 s after the edit"
+
+
+def test_scrub_plays_a_faded_grain_of_the_mix_at_the_position(qtbot, fake_sd):
+    from foley_studio.ui.document import ProjectDocument
+    from foley_studio.ui.playback import GRAIN_FADE_SECONDS, PlaybackController, grain_window
+    mix = np.random.default_rng(7).uniform(-0.5, 0.5, 10 * SAMPLE_RATE).astype(np.float32)
+    doc = ProjectDocument(_project(10))
+    ctl = PlaybackController(doc, render=lambda _p, a, b: mix[a:b])
+    t = 3 * SAMPLE_RATE + 4321
+    ctl.scrub(t)
+    out = ctl.output
+    _wait_for(lambda: out.grains_played == 1)
+    assert out.scrubbing and not ctl.playing
+    heard = fake_sd.streams[-1].pull(SAMPLE_RATE // 4)[:, 0]
+    n = out.grain_length
+    assert 0.06 * SAMPLE_RATE <= n <= 0.08 * SAMPLE_RATE
+    # Find the grain in the output by correlation with the mix at t, then compare sample by sample.
+    corr = np.correlate(heard, mix[t:t + n], mode="valid")
+    s = int(np.argmax(corr))
+    window = grain_window(n, int(round(GRAIN_FADE_SECONDS * SAMPLE_RATE)))
+    assert np.allclose(heard[s:s + n], mix[t:t + n] * window, atol=1e-6)
+    assert not heard[:s].any() and not heard[s + n:].any()
+    assert abs(heard[s]) < 1e-3 and abs(heard[s + n - 1]) < 1e-3, "grain edges must be faded (no clicks)"
+    elsewhere = np.corrcoef(heard[s:s + n], mix[t + 2000:t + 2000 + n])[0, 1]
+    assert abs(elsewhere) < 0.2
+    ctl._end_scrub()
+    assert not out.scrubbing and fake_sd.streams[-1].closed
+
+
+def test_rapid_scrubs_collapse_to_one_grain_per_interval_latest_wins(qtbot, fake_sd):
+    from foley_studio.ui.document import ProjectDocument
+    from foley_studio.ui.playback import PlaybackController
+    rendered: list[int] = []
+
+    def render(_p, a, b):
+        rendered.append(a)
+        return np.ones(b - a, dtype=np.float32)
+    doc = ProjectDocument(_project(10))
+    ctl = PlaybackController(doc, render=render)
+    for pos in (1000, 2000, 3000, 4000, 5000):     # one mouse drag, faster than the grain rate
+        ctl.scrub(pos)
+    _wait_for(lambda: ctl.output.grains_played == 1)
+    qtbot.waitUntil(lambda: ctl.output.grains_played == 2, timeout=2000)
+    qtbot.wait(120)
+    assert rendered == [1000, 5000], "one grain now, one at the latest position after the interval"
+    ctl.set_scrubbing(False)
+    ctl.scrub(7000)
+    qtbot.wait(60)
+    assert rendered == [1000, 5000] and not ctl.output.scrubbing
+    ctl.set_scrubbing(True)
+    ctl.play()
+    ctl.scrub(8000)                                 # while playing, a moved playhead is a seek, not a grain
+    qtbot.wait(60)
+    assert 8000 not in rendered
+    ctl.stop()
