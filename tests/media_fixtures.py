@@ -51,19 +51,28 @@ def make_video(path: str | Path, seconds: float = 2.0, fps: int | Fraction | str
                size: tuple[int, int] = (160, 120), with_audio: bool = True, *,
                codec: str = "libx264", audio_codec: str = "aac", sr: int = 48_000,
                freq: float = 440.0, gop: int | None = None, pts_seconds: list[float] | None = None,
-               crf: int = 28, audio_start: float = 0.0) -> Path:
+               crf: int = 28, audio_start: float = 0.0, rotation: int = 0,
+               images: list[np.ndarray] | None = None, faststart: bool = False) -> Path:
     """Encode a short test video (H.264 by default) with an optional sine soundtrack.
 
-    `size` is (width, height). `pts_seconds`, when given, are explicit presentation times for each
-    frame, which is how a variable-frame-rate file is made. `audio_start` delays the soundtrack.
+    `size` is (width, height) of the coded picture. `pts_seconds`, when given, are explicit
+    presentation times for each frame, which is how a variable-frame-rate file is made.
+    `audio_start` delays the soundtrack. `rotation` (clockwise degrees, like a phone's 'rotate'
+    tag) writes a display matrix into the container, as phones do for portrait clips; `images`
+    replaces the generated pictures (uint8 (height, width, 3) each, cycled). `faststart` puts
+    the MP4 index before the data, as web exports do.
     """
     path = Path(path)
     rate = Fraction(fps) if not isinstance(fps, str) else Fraction(fps)
     width, height = size
     n_frames = len(pts_seconds) if pts_seconds is not None else int(round(seconds * rate))
-    with av.open(str(path), "w") as out:
+    options = {"movflags": "+faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as out:
         vs = out.add_stream(codec, rate=rate)
         vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+        if rotation:
+            # PyAV takes counter-clockwise degrees; the phone convention is clockwise.
+            vs.set_display_rotation(-rotation)
         if codec == "libx264":
             vs.options = {"crf": str(crf), "preset": "ultrafast"}
         if gop:
@@ -75,7 +84,8 @@ def make_video(path: str | Path, seconds: float = 2.0, fps: int | Fraction | str
         if with_audio:
             aus = out.add_stream(audio_codec, rate=sr, layout="mono")
         for i in range(n_frames):
-            frame = av.VideoFrame.from_ndarray(frame_image(i, width, height), format="rgb24")
+            image = images[i % len(images)] if images else frame_image(i, width, height)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             if pts_seconds is not None:
                 frame.pts = int(round(pts_seconds[i] * 90_000))
                 frame.time_base = Fraction(1, 90_000)
@@ -131,3 +141,60 @@ def video_packets(path: str | Path) -> list[bytes]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         return [bytes(p) for p in container.demux(stream) if p.size]
+
+
+def with_video_fourcc(src: str | Path, dst: str | Path, fourcc: bytes) -> Path:
+    """Copy an MP4 with its video sample entry renamed (e.g. b"evc1"), so no decoder claims it.
+
+    The entry's type sits right after the 'stsd' box header; the 'avc1' in the file's 'ftyp'
+    brand list is left alone.
+    """
+    data = Path(src).read_bytes()
+    at = data.index(b"avc1", data.index(b"stsd"))
+    Path(dst).write_bytes(data[:at] + fourcc + data[at + 4:])
+    return Path(dst)
+
+
+def oriented_image(width: int, height: int) -> np.ndarray:
+    """A grey picture with red top-left, green top-right and blue bottom-left corner blocks.
+
+    Three distinct corners pin down any turn or mirror, so an upright check cannot pass by symmetry.
+    """
+    img = np.full((height, width, 3), 128, np.uint8)
+    b = min(width, height) // 4
+    img[:b, :b] = (255, 0, 0)
+    img[:b, -b:] = (0, 255, 0)
+    img[-b:, :b] = (0, 0, 255)
+    return img
+
+
+# -- rotated (phone) video ----------------------------------------------------------------------
+UPRIGHT_W, UPRIGHT_H = 48, 64     # what the viewer should see: a portrait picture
+
+
+def corner_colours(img: np.ndarray) -> dict[str, tuple[int, ...]]:
+    """Mean colour of the middle of each corner block of `oriented_image` (away from chroma edges)."""
+    b = min(img.shape[0], img.shape[1]) // 4
+    m = max(1, b // 4)
+
+    def mean(ys: slice, xs: slice) -> tuple[int, ...]:
+        return tuple(int(v) for v in img[ys, xs].reshape(-1, 3).mean(0))
+    return {"tl": mean(slice(m, b - m), slice(m, b - m)), "tr": mean(slice(m, b - m), slice(-b + m, -m)),
+            "bl": mean(slice(-b + m, -m), slice(m, b - m)), "br": mean(slice(-b + m, -m), slice(-b + m, -m))}
+
+
+def assert_upright(img: np.ndarray) -> None:
+    """Each corner of an `oriented_image` frame (any size) is where it belongs: not turned, not mirrored."""
+    corners = corner_colours(img)
+    for name, expected in (("tl", (255, 0, 0)), ("tr", (0, 255, 0)), ("bl", (0, 0, 255)), ("br", (128, 128, 128))):
+        assert np.abs(np.subtract(corners[name], expected)).max() < 40, (name, corners)
+
+
+def make_phone_video(path: str | Path, rotation: int, seconds: float = 1.0) -> Path:
+    """Store the upright picture turned counter-clockwise by `rotation` plus a display matrix that
+    turns it back (clockwise), as a phone does; rotation 90 writes the exact matrix of an iPhone
+    portrait clip, [0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30]."""
+    coded = np.ascontiguousarray(np.rot90(oriented_image(UPRIGHT_W, UPRIGHT_H), k=rotation // 90))
+    height, width = coded.shape[:2]
+    return make_video(path, seconds, 25, (width, height), with_audio=False, rotation=rotation,
+                      images=[coded], crf=12)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -18,7 +19,7 @@ from foley_studio.media.errors import (CorruptMediaError, EmptyMediaError, Media
 from foley_studio.media.export import export_stems
 from foley_studio.media.probe import probe
 from foley_studio.media.video import VideoReader, extract_audio, frames_for_encoder
-from media_fixtures import make_tone, make_video, tone
+from media_fixtures import make_tone, make_video, tone, with_video_fourcc
 
 
 def wav_with_format_tag(path, tag: int, n: int = 4800, sr: int = 48_000):
@@ -52,14 +53,40 @@ def test_garbage_is_corrupt(tmp_path):
             fn(path)
 
 
-def test_truncated_mp4_is_corrupt(tmp_path):
-    good = make_video(tmp_path / "good.mp4", 1.0)
+VIDEO_OPENERS = [probe, VideoReader, lambda p: frames_for_encoder(p, 8, 32), extract_audio]
+
+
+@pytest.mark.parametrize("faststart", [False, True], ids=["index_at_end", "index_first"])
+def test_half_written_mp4_says_truncated(tmp_path, faststart):
+    """Cut in half: with the index last it is lost; with the index first it points past the end.
+
+    The second case opens and decodes "fine" up to the cut, so without the check the picture and
+    sound would silently stop halfway.
+    """
+    good = make_video(tmp_path / "good.mp4", 1.0, faststart=faststart)
+    data = good.read_bytes()
+    assert (data.find(b"moov") < data.find(b"mdat")) == faststart
     cut = tmp_path / "cut.mp4"
-    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])   # the index (moov) is lost
-    with pytest.raises(CorruptMediaError, match=r"cut\.mp4: .*corrupt, truncated"):
-        probe(cut)
-    with pytest.raises(CorruptMediaError, match=r"cut\.mp4"):
-        extract_audio(cut)
+    cut.write_bytes(data[: len(data) // 2])
+    detail = "the 'mdat' box needs" if not faststart else "its index refers to"
+    for fn in VIDEO_OPENERS:
+        with pytest.raises(CorruptMediaError, match=rf"cut\.mp4: the file is truncated \({detail} \d+ "
+                                                    rf"bytes.*not completely written or copied"):
+            fn(cut)
+    assert probe(good).duration == pytest.approx(1.0, abs=0.05)     # the whole file is fine
+
+
+def test_mp4_without_index_says_truncated(tmp_path):
+    """A recording that stopped before its index ('moov') was written: every box is whole."""
+    good = make_video(tmp_path / "good.mp4", 0.5)
+    data = good.read_bytes()
+    moov = data.index(b"moov") - 4
+    assert moov + int.from_bytes(data[moov:moov + 4], "big") == len(data)     # moov is the last box
+    unfinished = tmp_path / "unfinished.mp4"
+    unfinished.write_bytes(data[:moov])
+    with pytest.raises(CorruptMediaError, match=r"unfinished\.mp4: the file is truncated \(its index, "
+                                                r"the 'moov' box, is missing\)"):
+        probe(unfinished)
 
 
 def test_wav_cut_after_header_is_corrupt(tmp_path):
@@ -99,8 +126,36 @@ def test_unsupported_codec(tmp_path):
     path = wav_with_format_tag(tmp_path / "odd_codec.wav", 0x7777)
     with pytest.raises(UnsupportedCodecError, match=r"odd_codec\.wav: the audio codec is not supported"):
         read_audio(path)
-    with pytest.raises(UnsupportedCodecError, match="convert the file"):
+    with pytest.raises(UnsupportedCodecError, match=r"odd_codec\.wav: the audio codec is not supported "
+                                                    r"\(unknown \(tag 0x7777\): this FFmpeg build has no "
+                                                    r"decoder for it\); convert the file"):
         probe(path)
+
+
+def _has_decoder(name: str) -> bool:
+    import av
+    try:
+        av.Codec(name, "r")
+    except Exception:   # noqa: BLE001 - PyAV raises UnknownCodecError or ValueError by version
+        return False
+    return True
+
+
+@pytest.mark.parametrize("fourcc,named", [(b"evc1", "evc (fourcc 'evc1')"), (b"zzzz", "unknown (fourcc 'zzzz')")],
+                         ids=["known_codec_no_decoder", "unknown_fourcc"])
+def test_unsupported_video_codec(tmp_path, fourcc, named):
+    """An H.264 MP4 relabelled as MPEG-5 EVC (which FFmpeg knows but this build cannot decode) or as
+    a made-up fourcc: every entry point says which codec and how to fix it."""
+    if fourcc == b"evc1" and _has_decoder("evc"):
+        pytest.skip("this FFmpeg build decodes EVC")
+    good = make_video(tmp_path / "good.mp4", 0.5)
+    path = with_video_fourcc(good, tmp_path / "odd_video.mp4", fourcc)
+    message = (rf"odd_video\.mp4: the video codec is not supported \({re.escape(named)}: this FFmpeg build "
+               rf"has no decoder for it\); convert the file to H\.264")
+    for fn in (probe, VideoReader, lambda p: frames_for_encoder(p, 8, 32)):
+        with pytest.raises(UnsupportedCodecError, match=message):
+            fn(path)
+    assert probe(good).video_codec == "h264"            # the patch, not the file, is what breaks it
 
 
 def test_no_video_stream(tmp_path):

@@ -17,7 +17,8 @@ from foley_studio.media.export import (build_otio, export_all, export_mix, expor
                                        export_video)
 from foley_studio.media.mixdown import mixdown
 from foley_studio.media.probe import probe
-from media_fixtures import make_tone, make_video, tone, video_packets
+from media_fixtures import (UPRIGHT_H, UPRIGHT_W, assert_upright, make_phone_video, make_tone, make_video, tone,
+                            video_packets)
 
 Q24 = 2.0 ** -23
 
@@ -85,6 +86,27 @@ def test_video_copies_picture_and_carries_the_mix(project, tmp_path, name, codec
         corr = np.corrcoef(sound[2000:n - 2000], mix[2000:n - 2000])[0, 1]
         assert corr > 0.98
         assert np.sqrt(np.mean(sound[:n] ** 2)) == pytest.approx(np.sqrt(np.mean(mix[:n] ** 2)), rel=0.1)
+
+
+@pytest.mark.parametrize("name,codec", [("phone.mp4", "aac"), ("phone.mov", "pcm"), ("phone.mkv", "pcm")])
+def test_video_export_keeps_the_display_rotation(tmp_path, name, codec):
+    """A portrait phone clip (coded sideways + rotate 90) must still play upright once muxed."""
+    from foley_studio.media.probe import display_matrix
+    from foley_studio.media.video import VideoReader
+    src = make_phone_video(tmp_path / "portrait.mp4", 90, seconds=0.4)
+    info = probe(src)
+    project = Project(video=VideoRef(str(src), 25, 1, int(round(info.duration * 48_000)), info.width, info.height))
+    out = export_video(project, tmp_path / name, audio_codec=codec)
+    assert video_packets(out) == video_packets(src)                  # still a copy, not a re-encode
+    muxed = probe(out)
+    assert muxed.rotation == 90 and (muxed.width, muxed.height) == (UPRIGHT_W, UPRIGHT_H)
+    assert display_matrix(out) == display_matrix(src) == [0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30]
+    with VideoReader(out) as reader:
+        assert_upright(reader.frame_at(0.2))
+    plain = export_video(Project(video=VideoRef(str(make_video(tmp_path / "flat.mp4", 0.3, 25, (64, 48), False)),
+                                                25, 1, 14_400, 64, 48)), tmp_path / ("flat_" + name),
+                         audio_codec=codec)
+    assert probe(plain).rotation == 0 and display_matrix(plain) is None   # nothing invented
 
 
 def test_video_export_errors(project, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 
 from foley_studio.media.probe import probe
 from foley_studio.media.video import VideoReader, extract_audio, frames_for_encoder
-from media_fixtures import make_video
+from media_fixtures import UPRIGHT_H, UPRIGHT_W, assert_upright, make_phone_video, make_video
 
 
 def decode_all(path) -> list[np.ndarray]:
@@ -110,3 +110,51 @@ def test_sound_that_starts_late_stays_in_place(tmp_path):
     for x in (extract_audio(path), read_audio(path)):
         assert np.abs(x[:20_000]).max() < 0.02            # silence before 0.5 s (AAC pre-roll aside)
         assert np.abs(x[26_000:40_000]).max() > 0.3
+
+
+# -- rotated (phone) video ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def phone_video(tmp_path_factory):
+    return make_phone_video(tmp_path_factory.mktemp("phone") / "portrait.mp4", 90)
+
+
+def test_rotated_probe_reports_displayed_size(phone_video):
+    info = probe(phone_video)
+    assert info.rotation == 90
+    assert (info.width, info.height) == (UPRIGHT_W, UPRIGHT_H)        # displayed: portrait
+    assert info.coded_size == (UPRIGHT_H, UPRIGHT_W)                  # stored: landscape
+    assert info.to_json()["rotation"] == 90
+    plain = probe(make_video(phone_video.parent / "plain.mp4", 0.2, 25, (64, 48), with_audio=False))
+    assert plain.rotation == 0 and plain.coded_size == (64, 48)
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_rotated_frames_come_back_upright(tmp_path, rotation):
+    path = make_phone_video(tmp_path / f"rot{rotation}.mp4", rotation, seconds=0.4)
+    with av.open(str(path)) as container:                 # the stored picture really is sideways
+        stored = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    assert stored.shape[:2] == ((UPRIGHT_W, UPRIGHT_H) if rotation != 180 else (UPRIGHT_H, UPRIGHT_W))
+    assert probe(path).rotation == rotation
+    with VideoReader(path) as reader:
+        full = reader.frame_at(0.2)
+        assert full.shape == (UPRIGHT_H, UPRIGHT_W, 3) and full.flags.c_contiguous
+        assert_upright(full)
+        scaled = reader.frame_at(0.2, width=24, height=32)
+        assert scaled.shape == (32, 24, 3)
+        assert_upright(scaled)
+        assert reader.frame_at(0.2, height=32).shape == (32, 24, 3)     # other side from the displayed aspect
+        assert reader.frame_at(0.2, width=24).shape == (32, 24, 3)
+        (_, thumb), = reader.iter_thumbnails([0.1], height=32)
+        assert thumb.shape == (32, 24, 3)
+        assert_upright(thumb)
+
+
+def test_rotated_frames_for_encoder_are_upright(phone_video):
+    frames = frames_for_encoder(phone_video, 8, 32, end=0.5)
+    assert frames.shape == (4, 32, 32, 3)
+    with VideoReader(phone_video) as reader:
+        upright = reader.frame_at(0.0, width=32, height=43)           # cover 32x32 in a 48x64 picture
+    assert_upright(upright)
+    np.testing.assert_array_equal(frames[0], upright[5:37])           # centre crop of the upright frame
+    red, green = frames[0][0, 2].astype(int), frames[0][0, -3].astype(int)
+    assert red[0] > 200 > red[1] and green[1] > 200 > green[0]      # red top-left, green top-right

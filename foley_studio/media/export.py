@@ -2,7 +2,8 @@
 
 - `export_mix` / `export_stems`: 24-bit WAV or FLAC (the suffix decides), written atomically.
 - `export_video`: a copy of the project's video whose video packets are copied byte for byte
-  (no re-encode, no generation loss) with the mix as its only audio stream (AAC or PCM).
+  (no re-encode, no generation loss) with the mix as its only audio stream (AAC or PCM); the
+  display matrix travels too, so a phone's portrait clip still plays upright.
 - `export_otio`: the timeline as OpenTimelineIO for a DAW/NLE hand-off; clips keep their times,
   and gain/fades travel as metadata.
 """
@@ -24,7 +25,7 @@ from foley_studio.core.timebase import SAMPLE_RATE
 from .audio import atomic_output, write_audio
 from .errors import MediaError, MediaWriteError, NoVideoStreamError
 from .mixdown import SourceCache, audible_tracks, mixdown
-from .probe import decode_error, open_container
+from .probe import decode_error, display_matrix, open_container
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +100,13 @@ def export_video(project: Project, path: str | Path, *, audio_codec: str = "aac"
     mix = _fit(np.asarray(mix, np.float32), project.video.duration)
     if codec.startswith("pcm"):
         mix = np.clip(mix, -1.0, 1.0)
+    matrix = display_matrix(src)
     with open_container(src) as source:
         if not source.streams.video:
             raise NoVideoStreamError(f"{src}: has no video stream to copy; relink the project's video")
         with atomic_output(dst) as tmp:
             try:
-                _remux(source, tmp, mix, codec, bitrate)
+                _remux(source, tmp, mix, codec, bitrate, matrix)
             except ValueError as exc:   # PyAV: the container cannot hold this codec
                 raise MediaWriteError(f"{dst}: the {dst.suffix} container cannot hold {codec} audio "
                                       f"({exc}); use AAC, or a .mov/.mkv file for PCM") from exc
@@ -122,13 +124,18 @@ def _fit(x: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([x, np.zeros(n - len(x), np.float32)])
 
 
-def _remux(source: av.container.InputContainer, tmp: str, mix: np.ndarray, codec: str, bitrate: int) -> None:
+def _remux(source: av.container.InputContainer, tmp: str, mix: np.ndarray, codec: str, bitrate: int,
+           matrix: list[int] | None = None) -> None:
     in_v = source.streams.video[0]
     origin = float(in_v.start_time * in_v.time_base) if in_v.start_time is not None else 0.0
     # MP4/MOV: move the index to the front so players and browsers can start before the end loads.
     options = {"movflags": "+faststart"} if tmp.lower().endswith((".mp4", ".m4v", ".mov")) else {}
     with av.open(tmp, "w", options=options) as out:
         out_v = out.add_stream_from_template(in_v)
+        if matrix is not None:
+            # Set explicitly: whether the template copies stream side data depends on the PyAV
+            # version, and without the matrix a portrait phone clip plays sideways.
+            out_v.set_display_matrix(matrix)
         out_a = out.add_stream(codec, rate=SAMPLE_RATE, layout="mono")
         if codec == "aac":
             out_a.bit_rate = bitrate

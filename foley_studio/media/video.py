@@ -4,6 +4,10 @@ Times are seconds from the start of the video stream (its first timestamp is tim
 whose stream starts at a non-zero timestamp lines up with the timeline like any other. Seeking
 always lands on a keyframe at or before the target and decodes forward from there; the reader
 keeps its decoder position so stepping forwards (scrubbing, strips) never seeks backwards.
+
+Pictures come back upright: a phone clip stored sideways with a display rotation is turned the way
+players show it, and every size here (`info.width/height`, `width=`/`height=` arguments, thumbnail
+widths) is the displayed one.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from foley_studio.core.timebase import SAMPLE_RATE
 
 from .audio import decode_audio_native, resample
 from .errors import EmptyMediaError, NoVideoStreamError
-from .probe import MediaInfo, decode_error, open_container, probe
+from .probe import MediaInfo, check_not_truncated, decode_error, open_container, probe
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +147,15 @@ class VideoReader:
 
     # -- public API -----------------------------------------------------------------------------
     def frame_at(self, seconds: float, *, width: int | None = None, height: int | None = None) -> np.ndarray:
-        """The RGB picture shown at `seconds` as uint8 (H, W, 3), optionally scaled."""
-        return _to_rgb(self._frame_shown_at(seconds), width, height)
+        """The upright RGB picture shown at `seconds` as uint8 (H, W, 3), optionally scaled.
+
+        `width`/`height` are displayed sizes; give one and the other keeps the display aspect ratio.
+        """
+        if height and not width:
+            width = self.thumbnail_width(height)
+        elif width and not height:
+            height = max(1, int(round(width / self.display_aspect)))
+        return _to_rgb(self._frame_shown_at(seconds), width, height, self.info.rotation)
 
     def iter_thumbnails(self, times: Iterable[float], height: int) -> Iterator[tuple[float, np.ndarray]]:
         """Yield (t, uint8 (height, W, 3)) for each time, in time order, each as soon as it decodes.
@@ -156,22 +167,37 @@ class VideoReader:
             raise ValueError(f"thumbnail height must be positive, got {height}")
         width = self.thumbnail_width(height)
         for t in sorted(times):
-            yield t, _to_rgb(self._frame_shown_at(t), width, height)
+            yield t, _to_rgb(self._frame_shown_at(t), width, height, self.info.rotation)
+
+    @property
+    def display_aspect(self) -> float:
+        """Displayed width / height: pixel aspect included, after the display rotation."""
+        sar = self._stream.sample_aspect_ratio
+        coded_w, coded_h = self.info.coded_size
+        aspect = coded_w / max(1, coded_h) * (float(sar) if sar else 1.0)
+        return 1.0 / aspect if self.info.rotation in (90, 270) else aspect
 
     def thumbnail_width(self, height: int) -> int:
         """Width that keeps the picture's display aspect ratio at `height` (even, >= 2)."""
-        sar = self._stream.sample_aspect_ratio
-        aspect = self.info.width / max(1, self.info.height) * (float(sar) if sar else 1.0)
-        return max(2, int(round(height * aspect / 2)) * 2)
+        return max(2, int(round(height * self.display_aspect / 2)) * 2)
 
 
-def _to_rgb(frame: av.VideoFrame, width: int | None, height: int | None) -> np.ndarray:
-    """Convert (and scale with libswscale, area filter for clean downscales) to uint8 RGB."""
-    if width or height:
-        w = width or int(round(frame.width * height / frame.height))
-        h = height or int(round(frame.height * width / frame.width))
-        return frame.to_ndarray(format="rgb24", width=w, height=h, interpolation="AREA")
-    return frame.to_ndarray(format="rgb24")
+def _to_rgb(frame: av.VideoFrame, width: int | None, height: int | None, rotation: int = 0) -> np.ndarray:
+    """Convert to upright uint8 RGB, scaled to the displayed `width` x `height` when given.
+
+    libswscale scales (area filter for clean downscales) in the coded orientation, so a quarter
+    turn swaps the target size first; numpy then turns the small result, which is cheap.
+    """
+    sideways = rotation in (90, 270)
+    if width and height:
+        w, h = (height, width) if sideways else (width, height)
+        rgb = frame.to_ndarray(format="rgb24", width=w, height=h, interpolation="AREA")
+    else:
+        rgb = frame.to_ndarray(format="rgb24")
+    if rotation:
+        # np.rot90 turns counter-clockwise for positive k; the display rotation is clockwise.
+        rgb = np.ascontiguousarray(np.rot90(rgb, k=-(rotation // 90)))
+    return rgb
 
 
 def frames_for_encoder(path: str | Path, fps: float, size: int, start: float = 0.0,
@@ -199,6 +225,8 @@ def frames_for_encoder(path: str | Path, fps: float, size: int, start: float = 0
 
 def extract_audio(path: str | Path) -> np.ndarray:
     """The file's first audio stream as 48 kHz mono float32 (N,), time 0 at the stream's start."""
+    with open_container(path) as container:
+        check_not_truncated(path, container)   # a cut-short copy would otherwise decode short, silently
     data, sr, t0 = decode_audio_native(path)
     mono = data.mean(axis=0, dtype=np.float32)
     if sr != SAMPLE_RATE:
