@@ -194,6 +194,16 @@ def test_six_channels(tmp_path):
     assert probe(path).channels == 6
 
 
+def test_stereo_probe(tmp_path):
+    """Channel counts come from the layout for compressed and PCM stereo alike."""
+    from media_fixtures import make_audio_with_pyav
+    aac = probe(make_audio_with_pyav(tmp_path / "stereo.m4a", 0.3, channels=2))
+    wav = probe(make_tone(tmp_path / "stereo.wav", 0.3, channels=2))
+    assert (aac.channels, aac.audio_codec, aac.sample_rate) == (2, "aac", 48_000)
+    assert (wav.channels, wav.audio_codec) == (2, "pcm_s16le")
+    assert not aac.has_video and aac.rotation == 0
+
+
 @pytest.mark.parametrize("sr", [11_025, 22_050, 96_000])
 def test_odd_sample_rates_come_back_at_48k(tmp_path, sr):
     path = make_tone(tmp_path / f"tone_{sr}.wav", 0.5, sr, freq=1000, subtype="FLOAT")

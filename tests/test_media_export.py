@@ -12,7 +12,7 @@ import soundfile as sf
 
 from foley_studio.core.project import Clip, Marker, Project, Track, VideoRef
 from foley_studio.media.audio import read_audio
-from foley_studio.media.errors import MediaError, MediaWriteError
+from foley_studio.media.errors import CorruptMediaError, MediaError, MediaWriteError
 from foley_studio.media.export import (build_otio, export_all, export_mix, export_otio, export_stems,
                                        export_video)
 from foley_studio.media.mixdown import mixdown
@@ -114,6 +114,13 @@ def test_video_export_errors(project, tmp_path):
         export_video(project, tmp_path / "o.mp4", audio_codec="mp3")
     with pytest.raises(MediaError, match="has no video"):
         export_video(Project(tracks=project.tracks), tmp_path / "o.mp4")
+    assert not (tmp_path / "o.mp4").exists()
+    whole = make_video(tmp_path / "whole.mp4", 1.0, 25, (64, 48), False, faststart=True)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    cut_project = Project(video=VideoRef(str(cut), 25, 1, 48_000, 64, 48))
+    with pytest.raises(CorruptMediaError, match=r"cut\.mp4: the file is truncated"):
+        export_video(cut_project, tmp_path / "o.mp4")
     assert not (tmp_path / "o.mp4").exists()
 
 

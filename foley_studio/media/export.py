@@ -25,7 +25,7 @@ from foley_studio.core.timebase import SAMPLE_RATE
 from .audio import atomic_output, write_audio
 from .errors import MediaError, MediaWriteError, NoVideoStreamError
 from .mixdown import SourceCache, audible_tracks, mixdown
-from .probe import decode_error, display_matrix, open_container
+from .probe import check_not_truncated, decode_error, display_matrix, open_container
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +100,11 @@ def export_video(project: Project, path: str | Path, *, audio_codec: str = "aac"
     mix = _fit(np.asarray(mix, np.float32), project.video.duration)
     if codec.startswith("pcm"):
         mix = np.clip(mix, -1.0, 1.0)
-    matrix = display_matrix(src)
     with open_container(src) as source:
         if not source.streams.video:
             raise NoVideoStreamError(f"{src}: has no video stream to copy; relink the project's video")
+        check_not_truncated(src, source)   # else the copy would silently end where the file does
+        matrix = display_matrix(src)
         with atomic_output(dst) as tmp:
             try:
                 _remux(source, tmp, mix, codec, bitrate, matrix)
