@@ -351,3 +351,39 @@ def test_rapid_scrubs_collapse_to_one_grain_per_interval_latest_wins(qtbot, fake
     qtbot.wait(60)
     assert 8000 not in rendered
     ctl.stop()
+
+
+def test_editor_window_wires_scrubbing_menu_and_meter(qtbot, fake_sd, monkeypatch):
+    from foley_studio.ui import main_window as mw
+    from foley_studio.ui.meter import LevelMeter
+    rendered: list[int] = []
+
+    def fake_renderer():
+        def render(_p, a, b):
+            rendered.append(a)
+            return np.full(b - a, 0.5, dtype=np.float32)
+        return render
+    monkeypatch.setattr("foley_studio.ui.playback.mixdown_renderer", fake_renderer)
+    win = mw.MainWindow(_project(4), audio=True, restore_layout=False)
+    qtbot.addWidget(win)
+    try:
+        assert win.scrub_action.isChecked() and win.playback.scrubbing_enabled
+        assert isinstance(win.meter, LevelMeter) and win.meter.source == win.playback.output_peak
+        win.canvas.seekRequested.emit(SAMPLE_RATE)         # what a click on the ruler or an arrow key sends
+        qtbot.waitUntil(lambda: win.playback.output is not None and win.playback.output.grains_played == 1)
+        assert rendered == [SAMPLE_RATE]
+        fake_sd.streams[-1].pull(4096)
+        win.meter.poll()
+        assert win.meter.state.level_db == pytest.approx(-6.0, abs=0.1), "the meter hears the grain"
+        win.scrub_action.trigger()                        # menu: Transport > Audio scrubbing off
+        assert not win.playback.scrubbing_enabled
+        assert mw.settings().value("playback/scrubbing", True, type=bool) is False
+        win.canvas.seekRequested.emit(2 * SAMPLE_RATE)
+        qtbot.wait(60)
+        assert rendered == [SAMPLE_RATE]
+        assert win.playback.play()                        # while playing, a seek restarts at the new position
+        win.doc.set_playhead(3 * SAMPLE_RATE)
+        win.canvas.seekRequested.emit(3 * SAMPLE_RATE)
+        assert win.playback.playing and win.playback.output.start_time == 3 * SAMPLE_RATE
+    finally:
+        win.shutdown()

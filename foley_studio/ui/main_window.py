@@ -23,6 +23,7 @@ from foley_studio.core.project import Project, new_project
 from .about import show_about
 from .document import ProjectDocument
 from .library_panel import LibraryPanel
+from .meter import LevelMeter
 from .mime import LIBRARY_MIME, LibraryDrag, decode_library_drag
 from .playback import AudioOutput, PlaybackController
 from .previews import ThumbnailCache, WaveformCache
@@ -132,6 +133,7 @@ class MainWindow(QMainWindow):
         self.doc.pathChanged.connect(self._update_title)
         self.doc.changed.connect(self._update_title)
         self.canvas.statusMessage.connect(self.show_message)
+        self.canvas.seekRequested.connect(self._on_seek_requested)
         self.library.statusMessage.connect(self.show_message)
         if self.playback is not None:
             self.playback.statusMessage.connect(self.show_message)
@@ -277,6 +279,12 @@ class MainWindow(QMainWindow):
         self.loop_action = self._action(t, "Loop selection", self._set_loop, "Ctrl+L", checkable=True)
         self._action(t, "Go to start", lambda: self.seek(0), "Home")
         self._action(t, "Go to end", lambda: self.seek(self.doc.project.duration), "End")
+        t.addSeparator()
+        scrubbing = bool(settings().value("playback/scrubbing", True, type=bool))
+        self.scrub_action = self._action(t, "Audio scrubbing", self._set_scrubbing, checkable=True, checked=scrubbing,
+                                         tip="Moving the playhead while stopped plays a short grain of the mix")
+        if self.playback is not None:
+            self.playback.set_scrubbing(scrubbing)
 
         h = bar.addMenu("&Help")
         self._action(h, "About Foley Studio", lambda: show_about(self))
@@ -294,6 +302,8 @@ class MainWindow(QMainWindow):
         tools.addSeparator()
         tools.addAction(self.play_action)
         tools.addAction(self.loop_action)
+        self.meter = LevelMeter(self.playback.output_peak if self.playback is not None else None, tools)
+        tools.addWidget(self.meter)
         tools.addSeparator()
         tools.addAction(self.snap_action)
         tools.addSeparator()
@@ -387,6 +397,20 @@ class MainWindow(QMainWindow):
             self.playback.loop_enabled = on
             if self.playback.playing:
                 self.playback.play()
+
+    def _on_seek_requested(self, samples: int) -> None:
+        """The timeline moved the playhead by hand: playback follows it, or a scrub grain is heard."""
+        if self.playback is None:
+            return
+        if self.playback.playing:
+            self.playback.play(self.playback.output.rate)
+        else:
+            self.playback.scrub(samples)
+
+    def _set_scrubbing(self, on: bool) -> None:
+        if self.playback is not None:
+            self.playback.set_scrubbing(on)
+        settings().setValue("playback/scrubbing", bool(on))
 
     def _on_playing(self, playing: bool) -> None:
         self.play_action.setText("Stop" if playing else "Play")
@@ -561,6 +585,7 @@ class MainWindow(QMainWindow):
         self.generation.shutdown()
         if self.playback is not None:
             self.playback.shutdown()
+        self.meter.shutdown()
         self.library.stop_preview()
         self.thumbnails.shutdown()
         self.video.shutdown()
