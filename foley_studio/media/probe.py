@@ -116,7 +116,8 @@ _ISO_FIRST_BOXES = {b"ftyp", b"wide", b"free", b"skip", b"mdat", b"moov", b"pnot
 
 
 def iso_bmff_damage(path: str | Path) -> str | None:
-    """Why an MP4/MOV file is incomplete, from its top-level boxes; None if it looks whole (or is not MP4).
+    """Why an MP4/MOV file is incomplete, from its top-level boxes; None if it is not MP4, looks
+    whole, or is damaged in some other way.
 
     A recording that stopped before it finished has no 'moov' (the index is written last), and a
     partial copy ends inside a box; both are certain from the box sizes alone, which lets the
@@ -139,7 +140,8 @@ def iso_bmff_damage(path: str | Path) -> str | None:
                 box_size = size - pos
             name = kind.decode("latin-1")
             if box_size < 8 or not name.isprintable():
-                return f"unreadable box header at byte {pos}"
+                return None     # damaged, not merely short: the generic "corrupt" message fits
+
             if pos + box_size > size:
                 return f"the '{name}' box needs {pos + box_size} bytes but the file ends at {size}"
             seen.add(kind)
