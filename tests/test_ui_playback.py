@@ -240,7 +240,8 @@ def _signed_ramp(project: Project, a: int, b: int) -> np.ndarray:
     return sign * np.arange(a, b, dtype=np.float32)
 
 
-@pytest.mark.parametrize("rate, loop", [(1, None), (2, None), (-1, None), (1, (5 * SAMPLE_RATE, 5 * SAMPLE_RATE + 30_000))])
+@pytest.mark.parametrize("rate, loop", [(1, None), (2, None), (-1, None),
+                                        (1, (5 * SAMPLE_RATE, 5 * SAMPLE_RATE + 30_000))])
 def test_edit_while_playing_is_heard_within_0_3_s_and_no_sample_is_skipped_or_repeated(fake_sd, rate, loop):
     import copy
     start = 5 * SAMPLE_RATE + 777
@@ -387,3 +388,16 @@ def test_editor_window_wires_scrubbing_menu_and_meter(qtbot, fake_sd, monkeypatc
         assert win.playback.playing and win.playback.output.start_time == 3 * SAMPLE_RATE
     finally:
         win.shutdown()
+
+
+def test_an_edit_that_lengthens_the_project_moves_the_end_of_playback(fake_sd):
+    import copy
+    project = _project(2)
+    out = AudioOutput(_signed_ramp)
+    out.start(project, 0)
+    longer = copy.deepcopy(project)
+    longer.tracks[0].clips[0].source_out = 5 * SAMPLE_RATE
+    out.update_project(longer)
+    _wait_for(lambda: out._pending_project is None)
+    assert out.end == 5 * SAMPLE_RATE
+    out.stop()

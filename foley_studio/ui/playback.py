@@ -105,6 +105,7 @@ class AudioOutput:
         self.rate = 1
         self.loop: tuple[int, int] | None = None
         self.end = 0
+        self._end_follows_project = True
         self.channels = 2
         self.grains_played = 0      # grains the feeder has written (tests and diagnostics)
         self.grain_length = int(round(GRAIN_SECONDS * sample_rate))
@@ -130,6 +131,7 @@ class AudioOutput:
         self._project = copy.deepcopy(project)     # the feeder never reads the live, edited model
         self.start_time, self.rate, self.loop = int(start), int(rate), loop
         self.end = project.duration if end is None else int(end)
+        self._end_follows_project = end is None
         self._reset_ring()
         self._fill(min(len(self._ring), 4 * CHUNK))          # something to play before the stream opens
         self._open("play")
@@ -275,6 +277,8 @@ class AudioOutput:
             project, self._pending_project = self._pending_project, None
         if project is not None:
             self._project = project
+            if self._end_follows_project:      # an edit that lengthens the project plays on to the new end
+                self.end = project.duration
             self._drop_unplayed()
         if len(self._ring) - (self._written - self._read) < CHUNK:
             return False
