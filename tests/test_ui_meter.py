@@ -136,3 +136,15 @@ def test_meter_draws_the_level_hold_and_clip_legibly(meter):
     hold = image.pixelColor(int(meter.x_of(-6.0)) + 1, y)
     assert hold.red() > 200, "the -6 dB hold marker is drawn"
     assert meter._readout() == "-6.0"
+
+
+def test_more_blocks_than_slots_between_polls_keep_the_loudest(meter):
+    from foley_studio.ui.playback import PEAK_SLOTS
+    block = 64
+    signal = np.concatenate([_sine(-2, block), np.full(block * (3 * PEAK_SLOTS), 0.001, dtype=np.float32)])
+    out = _output_playing(signal)
+    _play(out, len(signal), block=block)             # the loud block is 3 * PEAK_SLOTS blocks old
+    assert out.take_peak() == pytest.approx(10 ** (-2 / 20), rel=1e-3)
+    assert out.take_peak() is None
+    _play(out, block * 2, block=block)               # the ring has run dry: silence is output
+    assert out.take_peak() == 0.0, "slots read once are emptied, the old peak is not reported again"

@@ -401,3 +401,46 @@ def test_an_edit_that_lengthens_the_project_moves_the_end_of_playback(fake_sd):
     _wait_for(lambda: out._pending_project is None)
     assert out.end == 5 * SAMPLE_RATE
     out.stop()
+
+
+_NULL_DEVICE_SCRUB_SCRIPT = textwrap.dedent("""
+    import sys, time
+    from PySide6.QtWidgets import QApplication
+    from foley_studio.core.project import Clip, Project, Track
+    from foley_studio.ui.document import ProjectDocument
+    from foley_studio.ui.playback import PlaybackController
+    app = QApplication([])
+    clip = Clip(id="c", source=sys.argv[1], start=0, source_in=0, source_out=3 * 48000)
+    doc = ProjectDocument(Project(tracks=[Track(id="t", name="t", clips=[clip])]))
+    ctl = PlaybackController(doc)
+    print("available", ctl.available, ctl.unavailable_reason, flush=True)
+    ctl.scrub(48000)
+    t0 = time.monotonic()
+    peaks = []
+    while time.monotonic() - t0 < 0.4:
+        app.processEvents()
+        peaks.append(ctl.output_peak() or 0.0)
+        time.sleep(0.01)
+    scrubbing = ctl.output.scrubbing
+    ctl._end_scrub()
+    print("result", ctl.output.grains_played, max(peaks), scrubbing, ctl.output.scrubbing, flush=True)
+""")
+
+
+def test_scrub_grain_and_meter_on_the_null_alsa_device(tmp_path):
+    from tests.media_fixtures import make_tone
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".asoundrc").write_text("pcm.!default { type null }\nctl.!default { type hw card 0 }\n")
+    tone = make_tone(tmp_path / "tone.wav", seconds=3.0, amplitude=0.5)
+    script = tmp_path / "scrub.py"
+    script.write_text(_NULL_DEVICE_SCRUB_SCRIPT)
+    env = dict(os.environ, HOME=str(home), QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO))
+    run = subprocess.run([sys.executable, str(script), str(tone)], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    if "available False" in run.stdout:
+        pytest.skip(f"PortAudio has no ALSA backend here: {run.stdout.strip()}")
+    grains, peak, during, after = run.stdout.split("result")[1].split()
+    assert int(grains) == 1 and during == "True" and after == "False", run.stdout
+    assert 0.4 < float(peak) <= 0.5, "the real callback played the grain and the meter slot saw its peak"

@@ -203,14 +203,23 @@ class AudioOutput:
     def take_peak(self) -> float | None:
         """Largest |sample| the callback has output since the last call; None when no block was played.
 
-        Reads the slots the callback fills; only the GUI calls this (single reader)."""
+        Only the GUI calls this (single reader). It empties the slots it has read; the callback
+        folds each block into slot `count % PEAK_SLOTS` with max(), so when more blocks than slots
+        pass between two calls (a stalled GUI, or ALSA's unpaced null device) older blocks stay
+        folded in instead of being overwritten. Only then can one block racing with the emptying
+        be missed."""
         count = self._peak_count
         new = count - self._peak_seen
-        self._peak_seen = count
         if new <= 0:
             return None
-        n = min(new, PEAK_SLOTS)
-        return float(self._peaks[np.arange(count - n, count) % PEAK_SLOTS].max())
+        if new >= PEAK_SLOTS:
+            idx = np.arange(PEAK_SLOTS)
+        else:
+            idx = np.arange(self._peak_seen, count) % PEAK_SLOTS
+        value = float(self._peaks[idx].max())
+        self._peaks[idx] = 0.0
+        self._peak_seen = count
+        return value
 
     def _reset_ring(self) -> None:
         self._written = self._read = 0
@@ -254,9 +263,11 @@ class AudioOutput:
             outdata[k:] = 0.0
         self._read = r + k
         if frames:
-            # Two reductions over the block (no temporaries), into a slot the GUI polls: lock-free.
+            # Two reductions over the block (no temporaries), folded into a slot the GUI empties: lock-free.
             c = self._peak_count
-            self._peaks[c % PEAK_SLOTS] = max(float(outdata.max()), -float(outdata.min()))
+            peak = max(float(outdata.max()), -float(outdata.min()))
+            if peak > self._peaks[c % PEAK_SLOTS]:
+                self._peaks[c % PEAK_SLOTS] = peak
             self._peak_count = c + 1
 
     # -- the feeder thread ------------------------------------------------------------------------
