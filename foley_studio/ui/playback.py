@@ -1,5 +1,5 @@
 """Playback through sounddevice: a feeder thread renders the mix ahead into a ring buffer and the
-audio callback only copies from it (no allocation, no locks, no Qt calls in the callback).
+audio callback only copies from it (no array allocation, no locks, no Qt calls in the callback).
 
 `AudioOutput` is Qt-free; `PlaybackController` adapts it to the editor (a QTimer polls the position
 to move the playhead, J/K/L shuttle, looping the selection, scrubbing). With no audio device the
