@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 EDGE_PX = 6          # grab zone for trimming at each clip edge
 FADE_HANDLE_PX = 7   # square fade handles at the top corners
 DRAG_START_PX = 3
+PLAYHEAD_GRAB_PX = 5  # half-width of the playhead's grab zone in the ruler
+PLAYHEAD_HEAD_PX = 9  # height of the playhead's triangle (its handle) at the top of the ruler
 OVERLAP_COLOUR = "#d9a13b"   # overlaps that sum rather than crossfade (X fixes them)
 
 
@@ -53,7 +55,7 @@ class Part(Enum):
 
 @dataclass
 class _Drag:
-    kind: str                       # "move", "trim", "fade", "region", "marker", "band", "track"
+    kind: str                       # "move", "trim", "fade", "region", "marker", "band", "track", "playhead"
     press_x: float
     press_y: float
     press_time: int
@@ -225,6 +227,18 @@ class TimelineCanvas(QWidget):
                 if clip.contains(t):
                     return clip, track, Part.BODY
         return None
+
+    def on_playhead_handle(self, x: float, y: float) -> bool:
+        """Whether (x, y) grabs the playhead: in the ruler, within a few px of its line.
+
+        A marker sitting under the playhead (markers are often added at it) keeps the lower part of
+        the ruler, where its flag is drawn; the triangle at the top always grabs the playhead."""
+        g = self.geo
+        if not 0 <= y < g.ruler_height or x < g.header_width:
+            return False
+        if abs(x - g.x_of(self.doc.playhead)) > PLAYHEAD_GRAB_PX:
+            return False
+        return y <= PLAYHEAD_HEAD_PX + 3 or self.marker_at(x) is None
 
     def marker_at(self, x: float) -> Marker | None:
         for marker in self.doc.project.markers:
@@ -662,7 +676,11 @@ class TimelineCanvas(QWidget):
             return
         if y < g.ruler_height:
             marker = self.marker_at(x)
-            if marker is not None:
+            if self.on_playhead_handle(x, y):
+                # Grabbing the handle does not move the playhead; dragging it scrubs (_drag_playhead).
+                self._drag = _Drag("playhead", x, y, self.doc.playhead)
+                self.setCursor(Qt.SizeHorCursor)
+            elif marker is not None:
                 self._drag = _Drag("marker", x, y, time, marker_id=marker.id)
             else:
                 self._drag = _Drag("region", x, y, self._snapped(time))
@@ -759,8 +777,9 @@ class TimelineCanvas(QWidget):
         drag, self._drag = self._drag, None
         self._snap_guide = None
         self._band = None
-        if drag is not None and drag.kind == "track":
-            self.unsetCursor()
+        if drag is not None and drag.kind in ("track", "playhead"):
+            x, y = event.position().x(), event.position().y()
+            self._update_cursor(x, y)
         if drag is not None and not drag.started:
             if drag.kind in ("move", "trim", "fade"):
                 pass            # a click on a clip only selects it
@@ -790,6 +809,17 @@ class TimelineCanvas(QWidget):
         self.setCursor(Qt.ClosedHandCursor)
         if current is not None and target != current:
             self._apply(_edits().MoveTrack(drag.track_id, target), drag.gesture)
+
+    def _drag_playhead(self, drag: _Drag, time: int, y: float) -> None:
+        """The playhead follows the mouse; each new position is a seek, so the window scrubs.
+
+        Snapping is that of a click in the ruler, less the playhead's own position (the point being
+        dragged would otherwise hold it in place)."""
+        snapper = Snapper.for_project(self.doc.project, 0, enabled=self.snapping)   # 0 is always a point
+        result = snapper.snap(time, self.geo.samples_per_pixel)
+        self._snap_guide = result.target
+        if result.time != self.doc.playhead:
+            self._seek(result.time)
 
     def _drag_region(self, drag: _Drag, time: int, y: float) -> None:
         end = self._snapped(time)
@@ -871,6 +901,10 @@ class TimelineCanvas(QWidget):
             self.zoomChanged.emit()
 
     def _update_cursor(self, x: float, y: float) -> None:
+        if self.on_playhead_handle(x, y):
+            self.setCursor(Qt.SizeHorCursor)
+            self.setToolTip("Drag the playhead to scrub")
+            return
         hit = self.hit_clip(x, y) if y >= self.geo.tracks_top else None
         if hit is None:
             self.unsetCursor()
