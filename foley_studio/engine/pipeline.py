@@ -14,7 +14,8 @@ The latent grid starts at the region's first sample; `head`/`tail` are whole lat
 audio taken from the project mix (up to `context_seconds`). Later windows get their shared span
 from the previous window's output as given latents, exactly as the model's extension mode expects:
 each take continues its own audio, and all takes of a batch still go through one sampling call
-(one context row per take).
+(one context row per take). A "vary γ" request (`cfgs`, one guidance scale per take) is one batch
+too: every window gets each take's own γ, and each take's sidecar records it.
 """
 from __future__ import annotations
 
@@ -103,13 +104,29 @@ class Layout:
 
 @dataclass
 class Rendered:
-    """Audio of each seed for a request, before anything is written."""
+    """Audio of each take of a request (in request order), before anything is written."""
 
-    audio: dict[int, np.ndarray]               # seed -> (region length,) float32
-    batches: dict[int, tuple[int, ...]]        # seed -> the seeds it was sampled together with
+    request: GenerationRequest
+    rows: list[np.ndarray]                     # take i (seeds[i] at γ take_cfgs[i]) -> (region length,) float32
+    batches: list[tuple[int, ...]]             # take i -> the takes (indices) it was sampled together with
     context_sha256: str                        # hash of every given input that came from audio files/mix
     windows: list[Window] = field(default_factory=list)
     device: str = "cpu"
+
+    @property
+    def audio(self) -> dict[int, np.ndarray]:
+        """seed -> audio, for requests whose takes have distinct seeds (use `take` for "vary γ" ones)."""
+        if len(set(self.request.seeds)) != len(self.request.seeds):
+            raise ValueError("this request samples one seed at several γ; look its takes up with take(seed, cfg)")
+        return dict(zip(self.request.seeds, self.rows))
+
+    def take(self, seed: int, cfg: float | None = None) -> np.ndarray:
+        """The audio of the take with `seed` (at γ `cfg`, needed when a seed has several)."""
+        return self.rows[self.request.row_of(seed, cfg)]
+
+    def batch_request(self, row: int) -> GenerationRequest:
+        """The request as take `row` was sampled: the takes of its batch, each with its seed and γ."""
+        return self.request.select(self.batches[row])
 
 
 def window_seed(seed: int, window: int) -> int:
@@ -154,12 +171,11 @@ class Pipeline:
         _emit(progress, Progress("writing", 1.0, takes=len(request.seeds)))
         # Past the last denoising step the work is done: writing is quick and not interrupted,
         # so a job is either cancelled with no takes or finished with all of them.
-        for seed in request.seeds:
-            batch_request = request.with_seeds(rendered.batches[seed])
+        for row, (seed, cfg) in enumerate(request.takes):
             extra = {"context_sha256": rendered.context_sha256, "device": rendered.device,
                      "windows": len(rendered.windows), "batched_windows": True}
-            results.append(self.store.write(rendered.audio[seed], request=batch_request, seed=seed,
-                                            model=loaded.identity, extra=extra))
+            results.append(self.store.write(rendered.rows[row], request=rendered.batch_request(row), seed=seed,
+                                            cfg=cfg, model=loaded.identity, extra=extra))
         _emit(progress, Progress("done", 1.0, takes=len(request.seeds)))
         return results
 
@@ -224,9 +240,10 @@ class _Job:
             video.append(self._video_features(layout, win))
             self._check_cancel()
         reference = self._reference()
-        audio: dict[int, np.ndarray] = {}
-        batches: dict[int, tuple[int, ...]] = {}
-        pending = list(request.seeds)
+        n_takes = len(request.seeds)
+        rows: list[np.ndarray | None] = [None] * n_takes
+        batches: list[tuple[int, ...]] = [()] * n_takes
+        pending = list(range(n_takes))         # takes by index: a "vary γ" request repeats its seed
         limit = min(self.p.max_batch or len(pending), len(pending))
         while pending:
             chunk = pending[:limit]
@@ -246,12 +263,13 @@ class _Job:
                 log.warning("out of memory with %d takes per batch on %s; retrying with %d",
                             len(chunk), describe(self.device), limit)
                 continue
-            for seed, take_audio in zip(chunk, chunk_audio):
-                audio[seed] = take_audio
-                batches[seed] = tuple(chunk)
+            for row, take_audio in zip(chunk, chunk_audio):
+                rows[row] = take_audio
+                batches[row] = tuple(chunk)
             pending = pending[len(chunk):]
             self.first_take += len(chunk)
-        return Rendered(audio, batches, self.context_hash.hexdigest(), windows, describe(self.device))
+        assert all(r is not None for r in rows), "every take is rendered once the loop ends"
+        return Rendered(request, rows, batches, self.context_hash.hexdigest(), windows, describe(self.device))
 
     def _check_cancel(self) -> None:
         if self.is_cancelled():
@@ -364,12 +382,14 @@ class _Job:
         return latents, feats
 
     # ------------------------------------------------------------ sampling
-    def _sample_chunk(self, seeds: list[int], layout: Layout, windows: list[Window], given: torch.Tensor | None,
+    def _sample_chunk(self, takes: list[int], layout: Layout, windows: list[Window], given: torch.Tensor | None,
                       known0: torch.Tensor, video: list[torch.Tensor | None],
                       reference: tuple[torch.Tensor, torch.Tensor | None] | None) -> list[torch.Tensor]:
-        """Sample all windows for `seeds`; returns each window's latents (B, C_z, L)."""
+        """Sample all windows for the request's `takes` (indices); returns each window's latents (B, C_z, L)."""
         channels = self.model.config.latent_channels
-        span = torch.zeros(len(seeds), channels, layout.n_latents)
+        seeds = [self.request.seeds[i] for i in takes]
+        cfgs = [self.request.take_cfgs[i] for i in takes]
+        span = torch.zeros(len(takes), channels, layout.n_latents)
         if given is not None:
             span[:] = given
         known = known0.clone()
@@ -383,7 +403,7 @@ class _Job:
             # continue each take's own previous window, so they pass one context per take. Either
             # way all takes of the chunk are sampled in one batched call.
             context = span[0, :, win.start:win.end] if win.shared == 0 else span[:, :, win.start:win.end]
-            z = self._sample(seeds, k, len(windows), context, mask, video[k], reference)
+            z = self._sample(seeds, cfgs, k, len(windows), context, mask, video[k], reference)
             # Given positions stay exactly what was given, whatever the model returns there.
             z = torch.where(mask[None, None, :], span[:, :, win.start:win.end], z.float().cpu())
             span[:, :, win.start:win.end] = z
@@ -391,9 +411,11 @@ class _Job:
             per_window.append(z)
         return per_window
 
-    def _sample(self, seeds: list[int], k: int, n_windows: int, context: torch.Tensor, mask: torch.Tensor,
-                video: torch.Tensor | None, reference: tuple[torch.Tensor, torch.Tensor | None] | None) -> torch.Tensor:
-        """Window k for all `seeds` in one call; `context` is (C_z, L) shared or (B, C_z, L) per take."""
+    def _sample(self, seeds: list[int], cfgs: list[float], k: int, n_windows: int, context: torch.Tensor,
+                mask: torch.Tensor, video: torch.Tensor | None,
+                reference: tuple[torch.Tensor, torch.Tensor | None] | None) -> torch.Tensor:
+        """Window k for all `seeds` (each at its γ in `cfgs`) in one call; `context` is (C_z, L) shared
+        or (B, C_z, L) per take."""
         request = self.request
         has_context = bool(mask.any())
         dev = self.device
@@ -420,9 +442,11 @@ class _Job:
             _emit(self.progress, replace(progress, step=step, fraction=self.fraction))
 
         window_seeds = [window_seed(seed, k) for seed in seeds]
+        # One γ for the whole batch goes as a plain number (the path every other request takes).
+        cfg: float | list[float] = cfgs[0] if len(set(cfgs)) == 1 else list(cfgs)
         with autocast(dev):     # bf16 on GPUs: the denoiser loop is where the time goes
             z = self.model.sample(cond, window_seeds, steps=request.steps, sampler=request.sampler,
-                                  cfg=request.cfg, callback=callback)
+                                  cfg=cfg, callback=callback)
         self._check_cancel()      # a model may swallow the callback's exception: check once more
         return z
 
@@ -460,7 +484,7 @@ def _emit(progress: ProgressFn | None, event: Progress) -> None:
 
 
 def regenerate_take(sidecar_path: str | Path, pipeline: Pipeline, *, verify: bool = True) -> np.ndarray:
-    """Make a take again from its sidecar: the same request, batch, seed and model give the same samples.
+    """Make a take again from its sidecar: the same request, batch, seed, γ and model give the same samples.
 
     With `verify`, a result that differs from the recorded hash raises `EngineError` saying why it
     can differ (other weights, changed audio around the region, another device or torch build).
@@ -472,7 +496,7 @@ def regenerate_take(sidecar_path: str | Path, pipeline: Pipeline, *, verify: boo
                           f"(hash {sidecar.model.hash[:12]}, installed {loaded.identity.hash[:12]}); "
                           "install those weights to regenerate it exactly")
     rendered = pipeline.render(sidecar.request)
-    audio = rendered.audio[sidecar.seed]
+    audio = rendered.take(sidecar.seed, sidecar.guidance)
     if verify and audio_sha256(audio) != sidecar.audio_sha256:
         raise EngineError(f"regenerated take {sidecar.take_id} differs from the original: "
                           f"{_why_different(sidecar, rendered)}")

@@ -58,11 +58,16 @@ class GenerationRequest:
     track_id: str | None = None              # the track the takes are meant for (editor)
     context_seconds: float = 2.0             # existing audio given around the region (extend/inpaint)
     overlap_seconds: float = 2.0             # shared span between consecutive windows of a long region
+    # One γ per take (same order as `seeds`): "vary γ" takes sampled in one batch. None: `cfg` for
+    # every take. When given, `cfg` is not used for sampling (the editor keeps its centre value there).
+    cfgs: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         # Accept lists from JSON / callers but keep the frozen object hashable and immutable.
         object.__setattr__(self, "region", tuple(int(v) for v in self.region))
         object.__setattr__(self, "seeds", tuple(self.seeds))
+        if isinstance(self.cfgs, list):
+            object.__setattr__(self, "cfgs", tuple(self.cfgs))
 
     # ----------------------------------------------------------------- derived
     @property
@@ -77,8 +82,41 @@ class GenerationRequest:
     def length(self) -> int:
         return self.region[1] - self.region[0]
 
+    @property
+    def take_cfgs(self) -> tuple[float, ...]:
+        """The guidance scale of each take, in seed order."""
+        return self.cfgs if self.cfgs is not None else (self.cfg,) * len(self.seeds)
+
+    @property
+    def takes(self) -> list[tuple[int, float]]:
+        """(seed, γ) of each take: what tells two takes of one request apart."""
+        return list(zip(self.seeds, self.take_cfgs))
+
+    def row_of(self, seed: int, cfg: float | None = None) -> int:
+        """Index of the take with `seed` (and γ `cfg`, needed when a seed is sampled at several γ)."""
+        rows = [i for i, (s, g) in enumerate(self.takes) if s == seed and (cfg is None or g == cfg)]
+        if len(rows) != 1:
+            what = f"seed {seed}" + ("" if cfg is None else f" at γ {cfg:g}")
+            raise ValueError(f"{what} names {len(rows)} takes of this request {self.takes}, not one")
+        return rows[0]
+
     def with_seeds(self, seeds: list[int] | tuple[int, ...]) -> GenerationRequest:
-        return replace(self, seeds=tuple(seeds))
+        """The same settings for `seeds`; with per-take γ, each seed keeps its own γ (it must name one take)."""
+        if self.cfgs is None:
+            return replace(self, seeds=tuple(seeds))
+        return self.select([self.row_of(seed) for seed in seeds])
+
+    def select(self, rows: list[int] | tuple[int, ...]) -> GenerationRequest:
+        """The request for some of its takes (by index), each with its own seed and γ."""
+        seeds = tuple(self.seeds[i] for i in rows)
+        if self.cfgs is None:
+            return replace(self, seeds=seeds)
+        return replace(self, seeds=seeds, cfgs=tuple(self.cfgs[i] for i in rows))
+
+    def for_take(self, seed: int, cfg: float | None = None) -> GenerationRequest:
+        """A one-take request for the take with `seed` (and γ `cfg`), its γ as the plain `cfg`."""
+        row = self.row_of(seed, cfg)
+        return replace(self, seeds=(seed,), cfg=self.take_cfgs[row], cfgs=None)
 
     # -------------------------------------------------------------- validation
     def validate(self) -> GenerationRequest:
@@ -95,12 +133,13 @@ class GenerationRequest:
                "negative prompt must be text or empty")
         _check(self.quality in (*QUALITIES, None),
                f"quality {self.quality!r} is not 'high', 'low' or none")
-        _check(isinstance(self.cfg, (int, float)) and math.isfinite(self.cfg) and 0.0 <= self.cfg <= MAX_CFG,
+        _check(_is_cfg(self.cfg),
                f"cfg (guidance scale) {self.cfg!r} must be a number from 0 to {MAX_CFG:g}; 3–5 is typical")
         _check(isinstance(self.steps, int) and 1 <= self.steps <= MAX_STEPS,
                f"steps {self.steps!r} must be a whole number from 1 to {MAX_STEPS}")
         _check(self.sampler in SAMPLERS, f"sampler {self.sampler!r} is not one of {', '.join(SAMPLERS)}")
         self._validate_seeds()
+        self._validate_cfgs()
         _check(isinstance(self.model, str) and self.model.strip() != "",
                "model name is empty; name an installed model (e.g. 'demo')")
         _check(0.0 <= self.context_seconds <= 4.0,
@@ -116,8 +155,25 @@ class GenerationRequest:
         for seed in self.seeds:
             _check(isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED,
                    f"seed {seed!r} must be a whole number from 0 to 2**63-1")
-        _check(len(set(self.seeds)) == len(self.seeds),
-               f"seeds {list(self.seeds)} repeat; the same seed gives the same take")
+        if self.cfgs is None:
+            _check(len(set(self.seeds)) == len(self.seeds),
+                   f"seeds {list(self.seeds)} repeat; the same seed gives the same take")
+
+    def _validate_cfgs(self) -> None:
+        if self.cfgs is None:
+            return
+        _check(isinstance(self.cfgs, tuple), f"cfgs {self.cfgs!r} must be a list of guidance scales, one per seed")
+        _check(len(self.cfgs) == len(self.seeds),
+               f"cfgs (per-take guidance scales) has {len(self.cfgs)} values for {len(self.seeds)} seeds; "
+               "give one γ per seed, or leave cfgs empty to use cfg for every take")
+        for i, g in enumerate(self.cfgs):
+            _check(_is_cfg(g), f"cfgs[{i}] (guidance scale of take {i + 1}) {g!r} must be a number from 0 to "
+                               f"{MAX_CFG:g}; 3–5 is typical")
+        seen: dict[tuple[int, float], int] = {}
+        for i, take in enumerate(self.takes):
+            _check(take not in seen, f"takes {seen.get(take, 0) + 1} and {i + 1} both use seed {take[0]} at "
+                                     f"γ {take[1]:g} (cfgs); the same seed and γ give the same take")
+            seen[take] = i
 
     def _validate_mode(self) -> None:
         if self.mode == "analogy":
@@ -143,6 +199,10 @@ class GenerationRequest:
         data = asdict(self)
         data["region"] = list(self.region)
         data["seeds"] = list(self.seeds)
+        if self.cfgs is None:
+            del data["cfgs"]          # absent, not null: older readers of sidecars and projects stay happy
+        else:
+            data["cfgs"] = list(self.cfgs)
         return data
 
     @classmethod
@@ -179,6 +239,11 @@ class GenerationRequest:
         if not isinstance(data, dict):
             raise RequestError("request JSON must be an object")
         return cls.from_dict(data)
+
+
+def _is_cfg(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and 0.0 <= value <= MAX_CFG)
 
 
 def _check(condition: bool, message: str) -> None:

@@ -1,7 +1,7 @@
 """Takes on disk: `<id>.wav` (48 kHz, 32-bit float) beside `<id>.json`, the exact settings that made it.
 
-The sidecar holds the whole request (with the batch of seeds it was sampled in), the take's seed,
-the model's name and weights hash, and a hash of the audio, so `regenerate` can make the same take
+The sidecar holds the whole request (with the batch of seeds it was sampled in), the take's seed
+and its own guidance scale γ (a "vary γ" batch gives each take another), the model's name and weights hash, and a hash of the audio, so `regenerate` can make the same take
 again and prove it is bit-identical. Both files are staged under hidden names and renamed into
 place only when complete: a crash or a cancelled job never leaves half a take.
 """
@@ -57,19 +57,26 @@ class TakeResult:
     model: ModelIdentity
     audio_sha256: str
     extra: dict[str, Any] = field(default_factory=dict)
+    cfg: float | None = None            # this take's γ (None: the request's `cfg`)
 
     @property
     def region(self) -> tuple[int, int]:
         return self.request.region
 
+    @property
+    def guidance(self) -> float:
+        """The guidance scale γ this take was sampled with."""
+        return float(self.cfg) if self.cfg is not None else float(self.request.cfg)
+
     def to_take(self) -> Take:
         """The project's record of this take (for the editor's `AddTake` edit)."""
         settings = self.request.to_dict()
         settings["seed"] = self.seed
+        settings["cfg"] = self.guidance           # its own γ, also for a take of a "vary γ" batch
         settings["model_hash"] = self.model.hash
+        label = f"seed {self.seed}" + (f" · γ {self.guidance:g}" if self.request.cfgs is not None else "")
         return Take(id=self.take_id, path=str(self.wav_path), region_start=self.region[0],
-                    region_end=self.region[1], settings=settings, track_id=self.request.track_id,
-                    label=f"seed {self.seed}")
+                    region_end=self.region[1], settings=settings, track_id=self.request.track_id, label=label)
 
 
 def takes_dir_for(project_path: str | Path) -> Path:
@@ -88,12 +95,15 @@ class TakeStore:
         self.folder = Path(folder)
 
     def write(self, audio: np.ndarray, *, request: GenerationRequest, seed: int, model: ModelIdentity,
-              extra: dict[str, Any] | None = None, take_id: str | None = None) -> TakeResult:
-        """Write one take and its sidecar; both appear together or not at all."""
+              extra: dict[str, Any] | None = None, take_id: str | None = None,
+              cfg: float | None = None) -> TakeResult:
+        """Write one take and its sidecar; both appear together or not at all.
+
+        `cfg` is the take's own γ; it may be left out when the seed names one take of `request`.
+        """
         if audio.ndim != 1 or audio.shape[0] != request.length:
             raise ValueError(f"take audio {audio.shape=} does not fill the region of {request.length} samples")
-        if seed not in request.seeds:
-            raise ValueError(f"{seed=} is not among the request's seeds {request.seeds}")
+        cfg = float(request.take_cfgs[request.row_of(seed, cfg)])     # ValueError: not a take of the request
         self.folder.mkdir(parents=True, exist_ok=True)
         take_id = take_id or new_id("take")
         wav_path, sidecar_path = self.paths(take_id)
@@ -103,6 +113,7 @@ class TakeStore:
             "version": SIDECAR_VERSION,
             "id": take_id,
             "seed": seed,
+            "cfg": cfg,
             "request": request.to_dict(),
             "model": {"name": model.name, "hash": model.hash, "preset": model.preset},
             "audio": {"file": wav_path.name, "sample_rate": SAMPLE_RATE, "samples": int(audio.shape[0]),
@@ -130,7 +141,7 @@ class TakeStore:
                 tmp.unlink(missing_ok=True)
             raise
         log.info("take %s (seed %d) written to %s", take_id, seed, wav_path)
-        return TakeResult(take_id, seed, wav_path, sidecar_path, request, model, digest, dict(extra or {}))
+        return TakeResult(take_id, seed, wav_path, sidecar_path, request, model, digest, dict(extra or {}), cfg)
 
     def paths(self, take_id: str) -> tuple[Path, Path]:
         return self.folder / f"{take_id}.wav", self.folder / f"{take_id}.json"
@@ -161,6 +172,15 @@ class Sidecar:
     samples: int
     extra: dict[str, Any]
     path: Path
+    cfg: float | None = None        # the take's own γ (None only for a hand-made Sidecar: the request's cfg)
+
+    @property
+    def guidance(self) -> float:
+        return float(self.cfg) if self.cfg is not None else float(self.request.cfg)
+
+    def take_request(self) -> GenerationRequest:
+        """A request for this take alone (its seed and γ): "generate it again" as a new job."""
+        return self.request.for_take(self.seed, self.guidance)
 
     @property
     def wav_path(self) -> Path:
@@ -186,9 +206,13 @@ def read_sidecar(path: str | Path) -> Sidecar:
     try:
         request = GenerationRequest.from_dict(data["request"])
         model = ModelIdentity(**data["model"])
-        return Sidecar(take_id=data["id"], seed=int(data["seed"]), request=request, model=model,
+        seed = int(data["seed"])
+        # Sidecars from before per-take γ have none of their own: the request's cfg made them.
+        cfg = float(data["cfg"]) if data.get("cfg") is not None else float(request.cfg)
+        request.row_of(seed, cfg)           # ValueError: the take is not one of its own request's
+        return Sidecar(take_id=data["id"], seed=seed, request=request, model=model,
                        audio_sha256=data["audio"]["sha256"], samples=int(data["audio"]["samples"]),
-                       extra=dict(data.get("extra", {})), path=path)
+                       extra=dict(data.get("extra", {})), path=path, cfg=cfg)
     except (KeyError, TypeError, ValueError) as exc:
         raise TakeSidecarError(f"{path}: the take's settings are incomplete ({exc!r})") from exc
 

@@ -25,7 +25,7 @@ from foley_studio.model.encoders import (
     TextEncoder, VideoEncoder, build_text_encoder, build_video_encoder, caption_with_quality, opposite_quality,
 )
 from foley_studio.model.errors import ModelError
-from foley_studio.model.guidance import Conditions, guided_denoiser
+from foley_studio.model.guidance import Cfg, Conditions, cfg_values, guided_denoiser
 
 log = logging.getLogger(__name__)
 
@@ -171,10 +171,11 @@ class FoleyModel(nn.Module):
     # -- sampling (per take)
     @torch.no_grad()
     def sample(self, cond: Conditions, seeds: list[int], *, steps: int = 25, sampler: str = "dpmpp",
-               cfg: float = 4.0, eta: float = 0.0, callback: Callable[[dict], None] | None = None) -> Tensor:
+               cfg: Cfg = 4.0, eta: float = 0.0, callback: Callable[[dict], None] | None = None) -> Tensor:
         """Latents (N, C_z, T) for N seeds, all seeds and both guidance branches in one forward per step
-        (the positive branch alone when cfg is 0). Per-seed context latents (see `prepare_conditions`)
-        need exactly one seed per row.
+        (the positive branch alone when every γ is 0). Per-seed context latents (see `prepare_conditions`)
+        need exactly one seed per row. `cfg` is one γ for every seed or a sequence of N, one per seed
+        (row i then matches sampling seed i alone at its γ, up to float rounding).
 
         `callback(dict(i, n, t, x, denoised))` runs after every step with the target positions only;
         an exception it raises stops sampling and propagates (cancellation).
@@ -184,6 +185,10 @@ class FoleyModel(nn.Module):
         if cond.given_rows not in (None, len(seeds)):
             raise ModelError(f"these conditions carry one context per seed for {cond.given_rows} seeds, "
                              f"but {len(seeds)} seeds were given; prepare them with this call's seeds")
+        try:
+            cfgs = cfg_values(cfg, len(seeds))
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"cfg (guidance scale): {exc}") from None
         run = get_sampler(sampler)
         generators = [torch.Generator(device="cpu").manual_seed(int(s)) for s in seeds]
         shape = (len(seeds), self.config.latent_channels, cond.length)
@@ -192,21 +197,21 @@ class FoleyModel(nn.Module):
         # given positions start on the forward process of their known values (a(1)·z_c + s(1)·noise)
         given = cond.given_for(len(seeds))
         x = torch.where(cond.given_mask[None, None], self.schedule.add_noise(given, noise, 1.0), noise)
-        denoise = guided_denoiser(self.dit, self.schedule, cond, len(seeds), cfg)
+        denoise = guided_denoiser(self.dit, self.schedule, cond, len(seeds), cfgs)
         ref = cond.n_reference
 
         def on_step(info: dict) -> None:
             if callback is not None:
                 callback({**info, "x": info["x"][..., ref:], "denoised": info["denoised"][..., ref:]})
 
-        log.debug("sampling %d take(s) of %d latents (+%d reference): %s, %d steps, cfg %.2f",
-                  len(seeds), cond.n_latents, ref, sampler, steps, cfg)
+        log.debug("sampling %d take(s) of %d latents (+%d reference): %s, %d steps, cfg %s",
+                  len(seeds), cond.n_latents, ref, sampler, steps, ", ".join(f"{g:.2f}" for g in sorted(set(cfgs))))
         kwargs = {"eta": eta} if sampler == "ddim" else {}
         out = run(denoise, x, grid, generator=generators, callback=on_step, **kwargs)
         return out[..., ref:]
 
     def generate(self, *, n_latents: int, seeds: list[int], steps: int = 25, sampler: str = "dpmpp",
-                 cfg: float = 4.0, callback: Callable[[dict], None] | None = None, **conditions) -> Tensor:
+                 cfg: Cfg = 4.0, callback: Callable[[dict], None] | None = None, **conditions) -> Tensor:
         """prepare_conditions + sample + decode: (N, n_latents * hop) waveforms."""
         cond = self.prepare_conditions(n_latents=n_latents, **conditions)
         return self.decode_latents(self.sample(cond, seeds, steps=steps, sampler=sampler, cfg=cfg, callback=callback))

@@ -12,12 +12,19 @@ Both branches for all N seeds go through the network as one batch of 2N rows per
 γ = 0 the negative branch has weight zero, so only the N positive rows run. Given positions are
 known, so the x0 estimate there is replaced by the given latents exactly.
 
+γ is one number for every row, or one per row (the editor's "vary γ" takes: one batch, N scales,
+broadcast as (N, 1, 1)). Rows are independent in the network, so row i of a per-row call is row i
+of a call at that row's γ alone, up to float rounding. Only when every γ is 0 is the negative
+branch skipped; a mix of zero and non-zero runs both branches (a zero row weighs its negative by 0).
+
 The given latents are either one context for every row (C_z, L) or one per row (N, C_z, L): a long
 region's later windows continue each take's own previous window, so their contexts differ while
 the layout of given positions (`given_mask`, (L,)) is the same for every take.
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -70,15 +77,44 @@ class Conditions:
         return self.given
 
 
-def combine(out_pos: Tensor, out_neg: Tensor, cfg: float) -> Tensor:
-    """Eqs. 2–4: (γ + 1)·positive − γ·negative; γ = 0 is the conditional branch alone."""
+Cfg = float | Sequence[float]
+"""A guidance scale γ: one for every row, or one per row."""
+
+
+def combine(out_pos: Tensor, out_neg: Tensor, cfg: float | Tensor) -> Tensor:
+    """Eqs. 2–4: (γ + 1)·positive − γ·negative; γ = 0 is the conditional branch alone.
+
+    `cfg` is a number or a tensor broadcasting against the outputs ((N, 1, 1) for one γ per row).
+    """
     return (cfg + 1.0) * out_pos - cfg * out_neg
 
 
-def guided_denoiser(dit: DiT, schedule: NoiseSchedule, cond: Conditions, n: int, cfg: float) -> Denoiser:
+def cfg_values(cfg: Cfg, n: int) -> list[float]:
+    """γ of each of the n rows; a sequence must have one finite, non-negative value per row."""
+    if isinstance(cfg, (int, float)):
+        values = [float(cfg)] * n
+    else:
+        values = [float(g) for g in cfg]
+        if len(values) != n:
+            raise ValueError(f"{len(values)} guidance scales for {n} rows; give one per seed or a single number")
+    bad = [g for g in values if not (math.isfinite(g) and g >= 0.0)]
+    if bad:
+        raise ValueError(f"guidance scales must be finite and >= 0, got {bad}")
+    return values
+
+
+def guided_denoiser(dit: DiT, schedule: NoiseSchedule, cond: Conditions, n: int, cfg: Cfg) -> Denoiser:
     """A `denoise(x (N, C_z, L), t) -> x0` closure running both branches of N rows in one forward
-    (only the N positive rows when `cfg` is 0: eq. 2 is then the conditional branch alone)."""
-    negative = cfg != 0.0
+    (only the N positive rows when every γ is 0: eq. 2 is then the conditional branch alone).
+
+    `cfg` is one γ for all rows or a sequence of N, one per row.
+    """
+    values = cfg_values(cfg, n)
+    negative = any(g != 0.0 for g in values)
+    # One γ for all rows stays a Python number: the arithmetic is the single-γ path's exactly.
+    gamma: float | Tensor = values[0]
+    if len(set(values)) > 1:
+        gamma = torch.tensor(values, dtype=torch.float32, device=cond.video.device).view(n, 1, 1)
     inputs = _batch_inputs(cond, n, negative=negative)
     given, given_mask = inputs["given"][:n], inputs["given_mask"][:n, None, :]
 
@@ -87,7 +123,8 @@ def guided_denoiser(dit: DiT, schedule: NoiseSchedule, cond: Conditions, n: int,
         xx = torch.cat([x, x]) if negative else x                            # (2N or N, C_z, L)
         tt = torch.full((xx.shape[0],), float(t), device=x.device)
         out = dit(xx, tt, **inputs).to(x.dtype)
-        guided = combine(*out.chunk(2), cfg) if negative else out
+        g = gamma.to(x.dtype) if isinstance(gamma, Tensor) else gamma
+        guided = combine(*out.chunk(2), g) if negative else out
         x0 = schedule.denoised(x, guided, t)
         return torch.where(given_mask, given, x0)
 

@@ -33,7 +33,7 @@ from foley_studio.core.paths import data_dir
 from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.engine.errors import EngineError, RequestError
 from foley_studio.engine.jobs import JobResult, JobState
-from foley_studio.engine.request import MAX_REFERENCE_SECONDS, GenerationRequest, ReferenceClip
+from foley_studio.engine.request import MAX_CFG, MAX_REFERENCE_SECONDS, GenerationRequest, ReferenceClip
 
 from .engine_worker import EngineWorker
 from .jobs_panel import JobsPanel
@@ -552,7 +552,8 @@ class GeneratePanel(QWidget):
         return [base + i for i in range(n)]
 
     def build_requests(self) -> list[GenerationRequest]:
-        """The request(s) of one Generate: one batch of seeds, or one request per γ for "vary γ"."""
+        """The request of one Generate: one batch of seeds, or for "vary γ" one seed at n guidance
+        scales (per-take `cfgs`), also one batch: the takes share the noise and one sampling run."""
         region = self.doc.region
         if region is None:
             raise RequestError("no region selected: drag on the ruler (or press I and O) to mark where the "
@@ -579,7 +580,8 @@ class GeneratePanel(QWidget):
             model=self.model_name, track_id=self.doc.selected_track)
         if self.preset.currentData() == PRESET_SEEDS or n == 1:
             return [base.validate()]
-        return [replace(base, cfg=round(float(g), 2)).validate() for g in cfg_row(float(self.cfg.value()), n)]
+        cfgs = tuple(round(float(g), 2) for g in cfg_row(float(self.cfg.value()), n))
+        return [replace(base, seeds=base.seeds * n, cfgs=cfgs).validate()]
 
     def takes_dir(self) -> Path:
         """The project's `takes/` folder; an unsaved project's takes wait in the data dir."""
@@ -655,7 +657,7 @@ class GeneratePanel(QWidget):
         except (FoleyError, KeyError) as exc:
             self._show_error(f"Cannot regenerate: {exc}")
             return None
-        request = sidecar.request.with_seeds((sidecar.seed,))
+        request = sidecar.take_request()          # its own seed and γ, also for a "vary γ" take
         job = self.worker.submit(request, takes_dir=Path(take.path).parent,
                                  source=ProjectAudio.snapshot(self.doc.project), tag=id(self.doc.project))
         self.current_jobs = [job]
@@ -729,8 +731,9 @@ class GeneratePanel(QWidget):
 
 
 def cfg_row(center: float, n: int) -> list[float]:
-    """n guidance scales spread around `center` (±2, never below 1): the "vary γ" preset."""
-    lo, hi = max(1.0, center - 2.0), center + 2.0
+    """n guidance scales spread around `center` (±2, never below 1 nor above the largest allowed): the
+    "vary γ" preset."""
+    lo, hi = max(1.0, center - 2.0), min(MAX_CFG, center + 2.0)
     return [float(g) for g in np.linspace(lo, hi, n)]
 
 
