@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from foley_studio.cli import main
-from media_fixtures import make_tone, make_video, tone, video_packets
+from media_fixtures import UPRIGHT_H, UPRIGHT_W, make_phone_video, make_tone, make_video, tone, video_packets
 
 Q24 = 2.0 ** -23
 
@@ -123,3 +123,27 @@ def test_export_into_missing_folder_is_one_line(video, tmp_path, capsys):
     assert main(["export", str(proj), "--mix", str(tmp_path / "no" / "m.wav")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "m.wav: the folder" in err and "does not exist" in err
+
+
+@pytest.mark.parametrize("rotation", [90, 270])
+def test_info_shows_rotation_with_displayed_and_coded_size(tmp_path, capsys, rotation):
+    phone = make_phone_video(tmp_path / f"portrait{rotation}.mp4", rotation, seconds=0.2)
+    assert main(["info", str(phone)]) == 0
+    out = capsys.readouterr().out
+    shown, coded = f"{UPRIGHT_W}x{UPRIGHT_H}", f"{UPRIGHT_H}x{UPRIGHT_W}"
+    assert f"h264, {shown}, 25/1" in out
+    assert (f"rotation   {rotation} degrees clockwise (display matrix): displayed {shown}, coded {coded}"
+            in out)
+    assert main(["info", str(phone), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["rotation"] == rotation
+    assert (data["width"], data["height"]) == (UPRIGHT_W, UPRIGHT_H)
+    assert (data["coded_width"], data["coded_height"]) == (UPRIGHT_H, UPRIGHT_W)
+
+
+def test_info_upright_video_says_no_rotation(video, capsys):
+    assert main(["info", str(video)]) == 0
+    assert "rotation   0 degrees\n" in capsys.readouterr().out
+    assert main(["info", str(video), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["rotation"] == 0 and (data["coded_width"], data["coded_height"]) == (160, 120)

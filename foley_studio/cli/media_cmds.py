@@ -10,10 +10,14 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from foley_studio.core.errors import MissingMediaError, ProjectError
 from foley_studio.core.project import Clip, Project, Track, VideoRef, new_id, new_project
 from foley_studio.core.timebase import SAMPLE_RATE, format_seconds, seconds_to_samples
+
+if TYPE_CHECKING:
+    from foley_studio.media.probe import MediaInfo
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +65,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     info = probe(args.media)
     if args.json:
-        print(json.dumps(info.to_json(), indent=2))
+        data = info.to_json()
+        if info.has_video:
+            data["coded_width"], data["coded_height"] = info.coded_size
+        print(json.dumps(data, indent=2))
         return 0
     print(f"{info.path}")
     print(f"  container  {info.container}")
@@ -70,6 +77,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         fps = f"{info.fps.numerator}/{info.fps.denominator} ({float(info.fps):.3f} fps)" if info.fps else "unknown"
         vfr = ", variable frame rate" if info.variable_frame_rate else ""
         print(f"  video      {info.video_codec}, {info.width}x{info.height}, {fps}{vfr}, {info.n_frames} frames")
+        print(f"  rotation   {_rotation_text(info)}")
     else:
         print("  video      none")
     if info.has_audio:
@@ -77,6 +85,16 @@ def cmd_info(args: argparse.Namespace) -> int:
     else:
         print("  audio      none")
     return 0
+
+
+def _rotation_text(info: MediaInfo) -> str:
+    """The display rotation; when the picture is turned, the stored size next to the shown one, since
+    tools that ignore the display matrix (and the file's own header) report the coded size."""
+    if not info.rotation:
+        return "0 degrees"
+    coded_w, coded_h = info.coded_size
+    return (f"{info.rotation} degrees clockwise (display matrix): displayed {info.width}x{info.height}, "
+            f"coded {coded_w}x{coded_h}")
 
 
 # ---------------------------------------------------------------------------------------------
