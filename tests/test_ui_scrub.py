@@ -161,3 +161,13 @@ def test_editor_window_scrubs_while_the_playhead_is_dragged(qtbot):
     finally:
         win.playback = None
         win.shutdown()
+
+
+def test_a_playhead_scrolled_off_the_left_is_not_grabbed(qtbot, canvas):
+    g, doc = canvas.geo, canvas.doc
+    doc.set_playhead(0)
+    canvas.scroll_to(2 * g.samples_per_pixel)               # playhead 2 px left of the lanes: hidden
+    assert g.x_of(0) < g.header_width
+    assert not canvas.on_playhead_handle(g.header_width + 2, 4)
+    canvas.scroll_to(0)
+    assert canvas.on_playhead_handle(g.x_of(0) + 2, 4)

@@ -236,7 +236,8 @@ class TimelineCanvas(QWidget):
         g = self.geo
         if not 0 <= y < g.ruler_height or x < g.header_width:
             return False
-        if abs(x - g.x_of(self.doc.playhead)) > PLAYHEAD_GRAB_PX:
+        head_x = g.x_of(self.doc.playhead)
+        if head_x < g.header_width or abs(x - head_x) > PLAYHEAD_GRAB_PX:   # scrolled off: not drawn, not grabbed
             return False
         return y <= PLAYHEAD_HEAD_PX + 3 or self.marker_at(x) is None
 
