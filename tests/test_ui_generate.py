@@ -272,21 +272,32 @@ def test_no_region_is_refused_with_a_message(qtbot, window):
     assert "no region selected" in window.generation.panel.error.text()
 
 
-def test_vary_cfg_queues_one_job_per_guidance_scale_and_runs_them_in_order(qtbot, window):
+def test_vary_cfg_is_one_batched_job_and_each_take_shows_its_own_cfg(qtbot, window):
     g = window.generation
     g.panel.n_takes.setValue(3)
     g.panel.cfg.setValue(4.0)
     g.panel.preset.setCurrentIndex(g.panel.preset.findData("vary γ"))
-    started = []
-    g.worker.jobStarted.connect(started.append)
-    jobs = g.panel.generate()
-    assert len(jobs) == 3
-    assert [g.worker.jobs[j].state for j in jobs[1:]] == [JobState.QUEUED, JobState.QUEUED]
+    qtbot.mouseClick(g.panel.generate_button, Qt.LeftButton)
+    jobs = g.panel.current_jobs
+    assert len(jobs) == 1                                   # one request: one sampling run for all γ
+    request = g.worker.jobs[jobs[0]].request
+    assert request.cfgs == (2.0, 4.0, 6.0)
+    assert len(request.seeds) == 3 and len(set(request.seeds)) == 1      # one seed, three γ
     _wait_done(qtbot, window, jobs)
-    assert started == jobs                                  # one at a time, in submission order
-    assert [g.worker.jobs[j].request.cfg for j in jobs] == [2.0, 4.0, 6.0]
-    assert len({g.worker.jobs[j].request.seeds for j in jobs}) == 1      # one seed, three γ
-    assert sorted(t.settings["cfg"] for t in window.doc.project.takes) == [2.0, 4.0, 6.0]
+    takes = window.doc.project.takes
+    assert [t.settings["cfg"] for t in takes] == [2.0, 4.0, 6.0]
+    assert [t.label for t in takes] == [f"seed {request.seeds[0]} · γ {g:g}" for g in (2, 4, 6)]
+    qtbot.waitUntil(lambda: len(g.takes.rows) == 3)
+    shown = sorted(row.info.text().split("γ ")[1] for row in g.takes.rows)
+    assert shown == ["2", "4", "6"]
+    # Regenerating one of them runs it alone at its own γ, from its sidecar.
+    job = g.panel.regenerate_take(takes[1].id)
+    assert g.worker.jobs[job].request.takes == [(request.seeds[0], 4.0)]
+    _wait_done(qtbot, window, [job])
+    again = window.doc.project.takes[3]
+    assert again.settings["cfg"] == 4.0
+    np.testing.assert_allclose(sf.read(again.path, dtype="float32")[0], sf.read(takes[1].path, dtype="float32")[0],
+                               atol=1e-4)
 
 
 def test_warm_models_keep_one_model_and_unload_it_on_switch():
