@@ -182,7 +182,7 @@ def test_every_window_gets_each_takes_own_cfg_in_one_call(model):
     assert calls == [([window_seed(7, k)] * 3, [2.0, 4.0, 6.0]) for k in range(windows)]
     assert rendered.batches == [(0, 1, 2)] * 3
     # each take equals generating it alone at its γ (float rounding apart), and the γ values matter
-    for row, cfg in enumerate((2.0, 4.0, 6.0)):
+    for cfg in (2.0, 4.0, 6.0):
         alone = _pipeline(model).render(req.for_take(7, cfg))
         np.testing.assert_allclose(rendered.take(7, cfg), alone.audio[7], atol=1e-5)
     assert not np.allclose(rendered.rows[0], rendered.rows[2], atol=1e-3)

@@ -1,9 +1,10 @@
 """Takes on disk: `<id>.wav` (48 kHz, 32-bit float) beside `<id>.json`, the exact settings that made it.
 
 The sidecar holds the whole request (with the batch of seeds it was sampled in), the take's seed
-and its own guidance scale γ (a "vary γ" batch gives each take another), the model's name and weights hash, and a hash of the audio, so `regenerate` can make the same take
-again and prove it is bit-identical. Both files are staged under hidden names and renamed into
-place only when complete: a crash or a cancelled job never leaves half a take.
+and its own guidance scale γ (a "vary γ" batch gives each take another), the model's name and
+weights hash, and a hash of the audio, so `regenerate` can make the same take again and prove it
+is bit-identical. Both files are staged under hidden names and renamed into place only when
+complete: a crash or a cancelled job never leaves half a take.
 """
 from __future__ import annotations
 
