@@ -71,6 +71,17 @@ def test_extend_on_a_video_writes_takes_and_prints_one_line_each(video, tiny_mod
     assert list((paths.cache_dir("video_feats/v1")).glob("*.safetensors"))   # features were cached
 
 
+def test_a_list_of_guidance_scales_makes_one_take_per_value_from_one_seed(video, tiny_model, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["generate", str(video), "--region", "0:0.5", "--cfg", "2,5", "--steps", "2", "--seed", "7",
+                 "--model", str(tiny_model), "--device", "cpu", "--out", str(out)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert code == 0 and len(lines) == 2
+    assert "seed 7 γ 2" in lines[0] and "seed 7 γ 5" in lines[1]
+    gammas = sorted(json.loads(p.read_text())["cfg"] for p in out.glob("*.json"))
+    assert gammas == [2.0, 5.0]
+
+
 def test_analogy_with_a_reference_file_and_with_the_project_mix(video, tiny_model, tmp_path, capsys):
     ref = make_tone(tmp_path / "ref.wav", seconds=1.0, freq=300.0)
     for reference in (f"{ref}:0:0.5", "project:0.2:0.7"):
@@ -89,6 +100,8 @@ def test_analogy_with_a_reference_file_and_with_the_project_mix(video, tiny_mode
     (["--reference", "/nonexistent.wav:0:1", "--mode", "analogy"], "no such file"),
     (["--takes", "0"], "at least one take"),
     (["--cfg", "-2"], "cfg"),
+    (["--cfg", "2,x"], "comma-separated list"),
+    (["--cfg", "2,4", "--takes", "3"], "one take per value"),
 ])
 def test_bad_flags_are_one_line_errors(video, tmp_path, flags, words, capsys):
     code = main(["generate", str(video), *flags, "--out", str(tmp_path / "out")])

@@ -49,9 +49,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--region", default=None, metavar="START:END",
                    help="the region to fill, in seconds (default: the whole video or project); regions longer "
                         "than the model's 8 s window are made window by window and crossfaded")
-    p.add_argument("--takes", type=int, default=4, help="how many takes (default: 4)")
-    p.add_argument("--cfg", type=float, default=4.0, help="guidance scale γ; higher follows the controls more "
-                                                          "closely (default: 4.0, typical 3-5)")
+    p.add_argument("--takes", type=int, default=None, help="how many takes (default: 4, or one per --cfg value)")
+    p.add_argument("--cfg", default="4.0", metavar="G[,G...]",
+                   help="guidance scale γ; higher follows the controls more closely (default: 4.0, typical 3-5). "
+                        "A list such as 2,4,6 makes one take per γ from the same seed, to compare like for like")
     p.add_argument("--steps", type=int, default=25, help="denoising steps (default: 25)")
     p.add_argument("--sampler", choices=SAMPLERS, default="dpmpp",
                    help="dpmpp: DPM-Solver++ for few steps; ddim: the paper's sampler (default: dpmpp)")
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     results = pipeline.run(request, progress=_progress_printer())
     for result in results:
         seconds = request.length / SAMPLE_RATE
-        print(f"{result.take_id}\tseed {result.seed}\t{seconds:.2f} s\t{result.wav_path}")
+        print(f"{result.take_id}\tseed {result.seed}{_gamma(result, request)}\t{seconds:.2f} s\t{result.wav_path}")
     return 0
 
 
@@ -101,14 +102,34 @@ def build_request(args: argparse.Namespace, project: Project, video: str | None)
         if project.duration <= 0:
             raise RequestError(f"{args.input} has no duration to fill; give --region START:END")
         start, end = 0, project.duration
-    if args.takes < 1:
-        raise RequestError(f"--takes {args.takes}: ask for at least one take")
+    cfgs = parse_cfgs(args.cfg)
+    if len(cfgs) > 1 and args.takes not in (None, len(cfgs)):
+        raise RequestError(f"--takes {args.takes} with --cfg {args.cfg}: a list of γ makes one take per value "
+                           f"({len(cfgs)}); leave out --takes")
+    takes = len(cfgs) if len(cfgs) > 1 else (4 if args.takes is None else args.takes)
+    if takes < 1:
+        raise RequestError(f"--takes {takes}: ask for at least one take")
+    seeds = (args.seed,) * takes if len(cfgs) > 1 else tuple(range(args.seed, args.seed + takes))
     reference = parse_reference(args.reference) if args.reference else None
     return GenerationRequest(
         mode=args.mode, video=video, region=(start, end), prompt=args.prompt, negative_prompt=args.negative,
-        quality=None if args.quality == "none" else args.quality, reference=reference, cfg=args.cfg,
-        steps=args.steps, sampler=args.sampler, seeds=tuple(range(args.seed, args.seed + args.takes)),
+        quality=None if args.quality == "none" else args.quality, reference=reference, cfg=cfgs[0],
+        cfgs=cfgs if len(cfgs) > 1 else None, steps=args.steps, sampler=args.sampler, seeds=seeds,
         model=args.model, context_seconds=args.context)
+
+
+def _gamma(result, request: GenerationRequest) -> str:
+    """' γ 2.0' when the takes differ in γ (vary-γ), else nothing: the line format stays as it was."""
+    return f" γ {result.guidance:g}" if request.cfgs is not None else ""
+
+
+def parse_cfgs(text: str) -> tuple[float, ...]:
+    """'4' or '2,4,6' -> guidance scales (the request validates their range)."""
+    try:
+        values = tuple(float(v) for v in str(text).split(","))
+    except ValueError:
+        raise RequestError(f"--cfg {text!r} must be a number or a comma-separated list, e.g. 4 or 2,4,6") from None
+    return values
 
 
 def parse_range(text: str, flag: str) -> tuple[int, int]:
