@@ -382,10 +382,14 @@ def test_editor_window_wires_scrubbing_menu_and_meter(qtbot, fake_sd, monkeypatc
         win.canvas.seekRequested.emit(2 * SAMPLE_RATE)
         qtbot.wait(60)
         assert rendered == [SAMPLE_RATE]
-        assert win.playback.play()                        # while playing, a seek restarts at the new position
+        assert win.playback.play()                        # while playing, a seek moves on in the same stream
+        streams = len(fake_sd.streams)
         win.doc.set_playhead(3 * SAMPLE_RATE)
         win.canvas.seekRequested.emit(3 * SAMPLE_RATE)
-        assert win.playback.playing and win.playback.output.start_time == 3 * SAMPLE_RATE
+        out = win.playback.output
+        _wait_for(lambda: out.seeks_applied == 1)
+        assert win.playback.playing and out._timeline_of_frame(out._seek_hold[0]) == 3 * SAMPLE_RATE
+        assert len(fake_sd.streams) == streams, "a seek while playing must not reopen the stream"
     finally:
         win.shutdown()
 

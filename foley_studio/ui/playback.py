@@ -14,13 +14,18 @@ Threads and who may write what (this is the whole locking story):
   any block the callback has been asked for, so it never touches the block being copied, and it
   publishes `_written` only after the frames below it are in place.
 - the GUI thread never touches the ring. It hands the feeder requests (an edited project to play,
-  a scrub grain) through one slot guarded by `_request_lock`, held only to swap a reference.
+  a seek, a scrub grain) through slots guarded by `_request_lock`, held only to swap a reference;
+  a newer request of the same kind replaces a pending one (latest wins).
 
 An edit made while playing therefore becomes: GUI posts the copy -> the feeder drops what it had
 rendered beyond `_read + UPDATE_MARGIN` (by lowering `_written`; the callback may still copy frames
 below that) and renders on from there with the new project. What the ring holds always maps to
 the timeline by frame count alone (`_timeline_of_frame`), so dropping and re-rendering can neither
 skip nor repeat a timeline sample.
+
+A seek while playing is the same move with a shorter margin (SEEK_MARGIN_SECONDS): the feeder
+drops what lies beyond it and re-anchors the mapping (`start_time` becomes the timeline sample
+frame 0 *would* have had) so the frame at the cut maps to the new position. The stream stays open.
 """
 from __future__ import annotations
 
@@ -41,6 +46,7 @@ log = logging.getLogger(__name__)
 RING_SECONDS = 4.0
 CHUNK = 6000                      # 125 ms rendered per feeder step
 UPDATE_MARGIN_SECONDS = 0.25      # already-rendered audio still played after an edit while playing
+SEEK_MARGIN_SECONDS = 0.08        # ... and after a seek: short, a moved playhead should be heard at once
 GUARD_FRAMES = 2048               # least distance ahead of the read position the feeder may rewrite
 GRAIN_SECONDS = 0.07              # one scrub grain
 GRAIN_FADE_SECONDS = 0.008        # raised-cosine edges of a grain: no clicks
@@ -99,6 +105,9 @@ class AudioOutput:
         self._request_lock = threading.Lock()
         self._pending_project: Project | None = None
         self._pending_grain: tuple[Project, int] | None = None
+        self._pending_seek: int | None = None
+        self._seek_hold = (0, 0)    # (ring frame, timeline sample): until that frame plays, the playhead waits there
+        self.seeks_applied = 0      # seeks the feeder has carried out (tests and diagnostics)
         self._wake = threading.Event()
         self._t0: float | None = None
         self.start_time = 0
@@ -133,6 +142,7 @@ class AudioOutput:
         self.end = project.duration if end is None else int(end)
         self._end_follows_project = end is None
         self._reset_ring()
+        self._seek_hold = (0, self.start_time)
         self._fill(min(len(self._ring), 4 * CHUNK))          # something to play before the stream opens
         self._open("play")
 
@@ -142,6 +152,18 @@ class AudioOutput:
             with self._request_lock:
                 self._pending_project = copy.deepcopy(project)
             self._wake.set()
+
+    def seek(self, position: int) -> bool:
+        """While playing: go on from timeline sample `position` in the open stream.
+
+        Heard SEEK_MARGIN_SECONDS (of stream time) after the feeder takes it; seeks posted before
+        then collapse into one at the latest position. Returns False when not playing (nothing to move)."""
+        if not (self._running and self._mode == "play"):
+            return False
+        with self._request_lock:
+            self._pending_seek = max(0, int(position))
+        self._wake.set()
+        return True
 
     def scrub(self, project: Project, position: int) -> None:
         """Play a short grain of `project`'s mix from `position` (a later request replaces a pending one).
@@ -174,7 +196,7 @@ class AudioOutput:
             self._feeder = None
         self._mode = None
         with self._request_lock:
-            self._pending_project = self._pending_grain = None
+            self._pending_project = self._pending_grain = self._pending_seek = None
 
     @property
     def active(self) -> bool:
@@ -198,6 +220,13 @@ class AudioOutput:
         # What leaves the speaker now was handed over one output latency ago.
         latency = getattr(self._stream, "latency", 0.0) or 0.0
         played = max(0, played - int(float(latency) * self.sample_rate))
+        # After a seek the playhead stays where it was put until audio from there is heard.
+        pending = self._pending_seek
+        if pending is not None:
+            return pending
+        hold_frame, hold_time = self._seek_hold
+        if played < hold_frame:
+            return hold_time
         return self._timeline_of_frame(played)
 
     def take_peak(self) -> float | None:
@@ -283,14 +312,17 @@ class AudioOutput:
                 self._wake.wait(0.01)
 
     def _feed_play_step(self) -> bool:
-        """Take an edited project if one is waiting, then render one chunk if there is room."""
+        """Take an edited project and a seek if waiting, then render one chunk if there is room."""
         with self._request_lock:
             project, self._pending_project = self._pending_project, None
+            seek = self._pending_seek
         if project is not None:
             self._project = project
             if self._end_follows_project:      # an edit that lengthens the project plays on to the new end
                 self.end = project.duration
             self._drop_unplayed()
+        if seek is not None:
+            self._apply_seek(seek)
         if len(self._ring) - (self._written - self._read) < CHUNK:
             return False
         self._fill(CHUNK)
@@ -303,6 +335,20 @@ class AudioOutput:
         if keep < self._written:
             log.debug("edit while playing: dropping %d rendered frames", self._written - keep)
             self._written = keep
+
+    def _apply_seek(self, position: int) -> None:
+        """Cut the ring SEEK_MARGIN_SECONDS past the read position and map the cut to `position`."""
+        margin = max(int(SEEK_MARGIN_SECONDS * self.sample_rate), self._guard())
+        keep = min(self._written, self._read + margin)
+        self._written = keep
+        self._seek_hold = (keep, position)
+        self.start_time = position - keep * self.rate       # so that _timeline_of_frame(keep) == position
+        self.seeks_applied += 1
+        # Cleared only now, with the mapping in place: position() never falls back to the old one.
+        with self._request_lock:
+            if self._pending_seek == position:
+                self._pending_seek = None
+        log.debug("seek while playing: frame %d plays timeline sample %d", keep, position)
 
     def _feed_scrub_step(self) -> bool:
         with self._request_lock:
@@ -366,7 +412,7 @@ class AudioOutput:
         return self.loop is not None and self.loop[1] > self.loop[0]
 
     def _timeline_of_frame(self, frame: int) -> int:
-        """Timeline sample at ring frame `frame` (start, speed and loop are fixed for one start())."""
+        """Timeline sample at ring frame `frame` (speed and loop are fixed for one start(); a seek moves start)."""
         pos = self.start_time + frame * self.rate
         if self.rate > 0 and self._looping():
             a, b = self.loop
@@ -476,6 +522,19 @@ class PlaybackController(QObject):
             self.output.stop()
         if was:
             self.playingChanged.emit(False)
+
+    def seek(self, position: int) -> bool:
+        """The playhead was moved while playing: go on from `position` without reopening the stream.
+
+        Looping keeps play()'s rule (a position outside the loop starts the loop). Returns False when
+        stopped; the caller then scrubs or just moves the playhead."""
+        if not self.playing or self.output is None:
+            return False
+        position = max(0, int(position))
+        loop = self.output.loop
+        if loop is not None and not loop[0] <= position < loop[1]:
+            position = loop[0]
+        return self.output.seek(position)
 
     def toggle(self) -> None:
         self.stop() if self.playing else self.play()
