@@ -24,7 +24,7 @@ from .about import show_about
 from .document import ProjectDocument
 from .library_panel import LibraryPanel
 from .meter import LevelMeter
-from .mime import LIBRARY_MIME, LibraryDrag, decode_library_drag
+from .mime import LIBRARY_MIME, LibraryDrag, decode_library_drag, dropped_files, is_video_file
 from .playback import AudioOutput, PlaybackController
 from .previews import ThumbnailCache, WaveformCache
 from .spectrogram_panel import SpectrogramPanel
@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
             # One output stream at a time: the timeline and the library preview stop each other.
             self.library.previewStarted.connect(self.playback.stop)
             self.playback.playingChanged.connect(lambda playing: playing and self.library.stop_preview())
+        self.setAcceptDrops(True)         # a video dragged in from the file manager (tracks take sounds)
         self._update_title()
         if restore_layout:
             self._restore_layout()
@@ -399,11 +400,14 @@ class MainWindow(QMainWindow):
                 self.playback.play()
 
     def _on_seek_requested(self, samples: int) -> None:
-        """The timeline moved the playhead by hand: playback follows it, or a scrub grain is heard."""
+        """The timeline moved the playhead by hand: playback follows it, or a scrub grain is heard.
+
+        While playing this is a seek inside the open stream (no copy of the project, no new stream),
+        so dragging the playhead during playback stays light; rapid seeks collapse to the latest."""
         if self.playback is None:
             return
         if self.playback.playing:
-            self.playback.play(self.playback.output.rate)
+            self.playback.seek(samples)
         else:
             self.playback.scrub(samples)
 
@@ -415,6 +419,59 @@ class MainWindow(QMainWindow):
     def _on_playing(self, playing: bool) -> None:
         self.play_action.setText("Stop" if playing else "Play")
         self.play_action.setIcon(glyph_icon("■" if playing else "▶"))
+
+    # -- drops from the file manager ------------------------------------------------------------------
+    def _dropped_video(self, event) -> Path | None:
+        """The one video file a drag carries (sounds are the timeline's; library drags are not files here)."""
+        mime = event.mimeData()
+        if mime.hasFormat(LIBRARY_MIME):
+            return None
+        paths = dropped_files(mime)
+        return paths[0] if len(paths) == 1 and is_video_file(paths[0]) else None
+
+    def dragEnterEvent(self, event) -> None:
+        if self._dropped_video(event) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        if self._dropped_video(event) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        video = self._dropped_video(event)
+        if video is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        # Answer the drop first: a question box inside the drop handler would hold the file manager's drag.
+        QTimer.singleShot(0, lambda: self.open_dropped_video(video))
+
+    def open_dropped_video(self, path: str | Path) -> bool:
+        """A video dropped on the window: offer a new project scored against it (File > New from video).
+
+        With FOLEY_STUDIO_NO_PROMPTS=1 nothing asks: the project is replaced and errors go to the status bar."""
+        path = Path(path)
+        prompts = os.environ.get("FOLEY_STUDIO_NO_PROMPTS") != "1"
+        try:
+            project = project_from_video(path)
+        except FoleyError as exc:
+            self.show_message(f"Cannot use {path.name} as the picture: {exc}", 0)
+            if prompts:
+                QMessageBox.critical(self, "Cannot use this video", str(exc))
+            return False
+        if prompts:
+            answer = QMessageBox.question(self, "Open video", f"Start a new project scored against {path.name}?",
+                                          QMessageBox.Open | QMessageBox.Cancel, QMessageBox.Open)
+            if answer != QMessageBox.Open or not self.confirm_discard():
+                return False
+        self._install(project, None)
+        settings().setValue("paths/last_dir", str(path.parent))
+        self.show_message(f"New project scored against {path.name}")
+        return True
 
     # -- projects ---------------------------------------------------------------------------------------
     def ask_open_path(self) -> str | None:

@@ -23,7 +23,7 @@ from foley_studio.core.project import Clip, Marker, Track, new_id
 from foley_studio.core.timebase import SAMPLE_RATE, VideoClock, format_seconds
 
 from .document import ProjectDocument, new_gesture
-from .mime import LIBRARY_MIME, LibraryDrag, decode_library_drag
+from .mime import FileDrop, LibraryDrag, decode_library_drag, dropped_files, is_video_file, scan_audio_files
 from .previews import TILE_PX, ThumbnailCache, WaveformCache, frame_grid_step, quantise_spp
 from .theme import TIMELINE as C
 from .theme import mono_font
@@ -87,6 +87,7 @@ class TimelineCanvas(QWidget):
         self._drag: _Drag | None = None
         self._snap_guide: int | None = None
         self._drop_ghost: tuple[int, int, int] | None = None   # (track row, start, length)
+        self._file_scan: tuple[tuple[str, ...], FileDrop] | None = None   # probed files of the drag in progress
         self._hover: QPointF | None = None     # last mouse position over the canvas (for X on a clip)
         self._thumb_failed = False
         self.setFocusPolicy(Qt.StrongFocus)
@@ -946,35 +947,63 @@ class TimelineCanvas(QWidget):
             self.update()
         event.accept()
 
-    # -- drops from the library --------------------------------------------------------------------
+    # -- drops from the library and from the file manager -------------------------------------------
+    def _dragged_sounds(self, mime) -> FileDrop | None:
+        """The sounds a drag carries: library items as they are, or local files (probed once per drag).
+
+        None when the drag is not for the tracks: no sounds at all, or only videos (those go to the
+        window, which offers them as the picture)."""
+        items = decode_library_drag(mime)
+        if items:
+            return FileDrop(items, [])
+        paths = dropped_files(mime)
+        if not paths or all(is_video_file(p) for p in paths):
+            return None
+        key = tuple(str(p) for p in paths)
+        if self._file_scan is None or self._file_scan[0] != key:
+            self._file_scan = (key, scan_audio_files(paths))
+        return self._file_scan[1]
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasFormat(LIBRARY_MIME):
+        drop = self._dragged_sounds(event.mimeData())
+        if drop is not None and drop.sounds:
             event.acceptProposedAction()
+            return
+        if drop is not None and drop.refused:        # refused here; say why instead of a silent no-entry cursor
+            self.statusMessage.emit(f"Cannot drop: {drop.describe_refused()}")
+        event.ignore()
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        items = decode_library_drag(event.mimeData())
+        drop = self._dragged_sounds(event.mimeData())
         pos = event.position()
-        if not items or pos.x() < self.geo.header_width or pos.y() < self.geo.tracks_top:
+        if drop is None or not drop.sounds or pos.x() < self.geo.header_width or pos.y() < self.geo.tracks_top:
             self._drop_ghost = None
             event.ignore()
         else:
             row, start = self.drop_target(pos.x(), pos.y())
-            a, b = items[0].span
-            self._drop_ghost = (row, start, int(round((b - a) * SAMPLE_RATE)))
+            # The ghost spans every sound, as they will be placed: one after another.
+            length = sum(int(round((b - a) * SAMPLE_RATE)) for a, b in (item.span for item in drop.sounds))
+            self._drop_ghost = (row, start, length)
             event.acceptProposedAction()
         self.update()
 
     def dragLeaveEvent(self, event) -> None:
         self._drop_ghost = None
         self._snap_guide = None
+        self._file_scan = None
         self.update()
 
     def dropEvent(self, event: QDropEvent) -> None:
         self._drop_ghost = None
         self._snap_guide = None
-        items = decode_library_drag(event.mimeData())
+        drop = self._dragged_sounds(event.mimeData())
+        self._file_scan = None                        # the next drag probes its files afresh
         pos = event.position()
-        if items and self.drop_library_items(items, pos.x(), pos.y()):
+        added = drop is not None and bool(drop.sounds) and bool(self.drop_library_items(drop.sounds, pos.x(), pos.y()))
+        if drop is not None and drop.refused:
+            lead = "Skipped" if added else "Nothing added"
+            self.statusMessage.emit(f"{lead} — {drop.describe_refused()}")
+        if added:
             event.acceptProposedAction()
         else:
             event.ignore()
