@@ -91,7 +91,8 @@ def test_two_files_land_one_after_another_with_a_ghost_and_one_undo_step(qtbot, 
     cloth = make_tone(tmp_path / "cloth rustle.flac", seconds=0.75, sr=44_100, freq=660.0)   # resampled on play
     canvas, g = window.canvas, window.canvas.geo
     mime = _files(door, cloth)
-    pos = QPointF(round(g.x_of(int(2.5 * SR))), round(g.track_top(1) + g.track_height / 2))   # whole pixels, as Qt sends
+    # Whole pixels, as Qt delivers drag positions.
+    pos = QPointF(round(g.x_of(int(2.5 * SR))), round(g.track_top(1) + g.track_height / 2))
     expected_start = g.time_at(pos.x())
     assert _enter(canvas, mime, pos).isAccepted()
     assert _move(canvas, mime, pos).isAccepted()

@@ -9,7 +9,10 @@ import pytest
 from foley_studio.core.project import Project
 from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.ui.playback import SEEK_MARGIN_SECONDS, AudioOutput
-from tests.test_ui_playback import FakeStream, _project, _wait_for, fake_sd  # noqa: F401 (fixture)
+from tests import test_ui_playback
+from tests.test_ui_playback import FakeStream, _project, _wait_for
+
+fake_sd = test_ui_playback.fake_sd        # the fake sound device: tests pull blocks through the real callback
 
 
 def _ramp(project: Project, a: int, b: int) -> np.ndarray:

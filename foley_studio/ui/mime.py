@@ -95,7 +95,7 @@ def scan_audio_files(paths: list[Path]) -> FileDrop:
             refused.append((path.name, reason))
             continue
         if info.has_video:
-            refused.append((path.name, "a video file, not a sound; drop it outside the tracks to use it as the picture"))
+            refused.append((path.name, "a video file, not a sound; drop it on its own to use it as the picture"))
         elif not info.has_audio or info.duration <= 0:
             refused.append((path.name, "holds no audio"))
         else:
