@@ -1,28 +1,47 @@
-"""Spectrogram of the selected clip (or the selected track over the region / view) with pyqtgraph.
+"""Spectrogram of the selected clip (or the selected track over the region / whole project), any length.
 
-The STFT runs in the thread pool (`media.spectrogram.display_spectrogram`); the GUI thread only
-hands the float32 row-major (freq, time) array to an `ImageItem` with explicit levels and a
-256-entry lookup table, placed in seconds x Hz so the axes read true values.
+Level of detail (see `media.spectrogram`): the STFT is cut into tiles of 2048 frames (10.9 s),
+each computed once and max-pooled over time into coarser levels, cached in memory (bounded LRU)
+and, for files, on disk. The GUI thread only *composes*: it picks the level whose columns match
+the plot's pixels, stitches the cached tiles covering the visible range plus a margin
+(`compose`, memory only, a few ms) and hands the float32 row-major (freq, time) image to one
+`ImageItem` with fixed levels and a 256-entry LUT, placed in seconds x Hz so the axes read true
+values. Missing tiles are fetched or computed by one worker in `pool`, nearest the centre of the
+view first; each appears as soon as it lands (until then a coarser cached level stands in, or
+the area stays transparent). Wheel/drag zoom and pan time only.
+
+A clip is shown from its *source file's* tiles: gain and fades are dB offsets applied while
+composing (changing them recolours without recomputing) and a trim re-crops the same tiles. Frames
+at a clip's edges may hear up to half a window (10 ms) of the source beyond the trim.
 """
 from __future__ import annotations
 
+import copy
 import logging
+import math
 import threading
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QRectF, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRectF, QRunnable, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from foley_studio.core.timebase import SAMPLE_RATE
+from foley_studio.core.project import Clip, Project, Track
+from foley_studio.media.spectrogram import (
+    FLOOR_DB, Spectrogram, TileSource, TileStore, choose_level, columns_per_tile, compose, fft_freqs,
+    file_tile_source, frames_per_column,
+)
 
 from .document import ProjectDocument
 
 log = logging.getLogger(__name__)
 
-MAX_SECONDS = 60.0        # longer selections show their first minute (display, not analysis)
 LEVELS = (-100.0, 0.0)    # dBFS mapped onto the LUT
+MARGIN = 0.25             # composed beyond each side of the view, in view widths: small pans redraw nothing
+COALESCE_MS = 30          # tiles landing within this are drawn in one composition
 
 
 def inferno_lut() -> np.ndarray:
@@ -31,36 +50,160 @@ def inferno_lut() -> np.ndarray:
     return cmap.getLookupTable(0.0, 1.0, 256, alpha=True).astype(np.ubyte)
 
 
-class _Result(QObject):
-    ready = Signal(int)     # request serial; the result waits in the panel's locked inbox
+# ---------------------------------------------------------------------------------------------
+# What is shown
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Fades:
+    """A clip's envelope on its source: offset o = source sample - source_in, 0 <= o < length."""
+
+    source_in: int
+    length: int
+    fade_in: int
+    fade_out: int
 
 
-class _Job(QRunnable):
-    def __init__(self, serial: int, audio_fn, start_s: float, title: str, signals: _Result,
-                 inbox: dict[int, tuple[Any, float, str]], lock: threading.Lock):
+@dataclass
+class _View:
+    """A source's frames [f_lo, f_hi) placed on the timeline: frame f is centred on sample f*hop + offset."""
+
+    source: TileSource
+    title: str
+    key: tuple
+    f_lo: int
+    f_hi: int
+    offset: int
+    start: int                  # timeline samples of the content, for the axis limits
+    end: int
+    gain_db: float = 0.0
+    fades: _Fades | None = None
+
+    @property
+    def range_key(self) -> tuple:
+        return self.source.key, self.f_lo, self.f_hi, self.offset
+
+
+@dataclass
+class _Composed:
+    level: int
+    frame_lo: int               # frames covered by the image
+    frame_hi: int
+    complete: bool
+
+
+def _fade_gain(offsets: np.ndarray, f: _Fades) -> np.ndarray:
+    """Equal-power clip envelope at source offsets (the curves of `media.mixdown.fade_envelope`)."""
+    o = offsets.astype(np.float64)
+    g = ((o >= 0) & (o < f.length)).astype(np.float64)
+    if f.fade_in:
+        rising = (o >= 0) & (o < f.fade_in)
+        g[rising] *= np.sin(0.5 * np.pi * o[rising] / f.fade_in)
+    if f.fade_out:
+        j0 = f.length - f.fade_out
+        falling = (o >= j0) & (o < f.length)
+        g[falling] *= np.cos(0.5 * np.pi * (o[falling] - j0) / f.fade_out)
+    return g
+
+
+def column_gain_db(view: _View, level: int, c_lo: int, c_hi: int) -> np.ndarray | None:
+    """dB to add to columns [c_lo, c_hi) of `level` for the clip's gain and fades (None: nothing).
+
+    Columns are max-pooled, so each gets the envelope's maximum over its span: the fades are
+    monotone, so that is at an edge, the centre, or 1 where the column meets the unfaded middle.
+    """
+    if view.fades is None or not (view.fades.fade_in or view.fades.fade_out):
+        return None if view.gain_db == 0.0 else np.full(c_hi - c_lo, view.gain_db, np.float32)
+    f, hop, m = view.fades, view.source.hop, frames_per_column(level)
+    edges = (np.arange(c_lo, c_hi + 1) * m - 0.5) * hop - f.source_in     # source offsets of column edges
+    left, right = edges[:-1], edges[1:]
+    env = np.maximum.reduce([_fade_gain(left, f), _fade_gain(right, f), _fade_gain(0.5 * (left + right), f)])
+    flat_a, flat_b = f.fade_in, f.length - f.fade_out
+    if flat_b > flat_a:
+        env[(right >= flat_a) & (left < flat_b)] = 1.0
+    return (view.gain_db + 20.0 * np.log10(np.maximum(env, 1e-6))).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# The worker
+# ---------------------------------------------------------------------------------------------
+class _Signals(QObject):
+    landed = Signal()           # a tile is in the store (or failed); the GUI recomposes
+
+
+@dataclass
+class _TileQueue:
+    """Tiles wanted by the view, newest request replacing the last: scrolled-away tiles never compute."""
+
+    store: TileStore
+    signals: _Signals
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    wanted: list[tuple[TileSource, int, int]] = field(default_factory=list)
+    errors: dict[tuple[Hashable, int], str] = field(default_factory=dict)
+    draining: bool = False
+
+    def replace(self, wanted: list[tuple[TileSource, int, int]]) -> bool:
+        """Set the work list; True when no worker is draining it (the caller starts one)."""
+        with self.lock:
+            self.wanted = list(wanted)
+            start = bool(self.wanted) and not self.draining
+            self.draining = self.draining or start
+            return start
+
+    def next(self) -> tuple[TileSource, int, int] | None:
+        with self.lock:
+            if not self.wanted:
+                self.draining = False
+                return None
+            return self.wanted.pop(0)
+
+
+class _Drain(QRunnable):
+    """Fetches wanted tiles one after another until the list is empty."""
+
+    def __init__(self, queue: _TileQueue):
         super().__init__()
-        self.serial, self.audio_fn, self.start_s, self.title, self.signals = serial, audio_fn, start_s, title, signals
-        self.inbox, self.lock = inbox, lock
+        self.queue = queue
 
     def run(self) -> None:
-        try:
-            from foley_studio.media.spectrogram import display_spectrogram
-            spec: Any = display_spectrogram(np.asarray(self.audio_fn(), dtype=np.float32))
-        except Exception as exc:   # shown in the panel's caption
-            log.warning("spectrogram failed: %s", exc)
-            spec = exc
-        with self.lock:
-            self.inbox[self.serial] = (spec, self.start_s, self.title)
-        self.signals.ready.emit(self.serial)
+        while (item := self.queue.next()) is not None:
+            source, tile, level = item
+            try:
+                self.queue.store.fetch(source, tile, level)
+            except Exception as exc:   # shown in the caption; the tile is not asked for again
+                log.warning("spectrogram tile %d of %s failed: %s", tile, source.key, exc)
+                with self.queue.lock:
+                    self.queue.errors[(source.key, tile)] = str(exc)
+            try:
+                self.queue.signals.landed.emit()
+            except RuntimeError:       # the panel is gone (window closed): nothing to tell
+                return
 
 
+class _TilePool(QThreadPool):
+    """The panel's pool; `clear()` (the window's shutdown) also drops the tiles still wanted."""
+
+    def __init__(self, queue: _TileQueue, parent: QObject):
+        super().__init__(parent)
+        self._queue = queue
+        self.setMaxThreadCount(1)
+
+    def clear(self) -> None:
+        self._queue.replace([])
+        super().clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# The panel
+# ---------------------------------------------------------------------------------------------
 class SpectrogramPanel(QWidget):
-    """Shows the spectrogram of what is selected; recomputes only when the selection changes."""
+    """Shows the spectrogram of what is selected, at the plot's zoom, composed from cached tiles."""
 
-    def __init__(self, document: ProjectDocument, sources: Any | None = None, parent: QWidget | None = None):
+    def __init__(self, document: ProjectDocument, sources: Any | None = None, parent: QWidget | None = None,
+                 *, store: TileStore | None = None):
         super().__init__(parent)
         self.doc = document
         self.sources = sources
+        self.store = store if store is not None else TileStore()
         self.caption = QLabel("Select a clip or a track to see its spectrogram", self)
         self.caption.setProperty("role", "hint")
         pg.setConfigOptions(antialias=False)
@@ -77,19 +220,27 @@ class SpectrogramPanel(QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(inferno_lut())
         self.plot.addItem(self.image)
+        self.viewbox = self.plot.getViewBox()
+        self.viewbox.setMouseEnabled(x=True, y=False)    # zoom and pan time; frequency stays whole
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.caption)
         layout.addWidget(self.plot, 1)
-        self._serial = 0
         self._key: tuple | None = None
-        self._signals = _Result(self)
-        self._signals.ready.connect(self._on_ready)
-        self._inbox: dict[int, tuple[Any, float, str]] = {}
-        self._inbox_lock = threading.Lock()
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self.last_spectrogram = None
+        self._view: _View | None = None
+        self._composed: _Composed | None = None
+        self._signals = _Signals(self)
+        self._queue = _TileQueue(self.store, self._signals)
+        self.pool = _TilePool(self._queue, self)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(COALESCE_MS)
+        self._timer.timeout.connect(self._compose)
+        self._signals.landed.connect(self._timer.start)
+        self.viewbox.sigXRangeChanged.connect(lambda *_: self._compose())
+        self.viewbox.sigResized.connect(lambda *_: self._compose())
+        self.last_spectrogram: Spectrogram | None = None
+        self.compositions = 0                 # how often an image was composed (tests, benchmarks)
         document.selectionChanged.connect(self.refresh)
         document.selectedTrackChanged.connect(self.refresh)
         document.changed.connect(self.refresh)
@@ -100,70 +251,149 @@ class SpectrogramPanel(QWidget):
             self.sources = SourceCache()
         return self.sources
 
+    # -- selection -> view ---------------------------------------------------------------------------
     def refresh(self) -> None:
         if not self.isVisible():
-            self._key = None       # recompute when shown
+            self._key = None       # recompose when shown
             return
-        clips = self.doc.selected_clip_objects()
+        try:
+            view = self._view_of_selection()
+        except Exception as exc:   # a missing/unreadable source: say so where the picture would be
+            log.warning("spectrogram unavailable: %s", exc)
+            self._key = None
+            self.caption.setText(f"Spectrogram unavailable: {exc}")
+            return
+        if view is None or view.key == self._key:
+            return
+        new_range = self._view is None or view.range_key != self._view.range_key
+        self._key, self._view, self._composed = view.key, view, None
+        self.caption.setText(f"{view.title} (computing…)")
+        if new_range:
+            self._frame_content(view)      # its range change composes
+        self._compose()
+
+    def _view_of_selection(self) -> _View | None:
         project = self.doc.project
-        if not clips and self.doc.selected_track not in {t.id for t in project.tracks}:
-            return
+        clips = self.doc.selected_clip_objects()
         if clips:
-            clip = clips[-1]
-            key = ("clip", clip.source, clip.source_in, clip.source_out, clip.gain_db, clip.fade_in, clip.fade_out)
-            start, end = clip.start, min(clip.end, clip.start + int(MAX_SECONDS * SAMPLE_RATE))
-            title = f"Clip: {clip.name or clip.source.rsplit('/', 1)[-1]}"
-            track_ids = [project.track_of_clip(clip.id).id]
-            solo_clip = clip
-        elif self.doc.selected_track:
+            return self._clip_view(clips[-1])
+        if self.doc.selected_track in {t.id for t in project.tracks}:
             track = project.track(self.doc.selected_track)
             start, end = self.doc.region or (0, project.duration)
-            end = min(end, start + int(MAX_SECONDS * SAMPLE_RATE))
-            key = ("track", track.id, start, end, self.doc.revision)
-            title = f"Track: {track.name}"
-            track_ids, solo_clip = [track.id], None
-        else:
-            return
-        if key == self._key or end <= start:
-            return
-        self._key = key
-        self._serial += 1
+            return self._track_view(track, start, end) if end > start else None
+        return None
+
+    def _clip_view(self, clip: Clip) -> _View:
+        source = file_tile_source(clip.source)
+        hop = source.hop
+        f_lo = -(-clip.source_in // hop)                          # frames centred inside the clip
+        f_hi = max(f_lo + 1, -(-clip.source_out // hop))
+        fades = _Fades(clip.source_in, clip.length, clip.fade_in, clip.fade_out)
+        key = ("clip", source.key, clip.start, clip.source_in, clip.source_out, clip.gain_db,
+               clip.fade_in, clip.fade_out)
+        title = f"Clip: {clip.name or clip.source.rsplit('/', 1)[-1]}"
+        return _View(source, title, key, f_lo, f_hi, clip.start - clip.source_in, clip.start, clip.end,
+                     gain_db=clip.gain_db, fades=fades)
+
+    def _track_view(self, track: Track, start: int, end: int) -> _View:
+        content = (track.id, track.gain_db, tuple((c.source, c.start, c.source_in, c.source_out, c.gain_db,
+                                                   c.fade_in, c.fade_out) for c in track.clips))
+        snapshot = Project(tracks=[copy.deepcopy(track)])      # the worker never sees later edits
         sources = self._source_cache()
 
-        def audio() -> np.ndarray:
-            if solo_clip is not None:
-                from foley_studio.media.mixdown import render_clip
-                return render_clip(solo_clip, sources.get(solo_clip.source))[: end - start]
+        def read(a: int, b: int) -> np.ndarray:
             from foley_studio.media.mixdown import mixdown
-            return mixdown(project, start, end, track_ids=track_ids, sources=sources)
+            return mixdown(snapshot, a, b, track_ids=[track.id], sources=sources)
+        source = TileSource(key=("mix", content), read=read)
+        f_lo, f_hi = -(-start // source.hop), max(-(-start // source.hop) + 1, -(-end // source.hop))
+        return _View(source, f"Track: {track.name}", ("track", content, start, end), f_lo, f_hi, 0, start, end)
 
-        self.caption.setText(f"{title} (computing…)")
-        self.pool.start(_Job(self._serial, audio, start / SAMPLE_RATE, title, self._signals, self._inbox,
-                             self._inbox_lock))
+    def _frame_content(self, view: _View) -> None:
+        sr = view.source.sr
+        a, b = view.start / sr, max(view.end, view.start + 1) / sr
+        nyquist = sr / 2
+        self.viewbox.setLimits(xMin=a, xMax=b, yMin=0.0, yMax=nyquist, minXRange=min(b - a, 0.02))
+        self.viewbox.setRange(xRange=(a, b), yRange=(0.0, nyquist), padding=0)
 
+    # -- composition (GUI thread, memory only) -----------------------------------------------------
+    def _visible_frames(self, view: _View) -> tuple[float, float]:
+        (x0, x1), _ = self.viewbox.viewRange()
+        sr, hop = view.source.sr, view.source.hop
+        fa = max(float(view.f_lo), (x0 * sr - view.offset) / hop)
+        fb = min(float(view.f_hi), (x1 * sr - view.offset) / hop)
+        return (fa, fb) if fb > fa else (float(view.f_lo), float(view.f_hi))
+
+    def _compose(self) -> None:
+        view = self._view
+        if view is None or not self.isVisible():
+            return
+        fa, fb = self._visible_frames(view)
+        pixels = int(self.viewbox.width()) or 600
+        level = choose_level(fb - fa, pixels)
+        done = self._composed
+        if done is not None and done.complete and done.level == level and done.frame_lo <= fa and fb <= done.frame_hi:
+            return                          # the image on screen already covers this view
+        m = frames_per_column(level)
+        margin = MARGIN * (fb - fa)
+        c_lo = max(int((fa - margin) // m), view.f_lo // m)
+        c_hi = min(math.ceil((fb + margin) / m), -(-view.f_hi // m))
+        composed = compose(self.store, view.source.key, view.source.n_freqs, level, c_lo, c_hi)
+        db = composed.db
+        gain = column_gain_db(view, level, c_lo, c_hi)
+        if gain is not None:
+            db += gain[None, :]
+            np.maximum(db, np.float32(FLOOR_DB), out=db)         # NaN (not yet computed) stays NaN
+        self._show(view, db, level, c_lo)
+        with self._queue.lock:
+            failed = {tile: msg for (key, tile), msg in self._queue.errors.items() if key == view.source.key}
+        wanted = [t for t in composed.missing if t not in failed]
+        centre_tile = 0.5 * (fa + fb) / (columns_per_tile(0))
+        wanted.sort(key=lambda t: abs(t + 0.5 - centre_tile))     # the middle of the view first
+        if self._queue.replace([(view.source, t, level) for t in wanted]):
+            self.pool.start(_Drain(self._queue))
+        self._composed = _Composed(level, c_lo * m, c_hi * m, not composed.missing)
+        self._caption(view, composed.missing, failed, c_lo, c_hi, level)
+
+    def _show(self, view: _View, db: np.ndarray, level: int, c_lo: int) -> None:
+        sr, hop, m = view.source.sr, view.source.hop, frames_per_column(level)
+        self.image.setImage(db, levels=LEVELS, autoLevels=False)
+        # Column c covers frames [c*m, (c+1)*m), centred on their hops: its left edge is half a hop early.
+        x0 = ((c_lo * m - 0.5) * hop + view.offset) / sr
+        df = sr / view.source.n_fft
+        self.image.setRect(QRectF(x0, -0.5 * df, db.shape[1] * m * hop / sr, db.shape[0] * df))
+        times = (((np.arange(db.shape[1]) + c_lo + 0.5) * m - 0.5) * hop + view.offset) / sr
+        self.last_spectrogram = Spectrogram(db=db, freqs=fft_freqs(view.source.n_fft, sr), times=times)
+        self.compositions += 1
+
+    def _caption(self, view: _View, missing: list[int], failed: dict[int, str], c_lo: int, c_hi: int,
+                 level: int) -> None:
+        per = columns_per_tile(level)
+        n_tiles = -(-c_hi // per) - c_lo // per
+        visible_failed = [msg for t, msg in failed.items() if c_lo // per <= t < -(-c_hi // per)]
+        if visible_failed:
+            self.caption.setText(f"{view.title}: {visible_failed[0]}")
+        elif missing:
+            self.caption.setText(f"{view.title} (computing… {n_tiles - len(missing)}/{n_tiles} tiles)")
+        else:
+            seconds = (view.end - view.start) / view.source.sr
+            zoom = "full resolution" if level == 0 else f"max of {frames_per_column(level)} frames per column"
+            self.caption.setText(f"{view.title}  ·  {seconds:.2f} s  ·  {zoom}  ·  "
+                                 f"{LEVELS[0]:.0f}…{LEVELS[1]:.0f} dBFS")
+
+    # -- visibility and lifetime ---------------------------------------------------------------------
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self.refresh()
 
-    def _on_ready(self, serial: int) -> None:
-        with self._inbox_lock:
-            item = self._inbox.pop(serial, None)
-        if item is None or serial != self._serial:
-            return                      # a newer selection is on its way
-        spec, start_s, title = item
-        if isinstance(spec, Exception):
-            self.caption.setText(f"{title}: {spec}")
-            return
-        self.last_spectrogram = spec
-        db = np.ascontiguousarray(spec.db, dtype=np.float32)          # (F, T) row-major
-        self.image.setImage(db, levels=LEVELS, autoLevels=False)
-        duration = float(spec.times[-1] - spec.times[0]) if len(spec.times) > 1 else 0.0
-        top = float(spec.freqs[-1]) if len(spec.freqs) else SAMPLE_RATE / 2
-        self.image.setRect(QRectF(start_s + float(spec.times[0]) if len(spec.times) else start_s, 0.0,
-                                  max(duration, 1e-3), top))
-        self.plot.setXRange(start_s, start_s + max(duration, 1e-3), padding=0)
-        self.plot.setYRange(0, top, padding=0)
-        self.caption.setText(f"{title}  ·  {duration:.2f} s  ·  {LEVELS[0]:.0f}…{LEVELS[1]:.0f} dBFS")
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self._queue.replace([])              # nobody is looking: stop computing
+        self._key, self._composed = None, None
+
+    @property
+    def busy(self) -> bool:
+        """True while tiles of the current view are still being fetched or computed."""
+        return self._composed is not None and not self._composed.complete
 
     def wait(self, timeout_ms: int = 10000) -> bool:
         return self.pool.waitForDone(timeout_ms)

@@ -1,0 +1,191 @@
+"""The level-of-detail spectrogram panel over long material (pytest-qt, offscreen).
+
+A 3-minute file with a 50 ms 3 kHz burst at 150 s: the whole file shows, the burst sits at the
+right second and frequency at full view (max-pooled columns) and zoomed in (full resolution);
+tiles appear progressively while the worker is held; a second view reuses the tile cache; gain
+recolours without recomputing; a track view spans past the old 60 s cap.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from foley_studio.core.edits import SetClipGain
+from foley_studio.core.project import Clip, Project, Track
+from foley_studio.media.spectrogram import TileStore
+from foley_studio.ui.document import ProjectDocument
+from foley_studio.ui.spectrogram_panel import MARGIN, SpectrogramPanel
+from media_fixtures import make_tone, tone
+
+pytestmark = pytest.mark.gui
+log = logging.getLogger(__name__)
+
+SR = 48_000
+BURST_AT, BURST_HZ, LONG_S = 150.0, 3000.0, 180.0
+
+
+@pytest.fixture(scope="module")
+def long_wav(tmp_path_factory):
+    """3 min of quiet noise with one 50 ms burst of 3 kHz (amplitude 0.5 = -6 dBFS) at 150 s."""
+    rng = np.random.default_rng(7)
+    x = (1e-4 * rng.standard_normal(int(LONG_S * SR))).astype(np.float32)
+    a = int(BURST_AT * SR)
+    x[a:a + SR // 20] += tone(0.05, SR, BURST_HZ, amplitude=0.5)
+    return make_tone(tmp_path_factory.mktemp("long") / "reel.wav", data=x, subtype="PCM_16")
+
+
+@pytest.fixture
+def make_panel(qtbot, long_wav, tmp_path):
+    panels = []
+
+    def make(store: TileStore | None = None, clip_start: int = 0) -> SpectrogramPanel:
+        short = make_tone(tmp_path / "short.wav", 1.0, freq=440.0)
+        n = int(LONG_S * SR)
+        project = Project(tracks=[
+            Track(id="t1", name="Production", clips=[
+                Clip(id="long", source=str(long_wav), start=clip_start, source_in=0, source_out=n, name="reel"),
+                Clip(id="short", source=str(short), start=clip_start + n, source_in=0, source_out=SR, name="beep"),
+            ])])
+        doc = ProjectDocument(project)
+        panel = SpectrogramPanel(doc, store=store if store is not None else TileStore())
+        qtbot.addWidget(panel)
+        panel.resize(900, 360)
+        panel.show()
+        qtbot.waitExposed(panel)
+        panels.append(panel)
+        return panel
+    yield make
+    for panel in panels:
+        panel.pool.clear()
+        panel.wait(10000)
+
+
+def _settled(qtbot, panel: SpectrogramPanel, timeout: int = 30000) -> None:
+    qtbot.waitUntil(lambda: not panel.busy and "computing" not in panel.caption.text(), timeout=timeout)
+
+
+def _column_at(panel: SpectrogramPanel, seconds: float) -> int:
+    """The image column drawn at `seconds` on the plot's time axis (from the item's placement)."""
+    rect = panel.image.mapRectToParent(panel.image.boundingRect())     # view coordinates: s x Hz
+    n = panel.image.image.shape[1]
+    return int((seconds - rect.left()) / rect.width() * n)
+
+
+def _row_at(panel: SpectrogramPanel, hz: float) -> int:
+    rect = panel.image.mapRectToParent(panel.image.boundingRect())
+    return int((hz - rect.top()) / rect.height() * panel.image.image.shape[0])
+
+
+def test_whole_long_file_shows_the_burst_at_its_time_and_frequency(qtbot, make_panel):
+    panel = make_panel()
+    panel.doc.select_clips(["long"])
+    _settled(qtbot, panel)
+    (x0, x1), _ = panel.viewbox.viewRange()
+    assert (x0, x1) == (pytest.approx(0.0), pytest.approx(LONG_S))           # no 60 s cap
+    img = panel.image.image
+    assert img.dtype == np.float32 and img.flags.c_contiguous and img.shape[0] == 513
+    assert not np.isnan(img).any()
+    # Level of detail: about a column per pixel, not 33 750 frames.
+    assert img.shape[1] <= 2 * (1 + 2 * MARGIN) * panel.viewbox.width()
+    assert "max of" in panel.caption.text()
+    col = _column_at(panel, BURST_AT + 0.025)
+    row = int(np.argmax(img[:, col]))
+    assert abs(panel.last_spectrogram.freqs[row] - BURST_HZ) < 60
+    assert abs(row - _row_at(panel, BURST_HZ)) <= 1                          # the Hz axis agrees
+    # Max-pooled: the 50 ms burst keeps its level in a column spanning ~0.3 s (-6 dBFS).
+    assert img[row, col] > -10
+    assert img[row, _column_at(panel, 100.0)] < -60 and img[row, _column_at(panel, 149.0)] < -60
+    assert abs(panel.last_spectrogram.times[col] - BURST_AT) < 0.5
+
+
+def test_zoomed_in_is_full_resolution_and_still_aligned(qtbot, make_panel):
+    panel = make_panel()
+    panel.doc.select_clips(["long"])
+    _settled(qtbot, panel)
+    computed = panel.store.computed
+    panel.viewbox.setXRange(BURST_AT - 0.5, BURST_AT + 0.5, padding=0)
+    _settled(qtbot, panel)
+    img = panel.image.image
+    assert "full resolution" in panel.caption.text()
+    assert img.shape[1] < 400                         # ~1.5 s of 5.3 ms frames, not whole tiles
+    assert panel.store.computed == computed           # full-resolution levels came from the disk cache
+    col = _column_at(panel, BURST_AT + 0.025)
+    row = _row_at(panel, BURST_HZ)
+    assert img[row, col] > -10
+    assert img[row, _column_at(panel, BURST_AT - 0.1)] < -60                 # sharp in time now
+    assert img[row, _column_at(panel, BURST_AT + 0.15)] < -60
+
+
+def test_tiles_appear_progressively_and_the_gui_never_waits(qtbot, make_panel):
+    gate = threading.Event()
+
+    class HeldStore(TileStore):
+        """Lets two tiles through, then holds the worker until the test opens the gate."""
+
+        def fetch(self, source, tile, level):
+            if self.computed >= 2:
+                gate.wait(30)
+            return super().fetch(source, tile, level)
+    panel = make_panel(HeldStore(use_disk=False))
+    try:
+        t0 = time.perf_counter()
+        panel.doc.select_clips(["long"])                 # refresh + first composition
+        refresh_ms = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        panel.plot.grab()                                # a full paint of the plot
+        paint_ms = (time.perf_counter() - t0) * 1000
+        log.info("refresh %.1f ms, paint %.1f ms while tiles compute", refresh_ms, paint_ms)   # measured, not asserted
+        assert panel.busy and "computing" in panel.caption.text()
+        qtbot.waitUntil(lambda: "computing… 2/" in panel.caption.text(), timeout=20000)
+        img = panel.image.image
+        shown = ~np.isnan(img).all(axis=0)
+        assert 0 < shown.sum() < img.shape[1]            # two tiles drawn, the rest transparent
+        centre = _column_at(panel, LONG_S / 2)
+        assert shown[centre]                             # the middle of the view was computed first
+        # The GUI thread is free: the view still zooms while the worker is held.
+        panel.viewbox.setXRange(10.0, 20.0, padding=0)
+        assert panel.busy
+    finally:
+        gate.set()
+    _settled(qtbot, panel)
+    assert not np.isnan(panel.image.image).any()
+
+
+def test_second_view_reuses_the_tile_cache(qtbot, make_panel):
+    panel = make_panel()
+    panel.doc.select_clips(["long"])
+    _settled(qtbot, panel)
+    first = panel.image.image.copy()
+    computed = panel.store.computed
+    assert computed == 17                             # ceil(180 s / 10.92 s) tiles, each once
+    panel.doc.select_clips(["short"])
+    _settled(qtbot, panel)
+    assert panel.caption.text().startswith("Clip: beep")
+    panel.doc.select_clips(["long"])
+    assert not panel.busy                             # composed from memory at once, nothing queued
+    assert panel.store.computed == computed + 1       # only the short clip's one tile was new
+    np.testing.assert_array_equal(panel.image.image, first)
+    # Gain is a dB offset on the same tiles: recoloured, not recomputed.
+    panel.doc.apply(SetClipGain("long", -12.0))
+    assert not panel.busy and panel.store.computed == computed + 1
+    col, row = _column_at(panel, BURST_AT + 0.025), _row_at(panel, BURST_HZ)
+    assert panel.image.image[row, col] == pytest.approx(first[row, col] - 12.0, abs=0.01)
+
+
+def test_track_view_spans_the_whole_project(qtbot, make_panel):
+    panel = make_panel(clip_start=10 * SR)
+    panel.doc.select_clips([])
+    panel.doc.select_track("t1")
+    panel._key = None
+    panel.refresh()
+    _settled(qtbot, panel)
+    assert panel.caption.text().startswith("Track: Production")
+    (x0, x1), _ = panel.viewbox.viewRange()
+    assert x1 == pytest.approx(10.0 + LONG_S + 1.0)
+    col, row = _column_at(panel, 10.0 + BURST_AT + 0.025), _row_at(panel, BURST_HZ)
+    assert panel.image.image[row, col] > -10
+    assert panel.image.image[row, _column_at(panel, 10.0 + 100.0)] < -60
