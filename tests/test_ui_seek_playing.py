@@ -1,7 +1,12 @@
 """Seeking while playing moves the feeder's cursor inside the open stream: no restart, latest seek wins."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +17,7 @@ from foley_studio.ui.playback import SEEK_MARGIN_SECONDS, AudioOutput
 from tests import test_ui_playback
 from tests.test_ui_playback import FakeStream, _project, _wait_for
 
+REPO = Path(__file__).resolve().parents[1]
 fake_sd = test_ui_playback.fake_sd        # the fake sound device: tests pull blocks through the real callback
 
 
@@ -152,3 +158,52 @@ def test_editor_window_seeks_inside_the_open_stream(qtbot, fake_sd, monkeypatch)
         assert 5 * SAMPLE_RATE in heard
     finally:
         win.shutdown()
+
+
+_NULL_DEVICE_SEEK_SCRIPT = textwrap.dedent("""
+    import sys, time
+    from PySide6.QtWidgets import QApplication
+    from foley_studio.core.project import Clip, Project, Track
+    from foley_studio.ui.document import ProjectDocument
+    from foley_studio.ui.playback import PlaybackController
+    app = QApplication([])
+    clip = Clip(id="c", source=sys.argv[1], start=0, source_in=0, source_out=8 * 48000)
+    doc = ProjectDocument(Project(tracks=[Track(id="t", name="t", clips=[clip])]))
+    ctl = PlaybackController(doc)
+    print("available", ctl.available, ctl.unavailable_reason, flush=True)
+
+    def run_for(seconds):
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            app.processEvents()
+            time.sleep(0.01)
+    assert ctl.play(), "play() failed"
+    run_for(0.3)
+    stream = ctl.output._stream
+    doc.set_playhead(5 * 48000)
+    assert ctl.seek(5 * 48000)
+    run_for(0.4)
+    same = ctl.output._stream is stream and ctl.playing
+    print("result", doc.playhead, same, ctl.output.seeks_applied, flush=True)
+    ctl.stop()
+""")
+
+
+def test_seek_on_the_null_alsa_device_keeps_the_stream(tmp_path):
+    from tests.media_fixtures import make_tone
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".asoundrc").write_text("pcm.!default { type null }\nctl.!default { type hw card 0 }\n")
+    tone = make_tone(tmp_path / "tone.wav", seconds=8.0)
+    script = tmp_path / "seek.py"
+    script.write_text(_NULL_DEVICE_SEEK_SCRIPT)
+    env = dict(os.environ, HOME=str(home), QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO))
+    run = subprocess.run([sys.executable, str(script), str(tone)], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    if "available False" in run.stdout:
+        pytest.skip(f"PortAudio has no ALSA backend here: {run.stdout.strip()}")
+    playhead, same, seeks = run.stdout.split("result")[1].split()
+    assert same == "True" and int(seeks) == 1, run.stdout
+    # 0.4 s after the seek, paced by the clock: past the new position, not back near the old one.
+    assert 5 * SAMPLE_RATE < int(playhead) < 5.5 * SAMPLE_RATE, run.stdout

@@ -343,6 +343,11 @@ class AudioOutput:
         self._written = keep
         self._seek_hold = (keep, position)
         self.start_time = position - keep * self.rate       # so that _timeline_of_frame(keep) == position
+        if self._t0 is not None:
+            # Restart position()'s clock bound at the frame being read now: a device that does not pace
+            # itself (ALSA's null) has `_read` far ahead of the clock, and the cut must still be reached
+            # `margin` frames of wall time from here, as on a real device (where this changes next to nothing).
+            self._t0 = time.monotonic() - self._read / self.sample_rate
         self.seeks_applied += 1
         # Cleared only now, with the mapping in place: position() never falls back to the old one.
         with self._request_lock:
