@@ -10,7 +10,7 @@ import pytest
 from foley_studio.core.paths import cache_dir
 from foley_studio.media.spectrogram import (
     CACHE_KIND, N_LEVELS, TILE_FRAMES, TileStore, array_tile_source, choose_level, columns_per_tile,
-    compose, compute_tile, display_spectrogram, file_tile_source, max_pool_columns, tile_levels,
+    compose, compute_tile, display_spectrogram, file_tile_source, max_pool_columns, pool_factor, tile_levels,
 )
 from media_fixtures import make_tone, tone
 
@@ -52,10 +52,21 @@ def test_levels_max_pool_so_a_short_burst_survives():
     assert levels[5][row].max() > -8
 
 
-def test_max_pool_keeps_a_short_last_group():
+def test_max_pool_keeps_a_short_last_group_and_skips_nan():
     db = np.arange(10, dtype=np.float32)[None, :].repeat(2, axis=0)
     pooled = max_pool_columns(db, 4)
     np.testing.assert_array_equal(pooled[0], [3, 7, 9])
+    db[:, 1:8] = np.nan                                  # not computed yet
+    np.testing.assert_array_equal(max_pool_columns(db, 2)[0], [0, np.nan, np.nan, np.nan, 9])
+
+
+@pytest.mark.parametrize("frames, pixels", [(500, 1000), (4000, 1000), (112_500, 800), (112_500, 1600),
+                                            (10 ** 8, 500), (2047, 1000)])
+def test_pool_factor_never_leaves_more_columns_than_pixels(frames, pixels):
+    level = choose_level(frames, pixels)
+    k = pool_factor(frames, pixels, level)
+    assert frames / (4 ** level * k) <= pixels                       # never more than one per pixel
+    assert k == 1 or frames / (4 ** level * (k - 1)) > pixels        # and no coarser than needed
 
 
 @pytest.mark.parametrize("frames, pixels, level", [(500, 1000, 0), (1000, 1000, 0), (4000, 1000, 1),

@@ -104,21 +104,34 @@ def columns_per_tile(level: int) -> int:
 def choose_level(n_frames: float, n_pixels: int) -> int:
     """The level whose column count for `n_frames` is nearest to one per pixel (within 0.5x..2x).
 
-    Coarser would smear neighbouring events into one column; finer costs render time for detail
-    the screen cannot show. Beyond the coarsest level a view simply gets more columns than pixels.
+    Coarser would smear neighbouring events into one column; finer costs compose time for detail
+    the screen cannot show. A view with more columns than pixels must still be pooled to at most
+    one column per pixel (`pool_factor`): a scaled image drops columns, and with them transients.
     """
     per_pixel = max(n_frames, 1.0) / max(n_pixels, 1)
     level = int(round(math.log(per_pixel, POOL))) if per_pixel > 1 else 0
     return min(max(level, 0), N_LEVELS - 1)
 
 
+def pool_factor(n_frames: float, n_pixels: int, level: int) -> int:
+    """Columns of `level` to max-pool into one so that `n_frames` take at most `n_pixels` columns."""
+    per_pixel = max(n_frames, 1.0) / max(n_pixels, 1)
+    return max(1, math.ceil(per_pixel / frames_per_column(level) - 1e-9))
+
+
 def max_pool_columns(db: np.ndarray, factor: int) -> np.ndarray:
-    """Max over groups of `factor` columns of (F, T): a loud transient survives zooming out."""
+    """Max over groups of `factor` columns of (F, T): a loud transient survives zooming out.
+
+    NaN (a part not computed yet) is ignored unless a whole group is NaN; a short last group
+    pools what it has.
+    """
+    if factor <= 1:
+        return db
     n = db.shape[1]
     whole = n // factor * factor
-    out = db[:, :whole].reshape(db.shape[0], -1, factor).max(axis=2)
-    if whole < n:   # a short last group pools what it has
-        out = np.concatenate([out, db[:, whole:].max(axis=1, keepdims=True)], axis=1)
+    out = np.fmax.reduce(db[:, :whole].reshape(db.shape[0], -1, factor), axis=2)
+    if whole < n:
+        out = np.concatenate([out, np.fmax.reduce(db[:, whole:], axis=1, keepdims=True)], axis=1)
     return np.ascontiguousarray(out)
 
 

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from foley_studio.core.project import Clip, Project, Track
 from foley_studio.media.spectrogram import (
     FLOOR_DB, Spectrogram, TileSource, TileStore, choose_level, columns_per_tile, compose, fft_freqs,
-    file_tile_source, frames_per_column,
+    file_tile_source, frames_per_column, max_pool_columns, pool_factor,
 )
 
 from .document import ProjectDocument
@@ -86,6 +86,7 @@ class _View:
 @dataclass
 class _Composed:
     level: int
+    pool: int                   # level columns max-pooled into one image column
     frame_lo: int               # frames covered by the image
     frame_hi: int
     complete: bool
@@ -105,15 +106,15 @@ def _fade_gain(offsets: np.ndarray, f: _Fades) -> np.ndarray:
     return g
 
 
-def column_gain_db(view: _View, level: int, c_lo: int, c_hi: int) -> np.ndarray | None:
-    """dB to add to columns [c_lo, c_hi) of `level` for the clip's gain and fades (None: nothing).
+def column_gain_db(view: _View, m: int, c_lo: int, c_hi: int) -> np.ndarray | None:
+    """dB to add to columns [c_lo, c_hi) of `m` frames each for the clip's gain and fades (None: nothing).
 
     Columns are max-pooled, so each gets the envelope's maximum over its span: the fades are
     monotone, so that is at an edge, the centre, or 1 where the column meets the unfaded middle.
     """
     if view.fades is None or not (view.fades.fade_in or view.fades.fade_out):
         return None if view.gain_db == 0.0 else np.full(c_hi - c_lo, view.gain_db, np.float32)
-    f, hop, m = view.fades, view.source.hop, frames_per_column(level)
+    f, hop = view.fades, view.source.hop
     edges = (np.arange(c_lo, c_hi + 1) * m - 0.5) * hop - f.source_in     # source offsets of column edges
     left, right = edges[:-1], edges[1:]
     env = np.maximum.reduce([_fade_gain(left, f), _fade_gain(right, f), _fade_gain(0.5 * (left + right), f)])
@@ -330,20 +331,26 @@ class SpectrogramPanel(QWidget):
         fa, fb = self._visible_frames(view)
         pixels = int(self.viewbox.width()) or 600
         level = choose_level(fb - fa, pixels)
+        k = pool_factor(fb - fa, pixels, level)
         done = self._composed
-        if done is not None and done.complete and done.level == level and done.frame_lo <= fa and fb <= done.frame_hi:
+        if (done is not None and done.complete and (done.level, done.pool) == (level, k)
+                and done.frame_lo <= fa and fb <= done.frame_hi):
             return                          # the image on screen already covers this view
+        # Screen columns ("groups") of k level columns, on a grid fixed in time so panning does
+        # not change which frames pool together.
         m = frames_per_column(level)
+        eff = m * k
         margin = MARGIN * (fb - fa)
-        c_lo = max(int((fa - margin) // m), view.f_lo // m)
-        c_hi = min(math.ceil((fb + margin) / m), -(-view.f_hi // m))
+        g_lo = max(int((fa - margin) // eff), view.f_lo // eff)
+        g_hi = min(math.ceil((fb + margin) / eff), -(-view.f_hi // eff))
+        c_lo, c_hi = g_lo * k, min(g_hi * k, -(-view.f_hi // m))
         composed = compose(self.store, view.source.key, view.source.n_freqs, level, c_lo, c_hi)
-        db = composed.db
-        gain = column_gain_db(view, level, c_lo, c_hi)
+        db = max_pool_columns(composed.db, k)
+        gain = column_gain_db(view, eff, g_lo, g_lo + db.shape[1])
         if gain is not None:
             db += gain[None, :]
             np.maximum(db, np.float32(FLOOR_DB), out=db)         # NaN (not yet computed) stays NaN
-        self._show(view, db, level, c_lo)
+        self._show(view, db, eff, g_lo, c_hi * m)
         with self._queue.lock:
             failed = {tile: msg for (key, tile), msg in self._queue.errors.items() if key == view.source.key}
         wanted = [t for t in composed.missing if t not in failed]
@@ -351,22 +358,24 @@ class SpectrogramPanel(QWidget):
         wanted.sort(key=lambda t: abs(t + 0.5 - centre_tile))     # the middle of the view first
         if self._queue.replace([(view.source, t, level) for t in wanted]):
             self.pool.start(_Drain(self._queue))
-        self._composed = _Composed(level, c_lo * m, c_hi * m, not composed.missing)
-        self._caption(view, composed.missing, failed, c_lo, c_hi, level)
+        self._composed = _Composed(level, k, c_lo * m, c_hi * m, not composed.missing)
+        self._caption(view, composed.missing, failed, c_lo, c_hi, level, eff)
 
-    def _show(self, view: _View, db: np.ndarray, level: int, c_lo: int) -> None:
-        sr, hop, m = view.source.sr, view.source.hop, frames_per_column(level)
+    def _show(self, view: _View, db: np.ndarray, m: int, c_lo: int, frame_end: int) -> None:
+        """Place columns c_lo.. of `m` frames each (the last may stop short, at `frame_end`)."""
+        sr, hop = view.source.sr, view.source.hop
         self.image.setImage(db, levels=LEVELS, autoLevels=False)
         # Column c covers frames [c*m, (c+1)*m), centred on their hops: its left edge is half a hop early.
         x0 = ((c_lo * m - 0.5) * hop + view.offset) / sr
+        x1 = ((min((c_lo + db.shape[1]) * m, frame_end) - 0.5) * hop + view.offset) / sr
         df = sr / view.source.n_fft
-        self.image.setRect(QRectF(x0, -0.5 * df, db.shape[1] * m * hop / sr, db.shape[0] * df))
+        self.image.setRect(QRectF(x0, -0.5 * df, x1 - x0, db.shape[0] * df))
         times = (((np.arange(db.shape[1]) + c_lo + 0.5) * m - 0.5) * hop + view.offset) / sr
         self.last_spectrogram = Spectrogram(db=db, freqs=fft_freqs(view.source.n_fft, sr), times=times)
         self.compositions += 1
 
     def _caption(self, view: _View, missing: list[int], failed: dict[int, str], c_lo: int, c_hi: int,
-                 level: int) -> None:
+                 level: int, frames_per_screen_column: int) -> None:
         per = columns_per_tile(level)
         n_tiles = -(-c_hi // per) - c_lo // per
         visible_failed = [msg for t, msg in failed.items() if c_lo // per <= t < -(-c_hi // per)]
@@ -376,7 +385,8 @@ class SpectrogramPanel(QWidget):
             self.caption.setText(f"{view.title} (computing… {n_tiles - len(missing)}/{n_tiles} tiles)")
         else:
             seconds = (view.end - view.start) / view.source.sr
-            zoom = "full resolution" if level == 0 else f"max of {frames_per_column(level)} frames per column"
+            zoom = ("full resolution" if frames_per_screen_column == 1
+                    else f"max of {frames_per_screen_column} frames per column")
             self.caption.setText(f"{view.title}  ·  {seconds:.2f} s  ·  {zoom}  ·  "
                                  f"{LEVELS[0]:.0f}…{LEVELS[1]:.0f} dBFS")
 
