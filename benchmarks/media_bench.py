@@ -6,7 +6,10 @@
   from a 16-bit WAV on disk (`build_peaks`), as x real time;
 - thumbnails of a generated 60 s 1080p H.264 video: time to the first and to a full strip
   (one thumbnail per second, 90 px high);
-- mixdown of a 10-track, 10-minute project (cold: sources decoded; warm: cached), as x real time.
+- mixdown of a 10-track, 10-minute project (cold: sources decoded; warm: cached), as x real time;
+- level-of-detail spectrogram of a 10-minute mono 48 kHz file in the panel (offscreen Qt): time to
+  the first visible tile and to the whole view, cold and from the disk cache, and the GUI-thread
+  cost of composing + painting the full view (`--only spectrogram` runs just this case).
 
 `--quick` scales every input down 10x to check the script itself.
 """
@@ -112,18 +115,89 @@ def bench_mixdown(folder: Path, seconds: float, n_tracks: int = 10) -> list[tupl
     ]
 
 
+def bench_spectrogram(folder: Path, seconds: float) -> list[tuple[str, str]]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from foley_studio.media.spectrogram import TileStore
+    from foley_studio.ui.document import ProjectDocument
+    from foley_studio.ui.spectrogram_panel import SpectrogramPanel
+
+    app = QApplication.instance() or QApplication([])
+    n = int(seconds * SR)
+    rng = np.random.default_rng(3)
+    x = (0.01 * rng.standard_normal(n)).astype(np.float32)
+    for at in np.arange(5.0, seconds, 7.0):           # a short burst every 7 s
+        a = int(at * SR)
+        x[a:a + SR // 50] += tone(0.02, SR, 2000.0, amplitude=0.5)
+    path = folder / "reel.wav"
+    sf.write(str(path), x, SR, subtype="PCM_16")
+    del x
+    clip = Clip(id="reel", source=str(path), start=0, source_in=0, source_out=n, name="reel")
+    doc = ProjectDocument(Project(tracks=[Track(id="t", name="T", clips=[clip])]))
+
+    def open_panel() -> tuple[SpectrogramPanel, float, float, float]:
+        panel = SpectrogramPanel(doc, store=TileStore())   # empty memory cache; the disk cache persists
+        doc.select_clips([])
+        doc.select_track(None)                          # nothing shown until the clip is selected
+        panel.resize(1200, 400)
+        panel.show()
+        app.processEvents()
+        t0 = time.perf_counter()
+        doc.select_clips(["reel"])
+        first, stall = None, 0.0
+        while panel.busy and time.perf_counter() - t0 < 600:
+            t_step = time.perf_counter()
+            app.processEvents()                         # compositions and paints run in here
+            stall = max(stall, time.perf_counter() - t_step)
+            img = panel.image.image
+            if first is None and img is not None and not np.isnan(img).all():
+                first = time.perf_counter() - t0
+            time.sleep(0.001)
+        app.processEvents()
+        return panel, first if first is not None else time.perf_counter() - t0, time.perf_counter() - t0, stall
+
+    cold, t_first, t_all, stall = open_panel()
+    cols = cold.image.image.shape[1]
+    renders = []
+    for _ in range(20):                                # GUI thread: compose from memory + paint
+        t0 = time.perf_counter()
+        cold.recompose()
+        cold.plot.grab()
+        renders.append(time.perf_counter() - t0)
+    computed = cold.store.computed
+    cold.hide()
+    warm, w_first, w_all, _ = open_panel()
+    warm.hide()
+    label = f"{seconds / 60:.0f} min"
+    return [
+        (f"spectrogram: {label} mono 48k, first visible tile (cold)", f"{t_first * 1000:.0f} ms"),
+        (f"spectrogram: whole view, {computed} tiles computed (cold)",
+         f"{t_all:.2f} s = {seconds / t_all:,.0f}x real time"),
+        ("spectrogram: longest GUI-thread step while tiles land (cold)", f"{stall * 1000:.1f} ms"),
+        ("spectrogram: reopened, first tile / whole view (disk cache)",
+         f"{w_first * 1000:.0f} ms / {w_all * 1000:.0f} ms"),
+        (f"spectrogram: full-view render, {cols} columns (median of 20)",
+         f"{sorted(renders)[len(renders) // 2] * 1000:.1f} ms (max {max(renders) * 1000:.1f} ms)"),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="inputs 10x smaller (checks the script)")
+    parser.add_argument("--only", choices=["peaks", "thumbnails", "mixdown", "spectrogram"],
+                        help="run one case")
     args = parser.parse_args()
     scale = 0.1 if args.quick else 1.0
     rows: list[tuple[str, str]] = []
+    cases = [("peaks", bench_peaks, 3600), ("thumbnails", bench_thumbnails, 60),
+             ("mixdown", bench_mixdown, 600), ("spectrogram", bench_spectrogram, 600)]
     with tempfile.TemporaryDirectory(prefix="foley-bench-") as tmp:
         folder = Path(tmp)
         os.environ.setdefault("FOLEY_STUDIO_HOME", str(folder / "home"))
-        rows += bench_peaks(folder, 3600 * scale)
-        rows += bench_thumbnails(folder, 60 * scale)
-        rows += bench_mixdown(folder, 600 * scale)
+        for name, case, seconds in cases:
+            if args.only in (None, name):
+                rows += case(folder, seconds * scale)
     width = max(len(name) for name, _ in rows)
     print(f"{'benchmark':<{width}}  result")
     print(f"{'-' * width}  {'-' * 34}")

@@ -30,6 +30,10 @@ import numpy as np
 from foley_studio.core.paths import cache_dir
 from foley_studio.core.timebase import SAMPLE_RATE
 
+from .audio import atomic_output, read_audio
+from .peaks import cache_key
+from .probe import check_exists
+
 log = logging.getLogger(__name__)
 
 FLOOR_DB = -120.0
@@ -129,10 +133,13 @@ def max_pool_columns(db: np.ndarray, factor: int) -> np.ndarray:
         return db
     n = db.shape[1]
     whole = n // factor * factor
-    out = np.fmax.reduce(db[:, :whole].reshape(db.shape[0], -1, factor), axis=2)
+    # Strided pairwise fmax: one pass over the data (a reduce over a short last axis is ~10x slower).
+    out = np.array(db[:, 0:whole:factor], dtype=np.float32, order="C")
+    for j in range(1, factor):
+        np.fmax(out, db[:, j:whole:factor], out=out)
     if whole < n:
         out = np.concatenate([out, np.fmax.reduce(db[:, whole:], axis=1, keepdims=True)], axis=1)
-    return np.ascontiguousarray(out)
+    return out
 
 
 def tile_levels(level0: np.ndarray) -> list[np.ndarray]:
@@ -169,10 +176,6 @@ class TileSource:
 
 def file_tile_source(path: str | Path, *, n_fft: int = 1024, hop: int = 256) -> TileSource:
     """Tiles of a file's mono 48 kHz audio, read a tile's span at a time (never the whole file)."""
-    from .audio import read_audio
-    from .peaks import cache_key
-    from .probe import check_exists
-
     path = check_exists(path)
     identity = f"{cache_key(path)}-{n_fft}-{hop}"
 
@@ -303,7 +306,6 @@ class TileStore:
             return None
 
     def _save(self, path: Path, levels: list[np.ndarray]) -> None:
-        from .audio import atomic_output
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_output(path) as tmp:

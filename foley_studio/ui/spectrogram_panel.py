@@ -237,7 +237,8 @@ class SpectrogramPanel(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(COALESCE_MS)
         self._timer.timeout.connect(self._compose)
-        self._signals.landed.connect(self._timer.start)
+        self._signals.landed.connect(self._on_landed)
+        self._framing = False                 # True while a new selection sets the axes: no composing yet
         self.viewbox.sigXRangeChanged.connect(lambda *_: self._compose())
         self.viewbox.sigResized.connect(lambda *_: self._compose())
         self.last_spectrogram: Spectrogram | None = None
@@ -313,8 +314,14 @@ class SpectrogramPanel(QWidget):
         sr = view.source.sr
         a, b = view.start / sr, max(view.end, view.start + 1) / sr
         nyquist = sr / 2
-        self.viewbox.setLimits(xMin=a, xMax=b, yMin=0.0, yMax=nyquist, minXRange=min(b - a, 0.02))
-        self.viewbox.setRange(xRange=(a, b), yRange=(0.0, nyquist), padding=0)
+        # The limits and range emit range changes on the way; composing for those in-between
+        # ranges would queue tiles of a view nobody asked for.
+        self._framing = True
+        try:
+            self.viewbox.setLimits(xMin=a, xMax=b, yMin=0.0, yMax=nyquist, minXRange=min(b - a, 0.02))
+            self.viewbox.setRange(xRange=(a, b), yRange=(0.0, nyquist), padding=0)
+        finally:
+            self._framing = False
 
     # -- composition (GUI thread, memory only) -----------------------------------------------------
     def _visible_frames(self, view: _View) -> tuple[float, float]:
@@ -324,9 +331,14 @@ class SpectrogramPanel(QWidget):
         fb = min(float(view.f_hi), (x1 * sr - view.offset) / hop)
         return (fa, fb) if fb > fa else (float(view.f_lo), float(view.f_hi))
 
+    def _on_landed(self) -> None:
+        # Throttle, not debounce: tiles landing every 25 ms must not keep postponing the picture.
+        if not self._timer.isActive():
+            self._timer.start()
+
     def _compose(self) -> None:
         view = self._view
-        if view is None or not self.isVisible():
+        if view is None or self._framing or not self.isVisible():
             return
         fa, fb = self._visible_frames(view)
         pixels = int(self.viewbox.width()) or 600
@@ -399,6 +411,11 @@ class SpectrogramPanel(QWidget):
         super().hideEvent(event)
         self._queue.replace([])              # nobody is looking: stop computing
         self._key, self._composed = None, None
+
+    def recompose(self) -> None:
+        """Compose the current view again from the cache (benchmarks; normally changes trigger it)."""
+        self._composed = None
+        self._compose()
 
     @property
     def busy(self) -> bool:
