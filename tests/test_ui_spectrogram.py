@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from foley_studio.core.edits import SetClipGain
+from foley_studio.core.edits import SetClipFades, SetClipGain
 from foley_studio.core.project import Clip, Project, Track
 from foley_studio.media.spectrogram import TileStore
 from foley_studio.ui.document import ProjectDocument
@@ -190,3 +190,41 @@ def test_track_view_spans_the_whole_project(qtbot, make_panel):
     col, row = _column_at(panel, 10.0 + BURST_AT + 0.025), _row_at(panel, BURST_HZ)
     assert panel.image.image[row, col] > -10
     assert panel.image.image[row, _column_at(panel, 10.0 + 100.0)] < -60
+
+
+def test_fades_attenuate_their_columns_only(qtbot, make_panel):
+    panel = make_panel()
+    panel.doc.select_clips(["long"])
+    _settled(qtbot, panel)
+    before = panel.image.image.copy()
+    computed = panel.store.computed
+    panel.doc.apply(SetClipFades("long", fade_in=20 * SR))
+    assert not panel.busy and panel.store.computed == computed
+    after = panel.image.image
+    row = _row_at(panel, 5000.0)                     # a quiet band: only the envelope changes it
+    col = _column_at(panel, 2.0)
+    rect = panel.image.mapRectToParent(panel.image.boundingRect())
+    right_edge_s = rect.left() + (col + 1) * rect.width() / after.shape[1]
+    expected = 20 * np.log10(np.sin(0.5 * np.pi * right_edge_s / 20.0))   # the column's loudest point
+    assert after[row, col] - before[row, col] == pytest.approx(expected, abs=0.3)
+    later = _column_at(panel, 60.0)
+    np.testing.assert_array_equal(after[:, later], before[:, later])         # past the fade: untouched
+
+
+def test_missing_source_is_named_in_the_caption(qtbot, make_panel, tmp_path):
+    panel = make_panel()
+    clip = panel.doc.project.tracks[0].clips[1]
+    clip.source = str(tmp_path / "gone.wav")
+    panel.doc.select_clips(["short"])
+    assert "gone.wav" in panel.caption.text()
+    assert not panel.busy
+
+
+def test_unreadable_source_fails_in_the_worker_and_says_so(qtbot, make_panel, tmp_path):
+    panel = make_panel()
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF" + b"\0" * 64)             # exists (so the view opens) but cannot decode
+    panel.doc.project.tracks[0].clips[1].source = str(bad)
+    panel.doc.select_clips(["short"])
+    qtbot.waitUntil(lambda: not panel.busy, timeout=10000)
+    assert panel.caption.text().startswith("Clip: beep: ") and "bad.wav" in panel.caption.text()

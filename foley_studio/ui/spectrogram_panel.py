@@ -262,7 +262,9 @@ class SpectrogramPanel(QWidget):
             view = self._view_of_selection()
         except Exception as exc:   # a missing/unreadable source: say so where the picture would be
             log.warning("spectrogram unavailable: %s", exc)
-            self._key = None
+            self._key, self._view, self._composed, self.last_spectrogram = None, None, None, None
+            self._queue.replace([])          # the previous selection's tiles are no longer wanted
+            self.image.clear()
             self.caption.setText(f"Spectrogram unavailable: {exc}")
             return
         if view is None or view.key == self._key:
@@ -370,7 +372,7 @@ class SpectrogramPanel(QWidget):
         wanted.sort(key=lambda t: abs(t + 0.5 - centre_tile))     # the middle of the view first
         if self._queue.replace([(view.source, t, level) for t in wanted]):
             self.pool.start(_Drain(self._queue))
-        self._composed = _Composed(level, k, c_lo * m, c_hi * m, not composed.missing)
+        self._composed = _Composed(level, k, c_lo * m, c_hi * m, not wanted)   # failed tiles: not waited for
         self._caption(view, composed.missing, failed, c_lo, c_hi, level, eff)
 
     def _show(self, view: _View, db: np.ndarray, m: int, c_lo: int, frame_end: int) -> None:
