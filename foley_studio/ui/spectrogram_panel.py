@@ -273,7 +273,7 @@ class SpectrogramPanel(QWidget):
         self._key, self._view, self._composed = view.key, view, None
         self.caption.setText(f"{view.title} (computing…)")
         if new_range:
-            self._frame_content(view)      # its range change composes
+            self._frame_content(view)      # whole content in view (a new selection, not a recolour)
         self._compose()
 
     def _view_of_selection(self) -> _View | None:
