@@ -378,10 +378,10 @@ class MainWindow(QMainWindow):
 
     # -- transport ----------------------------------------------------------------------------------
     def seek(self, samples: int) -> None:
-        playing = self.playback is not None and self.playback.playing
+        """Home/End and other jumps: while playing, a seek inside the open stream (no restart)."""
         self.doc.set_playhead(samples)
-        if playing:
-            self.playback.play()
+        if self.playback is not None and self.playback.playing:
+            self.playback.seek(samples)
 
     def toggle_play(self) -> None:
         if self.playback is None:
