@@ -87,6 +87,15 @@ def _local_batch(cfg: TrainConfig, fabric: Fabric) -> int:
     return cfg.batch_size // fabric.world_size
 
 
+def optimizer_step(fabric: Fabric, module: nn.Module, optimizer, loss: Tensor, cfg: TrainConfig) -> None:
+    """Backward through Fabric (DDP all-reduce, mixed precision), clip, step: the same in every stage."""
+    optimizer.zero_grad(set_to_none=True)
+    fabric.backward(loss)
+    if cfg.grad_clip:
+        fabric.clip_gradients(module, optimizer, max_norm=cfg.grad_clip)
+    optimizer.step()
+
+
 class RunLog:
     """log.jsonl in the run folder (rank 0 only) and the module logger."""
 
@@ -164,11 +173,7 @@ def _autoencoder_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir:
         wav = waveform_l1(out.recon.float(), wave)
         kl = out.kl()
         loss = cfg.w_stft * stft + cfg.w_wave * wav + cfg.w_kl * kl
-        opt_f.zero_grad(set_to_none=True)
-        fabric.backward(loss)
-        if cfg.grad_clip:
-            fabric.clip_gradients(model, opt_f, max_norm=cfg.grad_clip)
-        opt_f.step()
+        optimizer_step(fabric, model, opt_f, loss, cfg)
         last = {"step": step + 1, "loss": float(loss.detach()), "stft": float(stft.detach()),
                 "wave": float(wav.detach()), "kl": float(kl.detach())}
         if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
@@ -408,11 +413,7 @@ def _dit_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: Path) -
         for group in opt_f.param_groups:
             group["lr"] = learning_rate(cfg, step)
         loss, _ = wrapped(batch)
-        opt_f.zero_grad(set_to_none=True)
-        fabric.backward(loss)
-        if cfg.grad_clip:
-            fabric.clip_gradients(wrapped, opt_f, max_norm=cfg.grad_clip)
-        opt_f.step()
+        optimizer_step(fabric, wrapped, opt_f, loss, cfg)
         ema.update(objective, step)
         last = {"step": step + 1, "loss": float(loss.detach())}
         stop = _out_of_time(fabric, cfg, t0)

@@ -238,7 +238,7 @@ def evaluate_sync(probe: SyncProbe, clips: SyncClips, tolerance_s: float = 0.05)
 # --------------------------------------------------------------------------- the stage
 
 def video_sync_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: Path) -> dict:
-    from .trainer import RunLog, _local_batch, _out_of_time, _prepare_run, learning_rate
+    from .trainer import RunLog, _local_batch, _out_of_time, _prepare_run, learning_rate, optimizer_step
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     torch.manual_seed(cfg.seed)
@@ -267,11 +267,7 @@ def video_sync_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: P
         for group in opt_f.param_groups:
             group["lr"] = learning_rate(cfg, step)
         loss, parts = sync_loss(wrapped(frames.to(fabric.device)), targets.to(fabric.device))
-        opt_f.zero_grad(set_to_none=True)
-        fabric.backward(loss)
-        if cfg.grad_clip:
-            fabric.clip_gradients(wrapped, opt_f, max_norm=cfg.grad_clip)
-        opt_f.step()
+        optimizer_step(fabric, wrapped, opt_f, loss, cfg)
         last = {"step": step + 1, "loss": float(loss.detach()), **parts}
         stop = _out_of_time(fabric, cfg, t0)
         done = step + 1 == cfg.steps or stop
