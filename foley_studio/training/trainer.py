@@ -96,6 +96,16 @@ def optimizer_step(fabric: Fabric, module: nn.Module, optimizer, loss: Tensor, c
     optimizer.step()
 
 
+def log_and_check(fabric: Fabric, cfg: TrainConfig, run_log: "RunLog", t0: float, step: int,
+                  last: dict) -> tuple[bool, bool]:
+    """After step `step`: write the log line when due; return (stop: out of time, checkpoint due)."""
+    stop = _out_of_time(fabric, cfg, t0)
+    done = step + 1 == cfg.steps or stop
+    if (step + 1) % cfg.log_every == 0 or done:
+        run_log.write(**last, lr=learning_rate(cfg, step))
+    return stop, (step + 1) % cfg.checkpoint_every == 0 or done
+
+
 class RunLog:
     """log.jsonl in the run folder (rank 0 only) and the module logger."""
 
@@ -416,11 +426,9 @@ def _dit_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: Path) -
         optimizer_step(fabric, wrapped, opt_f, loss, cfg)
         ema.update(objective, step)
         last = {"step": step + 1, "loss": float(loss.detach())}
-        stop = _out_of_time(fabric, cfg, t0)
+        stop, checkpoint_due = log_and_check(fabric, cfg, run_log, t0, step, last)
         done = step + 1 == cfg.steps or stop
-        if (step + 1) % cfg.log_every == 0 or done:
-            run_log.write(**last, lr=learning_rate(cfg, step))
-        if (step + 1) % cfg.checkpoint_every == 0 or done:
+        if checkpoint_due:
             if fabric.is_global_zero:
                 probe_loss = probe_dit_loss(objective, ema, probe, cfg, fabric.device, text_dim)
                 run_log.write(step=step + 1, probe_loss=probe_loss, probe_rows=len(probe))

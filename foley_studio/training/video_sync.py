@@ -238,7 +238,7 @@ def evaluate_sync(probe: SyncProbe, clips: SyncClips, tolerance_s: float = 0.05)
 # --------------------------------------------------------------------------- the stage
 
 def video_sync_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: Path) -> dict:
-    from .trainer import RunLog, _local_batch, _out_of_time, _prepare_run, learning_rate, optimizer_step
+    from .trainer import RunLog, _local_batch, _prepare_run, learning_rate, log_and_check, optimizer_step
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     torch.manual_seed(cfg.seed)
@@ -269,11 +269,8 @@ def video_sync_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: P
         loss, parts = sync_loss(wrapped(frames.to(fabric.device)), targets.to(fabric.device))
         optimizer_step(fabric, wrapped, opt_f, loss, cfg)
         last = {"step": step + 1, "loss": float(loss.detach()), **parts}
-        stop = _out_of_time(fabric, cfg, t0)
-        done = step + 1 == cfg.steps or stop
-        if (step + 1) % cfg.log_every == 0 or done:
-            run_log.write(**last, lr=learning_rate(cfg, step))
-        if (step + 1) % cfg.checkpoint_every == 0 or done:
+        stop, checkpoint_due = log_and_check(fabric, cfg, run_log, t0, step, last)
+        if checkpoint_due:
             if fabric.is_global_zero:
                 if val is not None:
                     run_log.write(step=step + 1, **evaluate_sync(probe, val))
