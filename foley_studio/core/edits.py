@@ -191,6 +191,27 @@ class Compound(Edit):
             child.undo(project)
 
 
+class _Planned(Edit):
+    """An edit made of child edits planned from the state it is first done on; redo replays the plan.
+
+    Replaying is exact because the history only redoes onto the state the plan was made from.
+    """
+
+    _plan: Compound | None = None
+
+    def _planned(self, project: Project) -> list[Edit]:
+        raise NotImplementedError
+
+    def do(self, project: Project) -> None:
+        plan = self._plan or Compound(self.text, self._planned(project))
+        plan.do(project)
+        self._plan = plan
+
+    def undo(self, project: Project) -> None:
+        assert self._plan is not None, "undo before do"
+        self._plan.undo(project)
+
+
 # ---------------------------------------------------------------------------------------------
 # Clips
 # ---------------------------------------------------------------------------------------------
@@ -652,7 +673,7 @@ class SetTakeKept(_SetAttributes):
 # Applying a take to the timeline
 # ---------------------------------------------------------------------------------------------
 
-class ApplyTake(Edit):
+class ApplyTake(_Planned):
     """Put [start, end) of a take's audio on a track, replacing what was there.
 
     Clips inside the region are removed; clips crossing its edges are trimmed (a clip spanning the
@@ -660,9 +681,6 @@ class ApplyTake(Edit):
     `crossfade` samples into the region and faded out while the take fades in (and the mirror at
     the end), so the join is an equal-power crossfade in the mixdown rather than a click. The take's
     audio file starts at its `region_start` on the timeline.
-
-    The children are planned from the project the first time `do` runs; redo replays that plan,
-    which is exact because the history only redoes onto the state the plan was made from.
     """
 
     def __init__(self, take_id: str, track_id: str, start: int, end: int,
@@ -671,16 +689,6 @@ class ApplyTake(Edit):
         self.crossfade = crossfade
         self.clip_id = clip_id or new_id("clip")
         self.text = "Apply take"
-        self._plan: Compound | None = None
-
-    def do(self, project: Project) -> None:
-        plan = self._plan or Compound(self.text, self._planned(project))
-        plan.do(project)
-        self._plan = plan
-
-    def undo(self, project: Project) -> None:
-        assert self._plan is not None, "undo before do"
-        self._plan.undo(project)
 
     def _planned(self, project: Project) -> list[Edit]:
         take = project.takes[_index_by_id(project.takes, self.take_id, "take")]
@@ -744,29 +752,8 @@ def _clear_region(clip: Clip, start: int, end: int, fade: int) -> list[Edit]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Ripple delete and crossfades: compounds planned from the project they are first applied to
+# Ripple delete and crossfades (planned compounds, like ApplyTake)
 # ---------------------------------------------------------------------------------------------
-
-class _Planned(Edit):
-    """An edit made of child edits planned from the state it is first done on; redo replays the plan.
-
-    Replaying is exact because the history only redoes onto the state the plan was made from.
-    """
-
-    _plan: Compound | None = None
-
-    def _planned(self, project: Project) -> list[Edit]:
-        raise NotImplementedError
-
-    def do(self, project: Project) -> None:
-        plan = self._plan or Compound(self.text, self._planned(project))
-        plan.do(project)
-        self._plan = plan
-
-    def undo(self, project: Project) -> None:
-        assert self._plan is not None, "undo before do"
-        self._plan.undo(project)
-
 
 class RippleDelete(_Planned):
     """Remove timeline samples [start, end) from one track and close the gap.
