@@ -38,3 +38,10 @@ def tiny_world(tmp_path_factory):
         sf.write(str(root / f"{material}.wav"), x.astype(np.float32), sr)
         entries.append(SourceEntry(str(root / f"{material}.wav"), material, "impact", "test", ""))
     return world.generate_world(world.WorldSpec(n=3, seed=20, audio_only=1), root / "w", SourceBank(entries))
+
+
+@pytest.fixture
+def fake_sd(monkeypatch):
+    """A fake `sounddevice` with one output device; `.streams` lists the streams opened (tests/ui_helpers.py)."""
+    from tests.ui_helpers import install_fake_sounddevice
+    return install_fake_sounddevice(monkeypatch)

@@ -1,11 +1,7 @@
 """Playback: the ring-buffer copy logic (no device) and a real stream on ALSA's null device."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,18 +9,7 @@ import pytest
 from foley_studio.core.project import Clip, Project, Track
 from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.ui.playback import CHUNK, AudioOutput
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _ramp_renderer(project: Project, a: int, b: int) -> np.ndarray:
-    """The 'mix' is the timeline position itself, so every copied sample says where it came from."""
-    return np.arange(a, b, dtype=np.float32)
-
-
-def _project(seconds: float) -> Project:
-    clip = Clip(id="c", source="x.wav", start=0, source_in=0, source_out=int(seconds * SAMPLE_RATE))
-    return Project(tracks=[Track(id="t", name="t", clips=[clip])])
+from tests.ui_helpers import one_clip_project, pull, ramp, run_on_null_alsa, timeline_samples, wait_for
 
 
 def _prime(out: AudioOutput, project: Project, start: int, *, rate: int = 1, loop=None) -> None:
@@ -34,8 +19,8 @@ def _prime(out: AudioOutput, project: Project, start: int, *, rate: int = 1, loo
 
 
 def test_callback_copies_in_order_and_pads_underruns_with_silence():
-    out = AudioOutput(_ramp_renderer)
-    _prime(out, _project(10), 1000)
+    out = AudioOutput(ramp)
+    _prime(out, one_clip_project(10), 1000)
     out._fill(CHUNK)
     buf = np.full((CHUNK + 512, 2), 7.0, dtype=np.float32)
     out._callback(buf, len(buf), None, None)
@@ -46,9 +31,9 @@ def test_callback_copies_in_order_and_pads_underruns_with_silence():
 
 
 def test_ring_wraps_and_loop_and_reverse():
-    out = AudioOutput(_ramp_renderer)
+    out = AudioOutput(ramp)
     loop = (SAMPLE_RATE, SAMPLE_RATE + 2 * CHUNK + 100)
-    _prime(out, _project(10), loop[0], loop=loop)
+    _prime(out, one_clip_project(10), loop[0], loop=loop)
     n = len(out._ring)
     got = []
     for _ in range(2 * n // CHUNK):                 # several trips round the ring
@@ -61,25 +46,15 @@ def test_ring_wraps_and_loop_and_reverse():
     expected = loop[0] + np.arange(len(heard)) % length
     assert np.array_equal(heard, expected.astype(np.float32))
     assert out._timeline_of_frame(length + 5) == loop[0] + 5
-    rev = AudioOutput(_ramp_renderer)
-    _prime(rev, _project(10), 5 * CHUNK, rate=-1)
+    rev = AudioOutput(ramp)
+    _prime(rev, one_clip_project(10), 5 * CHUNK, rate=-1)
     rev._fill(CHUNK)
     buf = np.empty((CHUNK, 1), dtype=np.float32)
     rev._callback(buf, CHUNK, None, None)
     assert buf[0, 0] == 5 * CHUNK - 1 and buf[-1, 0] == 4 * CHUNK
 
 
-_NULL_DEVICE_SCRIPT = textwrap.dedent("""
-    import sys, time
-    from PySide6.QtWidgets import QApplication
-    from foley_studio.core.project import Clip, Project, Track
-    from foley_studio.ui.document import ProjectDocument
-    from foley_studio.ui.playback import PlaybackController
-    app = QApplication([])
-    clip = Clip(id="c", source=sys.argv[1], start=0, source_in=0, source_out=3 * 48000)
-    doc = ProjectDocument(Project(tracks=[Track(id="t", name="t", clips=[clip])]))
-    ctl = PlaybackController(doc)
-    print("available", ctl.available, ctl.unavailable_reason, flush=True)
+_PLAY_ON_NULL_DEVICE = textwrap.dedent("""
     assert ctl.play(), "play() failed"
     positions = []
     t0 = time.monotonic()
@@ -93,23 +68,11 @@ _NULL_DEVICE_SCRIPT = textwrap.dedent("""
 
 
 def test_playback_on_the_null_alsa_device_moves_the_playhead(tmp_path):
-    from tests.media_fixtures import make_tone
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / ".asoundrc").write_text("pcm.!default { type null }\nctl.!default { type hw card 0 }\n")
-    tone = make_tone(tmp_path / "tone.wav", seconds=3.0)
-    script = tmp_path / "play.py"
-    script.write_text(_NULL_DEVICE_SCRIPT)
-    env = dict(os.environ, HOME=str(home), QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO))
-    run = subprocess.run([sys.executable, str(script), str(tone)], env=env, capture_output=True, text=True,
-                         timeout=120)
-    assert run.returncode == 0, run.stdout + run.stderr
-    if "available False" in run.stdout:
-        pytest.skip(f"PortAudio has no ALSA backend here: {run.stdout.strip()}")
-    first, middle, last = (int(v) for v in run.stdout.split("positions")[1].split())
-    assert first < middle < last, run.stdout
+    stdout = run_on_null_alsa(tmp_path, _PLAY_ON_NULL_DEVICE, seconds=3)
+    first, middle, last = (int(v) for v in stdout.split("positions")[1].split())
+    assert first < middle < last, stdout
     # Paced by the clock (the null device itself does not pace): 0.8 s of playing is ~38 400 samples.
-    assert 0.4 * SAMPLE_RATE < last < 1.2 * SAMPLE_RATE, run.stdout
+    assert 0.4 * SAMPLE_RATE < last < 1.2 * SAMPLE_RATE, stdout
 
 
 def test_no_device_means_status_message_not_a_failure(qtbot, monkeypatch):
@@ -119,7 +82,7 @@ def test_no_device_means_status_message_not_a_failure(qtbot, monkeypatch):
     def no_device() -> str:
         raise playback.AudioUnavailable("no audio output device (test); playback is off, export still works")
     monkeypatch.setattr(playback.AudioOutput, "probe", staticmethod(no_device))
-    doc = ProjectDocument(_project(1))
+    doc = ProjectDocument(one_clip_project(1))
     ctl = playback.PlaybackController(doc)
     messages = []
     ctl.statusMessage.connect(messages.append)
@@ -158,8 +121,8 @@ def test_jkl_shuttle_rates_and_loop_start(qtbot, monkeypatch):
         def update_project(self, project):
             pass
     monkeypatch.setattr(playback, "AudioOutput", FakeOutput)
-    doc = ProjectDocument(_project(4))
-    ctl = playback.PlaybackController(doc, render=_ramp_renderer)
+    doc = ProjectDocument(one_clip_project(4))
+    ctl = playback.PlaybackController(doc, render=ramp)
     ctl.shuttle(1)
     ctl.shuttle(1)
     ctl.shuttle(1)
@@ -174,66 +137,6 @@ def test_jkl_shuttle_rates_and_loop_start(qtbot, monkeypatch):
     ctl.stop()
 
 
-# -- a fake sound device: the test pulls blocks through the real callback ---------------------------
-class FakeStream:
-    """Stands in for sounddevice.OutputStream; `pull` plays one block as PortAudio would."""
-
-    latency = 0.0
-
-    def __init__(self, *, samplerate, channels, dtype, callback, latency):
-        self.channels, self.callback = channels, callback
-        self.started = self.closed = False
-        FakeDevice.streams.append(self)
-
-    def start(self):
-        self.started = True
-
-    def stop(self):
-        self.started = False
-
-    def close(self):
-        self.closed = True
-
-    def pull(self, frames: int) -> np.ndarray:
-        buf = np.full((frames, self.channels), np.nan, dtype=np.float32)
-        self.callback(buf, frames, None, 0)
-        return buf
-
-
-class FakeDevice:
-    streams: list[FakeStream] = []
-
-
-@pytest.fixture
-def fake_sd(monkeypatch):
-    import types
-    module = types.ModuleType("sounddevice")
-    module.query_devices = lambda kind=None: {"name": "Fake device", "max_output_channels": 2}
-    module.OutputStream = FakeStream
-    monkeypatch.setitem(sys.modules, "sounddevice", module)
-    FakeDevice.streams = []
-    yield FakeDevice
-    FakeDevice.streams = []
-
-
-def _wait_for(condition, timeout: float = 10.0) -> None:
-    import time
-    t0 = time.monotonic()
-    while not condition():
-        assert time.monotonic() - t0 < timeout, "the feeder thread did not catch up"
-        time.sleep(0.001)
-
-
-def _pull(out: AudioOutput, stream: FakeStream, frames: int, block: int = 512) -> np.ndarray:
-    """Play `frames` like a device that never underruns: each block waits until the feeder has it."""
-    got = []
-    for i in range(0, frames, block):
-        n = min(block, frames - i)
-        _wait_for(lambda: out._pending_project is None and out._written - out._read >= n)
-        got.append(stream.pull(n)[:, 0].copy())
-    return np.concatenate(got)
-
-
 def _signed_ramp(project: Project, a: int, b: int) -> np.ndarray:
     """The 'mix' says where it came from (the position) and which edit made it (sign: muted = -)."""
     sign = -1.0 if project.tracks[0].mute else 1.0
@@ -245,25 +148,19 @@ def _signed_ramp(project: Project, a: int, b: int) -> np.ndarray:
 def test_edit_while_playing_is_heard_within_0_3_s_and_no_sample_is_skipped_or_repeated(fake_sd, rate, loop):
     import copy
     start = 5 * SAMPLE_RATE + 777
-    project = _project(20)
+    project = one_clip_project(20)
     out = AudioOutput(_signed_ramp)
     out.start(project, start, rate=rate, loop=loop)
     stream = fake_sd.streams[-1]
-    before = _pull(out, stream, SAMPLE_RATE // 2)
-    _wait_for(lambda: out._written - out._read > 3 * SAMPLE_RATE)     # steady state: seconds of old mix queued
+    before = pull(out, stream, SAMPLE_RATE // 2)
+    wait_for(lambda: out._written - out._read > 3 * SAMPLE_RATE)     # steady state: seconds of old mix queued
     edited = copy.deepcopy(project)
     edited.tracks[0].mute = True
     edited_at = out._read
     out.update_project(edited)
-    heard = np.concatenate([before, _pull(out, stream, SAMPLE_RATE)])
+    heard = np.concatenate([before, pull(out, stream, SAMPLE_RATE)])
     out.stop()
-    i = np.arange(len(heard))
-    if loop is not None:
-        expected = loop[0] + (start - loop[0] + i) % (loop[1] - loop[0])
-    elif rate > 0:
-        expected = start + rate * i
-    else:
-        expected = start - 1 - i          # reverse plays the samples below the start, downwards
+    expected = timeline_samples(start, len(heard), rate, loop)
     assert np.array_equal(np.abs(heard), expected.astype(np.float32)), "timeline samples skipped or repeated"
     changed = np.flatnonzero(heard < 0)
     assert len(changed) and (heard[:changed[0]] > 0).all() and (heard[changed[0]:] < 0).all()
@@ -285,11 +182,11 @@ def test_muting_a_track_while_playing_silences_the_real_mix_within_0_3_s(qtbot, 
     assert ctl.available and ctl.device_name == "Fake device"
     assert ctl.play()
     out, stream = ctl.output, fake_sd.streams[-1]
-    before = _pull(out, stream, SAMPLE_RATE // 2)
-    _wait_for(lambda: out._written - out._read > 2 * SAMPLE_RATE)
+    before = pull(out, stream, SAMPLE_RATE // 2)
+    wait_for(lambda: out._written - out._read > 2 * SAMPLE_RATE)
     muted_at = out._read
     doc.apply(SetTrackProps("t", mute=True))            # the editor's path: doc.changed -> update_project
-    heard = np.concatenate([before, _pull(out, stream, SAMPLE_RATE)])
+    heard = np.concatenate([before, pull(out, stream, SAMPLE_RATE)])
     ctl.stop()
     reference = tone(3.0, amplitude=0.5)
     keep = muted_at + int(0.2 * SAMPLE_RATE)
@@ -303,12 +200,12 @@ def test_scrub_plays_a_faded_grain_of_the_mix_at_the_position(qtbot, fake_sd):
     from foley_studio.ui.document import ProjectDocument
     from foley_studio.ui.playback import GRAIN_FADE_SECONDS, PlaybackController, grain_window
     mix = np.random.default_rng(7).uniform(-0.5, 0.5, 10 * SAMPLE_RATE).astype(np.float32)
-    doc = ProjectDocument(_project(10))
+    doc = ProjectDocument(one_clip_project(10))
     ctl = PlaybackController(doc, render=lambda _p, a, b: mix[a:b])
     t = 3 * SAMPLE_RATE + 4321
     ctl.scrub(t)
     out = ctl.output
-    _wait_for(lambda: out.grains_played == 1)
+    wait_for(lambda: out.grains_played == 1)
     assert out.scrubbing and not ctl.playing
     heard = fake_sd.streams[-1].pull(SAMPLE_RATE // 4)[:, 0]
     n = out.grain_length
@@ -334,11 +231,11 @@ def test_rapid_scrubs_collapse_to_one_grain_per_interval_latest_wins(qtbot, fake
     def render(_p, a, b):
         rendered.append(a)
         return np.ones(b - a, dtype=np.float32)
-    doc = ProjectDocument(_project(10))
+    doc = ProjectDocument(one_clip_project(10))
     ctl = PlaybackController(doc, render=render)
     for pos in (1000, 2000, 3000, 4000, 5000):     # one mouse drag, faster than the grain rate
         ctl.scrub(pos)
-    _wait_for(lambda: ctl.output.grains_played == 1)
+    wait_for(lambda: ctl.output.grains_played == 1)
     qtbot.waitUntil(lambda: ctl.output.grains_played == 2, timeout=2000)
     qtbot.wait(120)
     assert rendered == [1000, 5000], "one grain now, one at the latest position after the interval"
@@ -365,7 +262,7 @@ def test_editor_window_wires_scrubbing_menu_and_meter(qtbot, fake_sd, monkeypatc
             return np.full(b - a, 0.5, dtype=np.float32)
         return render
     monkeypatch.setattr("foley_studio.ui.playback.mixdown_renderer", fake_renderer)
-    win = mw.MainWindow(_project(4), audio=True, restore_layout=False)
+    win = mw.MainWindow(one_clip_project(4), audio=True, restore_layout=False)
     qtbot.addWidget(win)
     try:
         assert win.scrub_action.isChecked() and win.playback.scrubbing_enabled
@@ -387,7 +284,7 @@ def test_editor_window_wires_scrubbing_menu_and_meter(qtbot, fake_sd, monkeypatc
         win.doc.set_playhead(3 * SAMPLE_RATE)
         win.canvas.seekRequested.emit(3 * SAMPLE_RATE)
         out = win.playback.output
-        _wait_for(lambda: out.seeks_applied == 1)
+        wait_for(lambda: out.seeks_applied == 1)
         assert win.playback.playing and out._timeline_of_frame(out._seek_hold[0]) == 3 * SAMPLE_RATE
         assert len(fake_sd.streams) == streams, "a seek while playing must not reopen the stream"
     finally:
@@ -396,28 +293,18 @@ def test_editor_window_wires_scrubbing_menu_and_meter(qtbot, fake_sd, monkeypatc
 
 def test_an_edit_that_lengthens_the_project_moves_the_end_of_playback(fake_sd):
     import copy
-    project = _project(2)
+    project = one_clip_project(2)
     out = AudioOutput(_signed_ramp)
     out.start(project, 0)
     longer = copy.deepcopy(project)
     longer.tracks[0].clips[0].source_out = 5 * SAMPLE_RATE
     out.update_project(longer)
-    _wait_for(lambda: out._pending_project is None)
+    wait_for(lambda: out._pending_project is None)
     assert out.end == 5 * SAMPLE_RATE
     out.stop()
 
 
-_NULL_DEVICE_SCRUB_SCRIPT = textwrap.dedent("""
-    import sys, time
-    from PySide6.QtWidgets import QApplication
-    from foley_studio.core.project import Clip, Project, Track
-    from foley_studio.ui.document import ProjectDocument
-    from foley_studio.ui.playback import PlaybackController
-    app = QApplication([])
-    clip = Clip(id="c", source=sys.argv[1], start=0, source_in=0, source_out=3 * 48000)
-    doc = ProjectDocument(Project(tracks=[Track(id="t", name="t", clips=[clip])]))
-    ctl = PlaybackController(doc)
-    print("available", ctl.available, ctl.unavailable_reason, flush=True)
+_SCRUB_ON_NULL_DEVICE = textwrap.dedent("""
     ctl.scrub(48000)
     t0 = time.monotonic()
     peaks = []
@@ -432,19 +319,7 @@ _NULL_DEVICE_SCRUB_SCRIPT = textwrap.dedent("""
 
 
 def test_scrub_grain_and_meter_on_the_null_alsa_device(tmp_path):
-    from tests.media_fixtures import make_tone
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / ".asoundrc").write_text("pcm.!default { type null }\nctl.!default { type hw card 0 }\n")
-    tone = make_tone(tmp_path / "tone.wav", seconds=3.0, amplitude=0.5)
-    script = tmp_path / "scrub.py"
-    script.write_text(_NULL_DEVICE_SCRUB_SCRIPT)
-    env = dict(os.environ, HOME=str(home), QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO))
-    run = subprocess.run([sys.executable, str(script), str(tone)], env=env, capture_output=True, text=True,
-                         timeout=120)
-    assert run.returncode == 0, run.stdout + run.stderr
-    if "available False" in run.stdout:
-        pytest.skip(f"PortAudio has no ALSA backend here: {run.stdout.strip()}")
-    grains, peak, during, after = run.stdout.split("result")[1].split()
-    assert int(grains) == 1 and during == "True" and after == "False", run.stdout
+    stdout = run_on_null_alsa(tmp_path, _SCRUB_ON_NULL_DEVICE, seconds=3)
+    grains, peak, during, after = stdout.split("result")[1].split()
+    assert int(grains) == 1 and during == "True" and after == "False", stdout
     assert 0.4 < float(peak) <= 0.5, "the real callback played the grain and the meter slot saw its peak"
