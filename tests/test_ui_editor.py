@@ -18,23 +18,14 @@ from foley_studio.ui.main_window import MainWindow, project_from_video
 from foley_studio.ui.mime import LibraryDrag, encode_library_drag
 from foley_studio.ui.theme import TIMELINE
 from tests.media_fixtures import make_tone, make_video
+from tests.ui_helpers import forbid_modal_dialogs, show_editor
 
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture(autouse=True)
 def no_modal_dialogs(monkeypatch):
-    """A modal dialog would block the offscreen test forever; make any unexpected one fail fast."""
-    monkeypatch.setenv("FOLEY_STUDIO_NO_PROMPTS", "1")     # closing a window with changes: no "Save?"
-    from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
-
-    def fail(*args, **kwargs):
-        raise AssertionError(f"unexpected modal dialog: {args[1:3]}")
-    for owner, names in ((QMessageBox, ("question", "warning", "critical", "information")),
-                         (QInputDialog, ("getDouble", "getText")),
-                         (QFileDialog, ("getOpenFileName", "getSaveFileName", "getExistingDirectory"))):
-        for name in names:
-            monkeypatch.setattr(owner, name, staticmethod(fail))
+    forbid_modal_dialogs(monkeypatch)
 
 
 @pytest.fixture
@@ -58,14 +49,7 @@ def _project(media: dict[str, Path]) -> Project:
 
 @pytest.fixture
 def window(qtbot, media) -> MainWindow:
-    win = MainWindow(_project(media), audio=False, restore_layout=False)
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    qtbot.wait(20)                     # let the window's initial zoom-to-fit run first
-    win.canvas.zoom_to(0, 4 * SAMPLE_RATE)
-    win.canvas.snapping = False
+    win = show_editor(qtbot, MainWindow(_project(media), audio=False, restore_layout=False), 4 * SAMPLE_RATE)
     yield win
     win.shutdown()
 

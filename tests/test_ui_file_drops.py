@@ -14,6 +14,7 @@ from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.ui.main_window import MainWindow
 from foley_studio.ui.mime import scan_audio_files
 from tests.media_fixtures import make_tone, make_video
+from tests.ui_helpers import forbid_modal_dialogs, show_editor
 
 pytestmark = pytest.mark.gui
 
@@ -22,27 +23,13 @@ SR = SAMPLE_RATE
 
 @pytest.fixture(autouse=True)
 def no_modal_dialogs(monkeypatch):
-    """A modal dialog would block the offscreen test forever; any that opens fails the test."""
-    monkeypatch.setenv("FOLEY_STUDIO_NO_PROMPTS", "1")
-    from PySide6.QtWidgets import QMessageBox
-
-    def fail(*args, **kwargs):
-        raise AssertionError(f"unexpected modal dialog: {args[1:3]}")
-    for name in ("question", "warning", "critical", "information"):
-        monkeypatch.setattr(QMessageBox, name, staticmethod(fail))
+    forbid_modal_dialogs(monkeypatch)
 
 
 @pytest.fixture
 def window(qtbot) -> MainWindow:
     project = Project(tracks=[Track(id="track-a", name="Steps"), Track(id="track-b", name="Cloth")], name="drops")
-    win = MainWindow(project, audio=False, restore_layout=False)
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    qtbot.wait(20)                                  # the window's initial zoom-to-fit runs first
-    win.canvas.zoom_to(0, 10 * SR)
-    win.canvas.snapping = False
+    win = show_editor(qtbot, MainWindow(project, audio=False, restore_layout=False), 10 * SR)
     yield win
     win.shutdown()
 

@@ -18,6 +18,7 @@ from foley_studio.ui.main_window import MainWindow
 from foley_studio.ui.timeline_model import summed_overlaps
 from foley_studio.ui.timeline_view import OVERLAP_COLOUR
 from tests.media_fixtures import make_tone
+from tests.ui_helpers import forbid_modal_dialogs, show_editor
 
 pytestmark = pytest.mark.gui
 
@@ -26,17 +27,7 @@ SR = SAMPLE_RATE
 
 @pytest.fixture(autouse=True)
 def no_modal_dialogs(monkeypatch):
-    """A modal dialog would block the offscreen test forever; make any unexpected one fail fast."""
-    monkeypatch.setenv("FOLEY_STUDIO_NO_PROMPTS", "1")
-    from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
-
-    def fail(*args, **kwargs):
-        raise AssertionError(f"unexpected modal dialog: {args[1:3]}")
-    for owner, names in ((QMessageBox, ("question", "warning", "critical", "information")),
-                         (QInputDialog, ("getDouble", "getText")),
-                         (QFileDialog, ("getOpenFileName", "getSaveFileName", "getExistingDirectory"))):
-        for name in names:
-            monkeypatch.setattr(owner, name, staticmethod(fail))
+    forbid_modal_dialogs(monkeypatch)
 
 
 def _project(tmp_path: Path) -> Project:
@@ -60,14 +51,7 @@ def _project(tmp_path: Path) -> Project:
 
 @pytest.fixture
 def window(qtbot, tmp_path) -> MainWindow:
-    win = MainWindow(_project(tmp_path), audio=False, restore_layout=False)
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    qtbot.wait(20)                     # let the window's initial zoom-to-fit run first
-    win.canvas.zoom_to(0, 5 * SR)
-    win.canvas.snapping = False
+    win = show_editor(qtbot, MainWindow(_project(tmp_path), audio=False, restore_layout=False), 5 * SR)
     win.activateWindow()
     qtbot.waitActive(win)              # shortcuts only reach an active window
     win.canvas.setFocus()
