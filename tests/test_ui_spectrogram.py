@@ -68,6 +68,14 @@ def _settled(qtbot, panel: SpectrogramPanel, timeout: int = 30000) -> None:
     qtbot.waitUntil(lambda: not panel.busy and "computing" not in panel.caption.text(), timeout=timeout)
 
 
+def _long_clip_settled(qtbot, make_panel) -> SpectrogramPanel:
+    """A new panel showing the 3-minute clip, every tile of the view computed."""
+    panel = make_panel()
+    panel.doc.select_clips(["long"])
+    _settled(qtbot, panel)
+    return panel
+
+
 def _column_at(panel: SpectrogramPanel, seconds: float) -> int:
     """The image column drawn at `seconds` on the plot's time axis (from the item's placement)."""
     rect = panel.image.mapRectToParent(panel.image.boundingRect())     # view coordinates: s x Hz
@@ -81,9 +89,7 @@ def _row_at(panel: SpectrogramPanel, hz: float) -> int:
 
 
 def test_whole_long_file_shows_the_burst_at_its_time_and_frequency(qtbot, make_panel):
-    panel = make_panel()
-    panel.doc.select_clips(["long"])
-    _settled(qtbot, panel)
+    panel = _long_clip_settled(qtbot, make_panel)
     (x0, x1), _ = panel.viewbox.viewRange()
     assert (x0, x1) == (pytest.approx(0.0), pytest.approx(LONG_S))           # no 60 s cap
     img = panel.image.image
@@ -104,9 +110,7 @@ def test_whole_long_file_shows_the_burst_at_its_time_and_frequency(qtbot, make_p
 
 
 def test_zoomed_in_is_full_resolution_and_still_aligned(qtbot, make_panel):
-    panel = make_panel()
-    panel.doc.select_clips(["long"])
-    _settled(qtbot, panel)
+    panel = _long_clip_settled(qtbot, make_panel)
     computed = panel.store.computed
     panel.viewbox.setXRange(BURST_AT - 0.5, BURST_AT + 0.5, padding=0)
     _settled(qtbot, panel)
@@ -157,9 +161,7 @@ def test_tiles_appear_progressively_and_the_gui_never_waits(qtbot, make_panel):
 
 
 def test_second_view_reuses_the_tile_cache(qtbot, make_panel):
-    panel = make_panel()
-    panel.doc.select_clips(["long"])
-    _settled(qtbot, panel)
+    panel = _long_clip_settled(qtbot, make_panel)
     first = panel.image.image.copy()
     computed = panel.store.computed
     assert computed == 17                             # ceil(180 s / 10.92 s) tiles, each once
@@ -193,9 +195,7 @@ def test_track_view_spans_the_whole_project(qtbot, make_panel):
 
 
 def test_fades_attenuate_their_columns_only(qtbot, make_panel):
-    panel = make_panel()
-    panel.doc.select_clips(["long"])
-    _settled(qtbot, panel)
+    panel = _long_clip_settled(qtbot, make_panel)
     before = panel.image.image.copy()
     computed = panel.store.computed
     panel.doc.apply(SetClipFades("long", fade_in=20 * SR))
