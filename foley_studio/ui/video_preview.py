@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from foley_studio.core.timebase import SAMPLE_RATE
@@ -109,14 +109,24 @@ class VideoPreview(QWidget):
             p.setPen(QColor("#e6e9ee"))
             tc = video.clock.timecode(self.doc.playhead)
             p.drawText(QRectF(8, self.height() - 22, self.width() - 16, 20), Qt.AlignLeft | Qt.AlignVCenter, tc)
+            room = self.width() - 16 - QFontMetrics(self._tc_font).horizontalAdvance(tc) - 12
             p.setFont(QFont(self.font()))
             p.setPen(QColor("#8a909b"))
-            p.drawText(QRectF(8, self.height() - 22, self.width() - 16, 20), Qt.AlignRight | Qt.AlignVCenter,
-                       f"frame {self._frame}  ·  {self.doc.playhead / SAMPLE_RATE:.3f} s")
+            detail = self._fitting_detail(QFontMetrics(p.font()), room)
+            if detail:
+                p.drawText(QRectF(8, self.height() - 22, self.width() - 16, 20), Qt.AlignRight | Qt.AlignVCenter,
+                           detail)
         if self._message:
             p.setPen(QColor("#c5cad3"))
             p.drawText(self.rect().adjusted(10, 10, -10, -30), Qt.AlignCenter | Qt.TextWordWrap, self._message)
         p.end()
+
+    def _fitting_detail(self, metrics: QFontMetrics, room: float) -> str:
+        """The frame/seconds label, shortened (never overlapping the timecode) in a narrow panel."""
+        for text in (f"frame {self._frame}  ·  {self.doc.playhead / SAMPLE_RATE:.3f} s", f"frame {self._frame}"):
+            if metrics.horizontalAdvance(text) <= room:
+                return text
+        return ""
 
     @property
     def shown_frame(self) -> int:
