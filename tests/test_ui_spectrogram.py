@@ -71,6 +71,8 @@ def _settled(qtbot, panel: SpectrogramPanel, timeout: int = 30000) -> None:
 def _long_clip_settled(qtbot, make_panel) -> SpectrogramPanel:
     """A new panel showing the 3-minute clip, every tile of the view computed."""
     panel = make_panel()
+    _settled(qtbot, panel)          # the first view (whatever is selected at start) may still be computing:
+    panel.store.computed = 0        # let it finish, then count only this view's tiles
     panel.doc.select_clips(["long"])
     _settled(qtbot, panel)
     return panel
@@ -129,13 +131,16 @@ def test_tiles_appear_progressively_and_the_gui_never_waits(qtbot, make_panel):
     gate = threading.Event()
 
     class HeldStore(TileStore):
-        """Lets two tiles through, then holds the worker until the test opens the gate."""
+        """Once armed, lets two more tiles through, then holds the worker until the test opens the gate."""
+        armed_at: int | None = None
 
         def fetch(self, source, tile, level):
-            if self.computed >= 2:
+            if self.armed_at is not None and self.computed >= self.armed_at + 2:
                 gate.wait(30)
             return super().fetch(source, tile, level)
     panel = make_panel(HeldStore(use_disk=False))
+    _settled(qtbot, panel)                               # the first view's tiles are not the ones under test
+    panel.store.armed_at = panel.store.computed
     try:
         t0 = time.perf_counter()
         panel.doc.select_clips(["long"])                 # refresh + first composition
