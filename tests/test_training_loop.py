@@ -82,7 +82,7 @@ def test_dit_resume_is_bit_exact(tiny_world, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stage", ["autoencoder", "dit"])
+@pytest.mark.parametrize("stage", ["autoencoder", "video", "dit"])
 def test_two_gloo_processes_agree_after_a_step(tiny_world, tmp_path, stage):
     cfg = _cfg(steps=2, batch_size=4, devices=2, strategy="ddp_spawn")
     result = run_stage(stage, manifest=tiny_world, out_dir=tmp_path / stage, config=cfg)

@@ -238,7 +238,9 @@ def evaluate_sync(probe: SyncProbe, clips: SyncClips, tolerance_s: float = 0.05)
 # --------------------------------------------------------------------------- the stage
 
 def video_sync_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: Path) -> dict:
-    from .trainer import RunLog, _local_batch, _prepare_run, learning_rate, log_and_check, optimizer_step
+    from .trainer import (
+        RunLog, _local_batch, _prepare_run, _rank_checksums, learning_rate, log_and_check, optimizer_step,
+    )
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     torch.manual_seed(cfg.seed)
@@ -279,10 +281,11 @@ def video_sync_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: P
         if stop:
             run_log.write(step=step + 1, stopped="time limit")
             break
+    sums = _rank_checksums(fabric, probe)
     if fabric.is_global_zero:
         _write_encoder(probe.encoder, mcfg.video, out_dir)
     fabric.barrier()
-    return last
+    return {**last, **sums}
 
 
 def _rows(manifest: Path, split: str) -> list[ManifestRow]:
