@@ -145,7 +145,13 @@ def run_stage(stage: str, *, manifest: Path, out_dir: Path, config_path: Path | 
 
 
 def _entry(fabric: Fabric, stage: str, cfg: dict, manifest: str, out_dir: str) -> dict:
-    return _STAGES[stage](fabric, TrainConfig.from_dict(cfg), Path(manifest), Path(out_dir))
+    result = _STAGES[stage](fabric, TrainConfig.from_dict(cfg), Path(manifest), Path(out_dir))
+    if fabric.world_size > 1 and torch.distributed.is_initialized():
+        # A rank that exits with its gloo group alive can abort in gloo's threads at teardown
+        # ("terminate called without an active exception"): close the group together first.
+        fabric.barrier()
+        torch.distributed.destroy_process_group()
+    return result
 
 
 # --------------------------------------------------------------------------- autoencoder stage
