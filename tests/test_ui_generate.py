@@ -109,6 +109,7 @@ def test_three_text_takes_on_the_demo_project_become_three_rows(qtbot, window):
     for take in takes:
         s = take.settings
         assert (s["mode"], s["prompt"], s["steps"], s["model"], s["cfg"]) == ("text", "door slam", 3, "tiny", 4.0)
+        assert s["quality"] is None                      # no tag by default, as the CLI
         assert (take.region_start, take.region_end) == REGION
         assert take.track_id == foley.id
         assert Path(take.path).with_suffix(".json").is_file()          # the sidecar beside the WAV

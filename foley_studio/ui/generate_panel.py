@@ -320,6 +320,9 @@ class GeneratePanel(QWidget):
         self.quality = QComboBox(self)
         for text, value in QUALITIES:
             self.quality.addItem(text, value)
+        # No tag by default, as `foley-studio generate`: the bundled demo model's "high quality" tag overshoots
+        # into hiss at the default γ (docs/EVALUATION.md), while untagged takes have the right spectrum.
+        self.quality.setCurrentIndex(self.quality.findData(None))
         self.quality.setToolTip("Quality tag (eq. 4): “high quality” steers toward clean, full-band sound")
         form.addRow("Quality", self.quality)
         self.cfg = QDoubleSpinBox(self)
