@@ -182,9 +182,10 @@ class FoleyModel(nn.Module):
         """
         if not seeds:
             raise ModelError("sampling needs at least one seed")
-        if cond.given_rows not in (None, len(seeds)):
-            raise ModelError(f"these conditions carry one context per seed for {cond.given_rows} seeds, "
-                             f"but {len(seeds)} seeds were given; prepare them with this call's seeds")
+        try:
+            given = cond.given_for(len(seeds))
+        except ValueError as exc:
+            raise ModelError(str(exc)) from None
         try:
             cfgs = cfg_values(cfg, len(seeds))
         except (TypeError, ValueError) as exc:
@@ -195,7 +196,6 @@ class FoleyModel(nn.Module):
         noise = randn_rows(shape, generators, device=self.device)
         grid = make_schedule(self.schedule, steps)
         # given positions start on the forward process of their known values (a(1)·z_c + s(1)·noise)
-        given = cond.given_for(len(seeds))
         x = torch.where(cond.given_mask[None, None], self.schedule.add_noise(given, noise, 1.0), noise)
         denoise = guided_denoiser(self.dit, self.schedule, cond, len(seeds), cfgs)
         ref = cond.n_reference

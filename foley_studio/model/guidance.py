@@ -72,8 +72,8 @@ class Conditions:
         if rows is None:
             return self.given[None].expand(n, *self.given.shape)
         if rows != n:
-            raise ValueError(f"the conditions carry given latents for {rows} rows but {n} seeds were asked for; "
-                             "prepare the conditions with one context per seed")
+            raise ValueError(f"these conditions carry one context per seed for {rows} seeds, but {n} seeds were "
+                             "given; prepare them with this call's seeds")
         return self.given
 
 
