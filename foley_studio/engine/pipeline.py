@@ -442,11 +442,9 @@ class _Job:
             _emit(self.progress, replace(progress, step=step, fraction=self.fraction))
 
         window_seeds = [window_seed(seed, k) for seed in seeds]
-        # One γ for the whole batch goes as a plain number (the path every other request takes).
-        cfg: float | list[float] = cfgs[0] if len(set(cfgs)) == 1 else list(cfgs)
         with autocast(dev):     # bf16 on GPUs: the denoiser loop is where the time goes
             z = self.model.sample(cond, window_seeds, steps=request.steps, sampler=request.sampler,
-                                  cfg=cfg, callback=callback)
+                                  cfg=cfgs, callback=callback)   # equal γs run as one number there
         self._check_cancel()      # a model may swallow the callback's exception: check once more
         return z
 
