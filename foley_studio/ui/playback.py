@@ -328,25 +328,29 @@ class AudioOutput:
         self._fill(CHUNK)
         return True
 
-    def _drop_unplayed(self) -> None:
-        """Forget what was rendered beyond the margin, so the next chunk (new project) follows it."""
-        margin = max(int(UPDATE_MARGIN_SECONDS * self.sample_rate), self._guard())
+    def _cut_unplayed(self, margin_seconds: float) -> int:
+        """Forget what was rendered beyond `margin_seconds` (at least the guard) past the read position,
+        so the next chunk rendered follows the new state; returns the frame the ring now ends at."""
+        margin = max(int(margin_seconds * self.sample_rate), self._guard())
         keep = min(self._written, self._read + margin)
         if keep < self._written:
-            log.debug("edit while playing: dropping %d rendered frames", self._written - keep)
-            self._written = keep
+            log.debug("dropping %d rendered frames", self._written - keep)
+        self._written = keep
+        return keep
+
+    def _drop_unplayed(self) -> None:
+        """An edit: what plays after the margin comes from the new project."""
+        self._cut_unplayed(UPDATE_MARGIN_SECONDS)
 
     def _apply_seek(self, position: int) -> None:
         """Cut the ring SEEK_MARGIN_SECONDS past the read position and map the cut to `position`."""
-        margin = max(int(SEEK_MARGIN_SECONDS * self.sample_rate), self._guard())
-        keep = min(self._written, self._read + margin)
-        self._written = keep
+        keep = self._cut_unplayed(SEEK_MARGIN_SECONDS)
         self._seek_hold = (keep, position)
         self.start_time = position - keep * self.rate       # so that _timeline_of_frame(keep) == position
         if self._t0 is not None:
             # Restart position()'s clock bound at the frame being read now: a device that does not pace
             # itself (ALSA's null) has `_read` far ahead of the clock, and the cut must still be reached
-            # `margin` frames of wall time from here, as on a real device (where this changes next to nothing).
+            # the margin's worth of wall time from here, as on a real device (where this changes next to nothing).
             self._t0 = time.monotonic() - self._read / self.sample_rate
         self.seeks_applied += 1
         # Cleared only now, with the mapping in place: position() never falls back to the old one.
