@@ -435,11 +435,7 @@ class MainWindow(QMainWindow):
         else:
             event.ignore()
 
-    def dragMoveEvent(self, event) -> None:
-        if self._dropped_video(event) is not None:
-            event.acceptProposedAction()
-        else:
-            event.ignore()
+    dragMoveEvent = dragEnterEvent      # the same answer wherever the drag is over the window
 
     def dropEvent(self, event) -> None:
         video = self._dropped_video(event)
