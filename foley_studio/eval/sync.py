@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d, median_filter
-from scipy.optimize import linear_sum_assignment
 
 from foley_studio.core.timebase import SAMPLE_RATE
+from foley_studio.media.onsets import match_onsets
 
 from .features import as_mono_float, mel_filterbank, stft_magnitude
 
@@ -154,22 +154,6 @@ def _dedupe_plateaus(idx: np.ndarray, min_gap: int, flux: np.ndarray, times: np.
 # --------------------------------------------------------------------------------------------------
 # matching and offsets
 # --------------------------------------------------------------------------------------------------
-
-def match_onsets(detected: np.ndarray, truth: np.ndarray, tolerance_s: float = 0.05
-                 ) -> list[tuple[int, int]]:
-    """One-to-one pairs (i_detected, j_true) with |d_i - t_j| <= tolerance: as many as possible,
-    then the smallest total distance."""
-    d = np.asarray(detected, dtype=float)
-    t = np.asarray(truth, dtype=float)
-    if len(d) == 0 or len(t) == 0:
-        return []
-    dist = np.abs(d[:, None] - t[None, :])
-    valid = dist <= tolerance_s + 1e-9
-    # an invalid pair costs more than every valid pairing together, so cardinality comes first
-    big = (min(len(d), len(t)) + 1) * (tolerance_s + 1.0)
-    rows, cols = linear_sum_assignment(np.where(valid, dist, big))
-    return [(int(r), int(c)) for r, c in zip(rows, cols) if valid[r, c]]
-
 
 def onset_scores(detected: np.ndarray, truth: np.ndarray, tolerance_s: float = 0.05) -> OnsetScores:
     """Precision, recall and F1 of detected onsets within ±tolerance of the true events.

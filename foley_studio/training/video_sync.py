@@ -38,6 +38,7 @@ from foley_studio.model.encoders import VideoEncoder
 
 from .config import TrainConfig
 from foley_studio.media.manifest import ManifestRow, read_manifest
+from foley_studio.media.onsets import match_onsets
 from .state import load_state, save_state, step_generator
 
 log = logging.getLogger(__name__)
@@ -103,19 +104,8 @@ def pick_onset_frames(onset: np.ndarray, threshold: float = 0.5, radius: int = 2
 
 
 def event_f1(pred_times: np.ndarray, true_times: np.ndarray, tolerance_s: float = 0.05) -> tuple[int, int, int]:
-    """(matched, n_pred, n_true) with greedy one-to-one matching in time order (both lists sorted)."""
-    used = np.zeros(len(true_times), bool)
-    matched = 0
-    for t in pred_times:
-        if len(true_times) == 0:
-            break
-        d = np.abs(true_times - t)
-        d[used] = np.inf
-        j = int(np.argmin(d))
-        if d[j] <= tolerance_s + 1e-9:
-            used[j] = True
-            matched += 1
-    return matched, len(pred_times), len(true_times)
+    """(matched, n_pred, n_true), matched one-to-one as the evaluation's onset F1 does."""
+    return len(match_onsets(pred_times, true_times, tolerance_s)), len(pred_times), len(true_times)
 
 
 def _f1(matched: int, n_pred: int, n_true: int) -> float:
