@@ -86,6 +86,15 @@ def test_video_stage_learns_and_hands_its_encoder_to_the_dit(tiny_world, tmp_pat
     assert torch.equal(saved["video_encoder/proj.weight"], weights["proj.weight"])
 
 
+def test_video_stage_on_audio_only_data_says_it_needs_video(tiny_world, tmp_path):
+    from foley_studio.media.manifest import write_manifest
+    audio_only = [r for r in read_manifest(tiny_world) if not r.video]
+    manifest = tiny_world.parent / "audio_only.jsonl"
+    write_manifest(manifest, audio_only)
+    with pytest.raises(TrainingError, match="needs manifest rows with a video"):
+        run_stage("video", manifest=manifest, out_dir=tmp_path / "video", config=_cfg(steps=1))
+
+
 def test_video_stage_without_weights_says_which_stage_to_run(tmp_path):
     with pytest.raises(TrainingError, match="train video"):
         load_video_encoder_weights(VideoEncoder(TINY.video), tmp_path / "nothing")

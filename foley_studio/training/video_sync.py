@@ -130,7 +130,9 @@ class SyncClips:
               cache_root: Path) -> SyncClips:
         clips = _one_row_per_video(rows)
         if not clips:
-            raise ValueError("no manifest rows with video for the video sync stage")
+            from .trainer import TrainingError
+            raise TrainingError("the video sync stage needs manifest rows with a video (this split has none); add "
+                                "video + audio rows, or skip the stage and train the DiT without video_encoder_from")
         h = hashlib.sha256(json.dumps([[r.id, r.audio, r.video] for r in clips]).encode())
         h.update(json.dumps([video.fps, video.size, seconds, SYNC_CACHE_VERSION, FLUX_SCALE_DB]).encode())
         folder = Path(cache_root) / h.hexdigest()[:16]
