@@ -6,21 +6,25 @@ Two kinds of source feed the world's soundtracks:
   (`cache_dir('world-sources/v1')`); they are never committed, and `sources.json` there records
   each package's version and copyright file.
 
-Every usable file is mapped to a *material* (what the sounding object is made of) and a *kind*
-(`impact`: short hits whose onsets become event grains; `texture`: sustained friction/rolling noise).
-The mapping is a short list of rules over the file's path and caption, so an added library file with
-a telling caption is picked up without code changes.
+Every usable file is mapped to a *material* (what the sounding object or surface is made of) and a
+*kind*: `impact` (hits/knocks/drops whose onsets become event grains), `texture` (sustained friction:
+scraping, sliding, rolling, dragging), `footstep` (single steps on that surface) or `close` (doors,
+lids, drawers shutting). The mapping is the list of rules in `source_rules.py` over the file's path
+and caption, chosen from what each recording sounds like; `docs/SOUND_SOURCES.md` lists every file
+used, its licence and the measurements behind its label.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 import numpy as np
 import soundfile as sf
@@ -30,11 +34,18 @@ from foley_studio.core.errors import FoleyError
 from foley_studio.core.paths import DEMO_LIBRARY_DIR, cache_dir
 from foley_studio.core.timebase import SAMPLE_RATE
 
+from .source_rules import DEBIAN_SOURCES, KINDS, MATERIAL_WORDS, RULES, Rule
+
+__all__ = ["DEBIAN_PACKAGES", "KINDS", "MATERIAL_WORDS", "RULES", "MaterialSounds", "SourceBank", "SourceEntry",
+           "WorldSourceError", "classify", "discover_sources", "fetch_debian_sources", "load_mono_48k",
+           "split_impacts"]
+
 log = logging.getLogger(__name__)
 
 SOURCES_KIND = "world-sources/v1"
-DEBIAN_PACKAGES = ("bucklespring-data", "heroes-sound-effects", "sound-theme-freedesktop")
+DEBIAN_PACKAGES = tuple(p.name for p in DEBIAN_SOURCES)
 AUDIO_SUFFIXES = (".wav", ".flac", ".oga", ".ogg")
+MIN_SOURCE_RATE = 22_050      # below this a recording has nothing above 11 kHz: too dull for 48 kHz ground truth
 
 
 class WorldSourceError(FoleyError):
@@ -47,34 +58,9 @@ class SourceEntry:
 
     path: str
     material: str
-    kind: str            # "impact" | "texture"
+    kind: str            # one of KINDS: "impact" | "texture" | "footstep" | "close"
     licence: str
     description: str
-
-
-# (pattern over "path | caption" lower-cased, material, kind, licence). First match wins.
-# Chosen by listening to what each package/caption describes: key switches are plastic clicks,
-# coins/cash tills/bells are metal, splats are wet earth, trees and saws are wood, paper rolls and
-# trash are paper.
-RULES: tuple[tuple[str, str, str, str], ...] = (
-    (r"buckle/wav/", "plastic", "impact", "GPL-2+ (bucklespring-data, Ico Doornekamp)"),
-    (r"heroes/sfx/(coins|argent01)\.wav", "metal", "impact", "GPL-2+ (heroes-sound-effects)"),
-    (r"heroes/sfx/clock0[12]\.wav", "metal", "impact", "GPL-2+ (heroes-sound-effects)"),
-    (r"heroes/sfx/ecrase02\.wav", "earth", "impact", "GPL-2+ (heroes-sound-effects)"),
-    (r"freedesktop/stereo/bell\.oga", "metal", "impact", "CC-BY-3.0 (sound-theme-freedesktop, R. Boulanger)"),
-    (r"freedesktop/stereo/camera-shutter\.oga", "plastic", "impact",
-     "CC-BY-SA-3.0 (sound-theme-freedesktop, horsthorstensen)"),
-    (r"freedesktop/stereo/trash-empty\.oga", "paper", "impact",
-     "CC-BY-3.0 (sound-theme-freedesktop, R. Boulanger)"),
-    (r"toilet paper|paper roll", "paper", "texture", "see ATTRIBUTION.md"),
-    (r"cash till|coin|toffee quarry", "metal", "impact", "see ATTRIBUTION.md"),
-    (r"building bridge|level crossing|metal", "metal", "impact", "see ATTRIBUTION.md"),
-    (r"splat|toffee|mud|dirt|gravel", "earth", "impact", "see ATTRIBUTION.md"),
-    (r"jackhammer|quarry|stone|rock", "earth", "texture", "see ATTRIBUTION.md"),
-    (r"crashing tree|falling tree|wood|timber", "wood", "impact", "see ATTRIBUTION.md"),
-    (r"sawmill|sawing", "wood", "texture", "see ATTRIBUTION.md"),
-    (r"glass|crash", "glass", "impact", "see ATTRIBUTION.md"),
-)
 
 
 # --------------------------------------------------------------------------- fetching
@@ -101,11 +87,12 @@ def fetch_debian_sources(dest: Path | None = None, packages: tuple[str, ...] = D
             raise WorldSourceError(f"apt-get download {' '.join(missing)} failed: {run.stderr.strip()[-300:]}; "
                                    "run `apt-get update` first")
         for deb in sorted(Path(tmp).glob("*.deb")):
-            name, version = deb.stem.split("_")[:2]
+            name, version = (unquote(part) for part in deb.stem.split("_")[:2])   # "4%3a22.12" -> "4:22.12"
             target = dest / name
             subprocess.run(["dpkg", "-x", str(deb), str(target)], check=True)
-            copyright_file = next(target.rglob("copyright"), None)
-            record[name] = {"version": version,
+            own = target / "usr/share/doc" / name / "copyright"
+            copyright_file = own if own.exists() else next(target.rglob("copyright"), None)
+            record[name] = {"version": version, "size": deb.stat().st_size,
                             "copyright": str(copyright_file.relative_to(dest)) if copyright_file else None}
     record_path.write_text(json.dumps(record, indent=2, sort_keys=True))
     log.info("fetched %s into %s", ", ".join(missing), dest)
@@ -146,17 +133,32 @@ def _library_index(root: Path) -> dict[str, dict]:
     return index
 
 
-def classify(path_text: str, description: str) -> tuple[str, str, str] | None:
-    """(material, kind, licence) for a file, or None when no rule claims it."""
+def matching_rule(path_text: str, description: str) -> Rule | None:
+    """The first rule whose pattern matches "path | caption" (lower case), keeping or leaving out the file."""
     key = f"{path_text} | {description}".lower()
-    for pattern, material, kind, licence in RULES:
-        if re.search(pattern, key):
-            return material, kind, licence
-    return None
+    return next((rule for rule in RULES if re.search(rule.pattern, key)), None)
+
+
+def classify(path_text: str, description: str) -> tuple[str, str, str] | None:
+    """(material, kind, licence) for a file, or None when no rule claims it or a rule leaves it out."""
+    rule = matching_rule(path_text, description)
+    if rule is None or rule.material is None:
+        return None
+    return rule.material, rule.kind, rule.licence
+
+
+def _sample_rate(path: Path) -> int:
+    try:
+        return int(sf.info(str(path)).samplerate)
+    except (RuntimeError, sf.LibsndfileError):
+        return 0
 
 
 def discover_sources(debian_dir: Path | None = None, library_dir: Path | None = DEMO_LIBRARY_DIR) -> list[SourceEntry]:
-    """Every recording under the given folders that a rule maps to a material, sorted by path."""
+    """Every recording under the given folders that a rule maps to a material, sorted by path.
+
+    Recordings sampled below MIN_SOURCE_RATE are skipped.
+    """
     entries: list[SourceEntry] = []
     roots = [(Path(debian_dir), False)] if debian_dir else []
     if library_dir and Path(library_dir).is_dir():
@@ -170,6 +172,9 @@ def discover_sources(debian_dir: Path | None = None, library_dir: Path | None = 
             found = classify(path.as_posix(), description)
             if found:
                 material, kind, licence = found
+                if _sample_rate(path) < MIN_SOURCE_RATE:
+                    log.info("skipping %s: sampled below %d Hz", path, MIN_SOURCE_RATE)
+                    continue
                 if path.name in index:
                     licence = f"{index[path.name].get('licence')} ({index[path.name].get('authors')})"
                 entries.append(SourceEntry(str(path), material, kind, licence, description=description))
@@ -222,37 +227,100 @@ def split_impacts(x: np.ndarray, *, max_len: float = 0.6, min_gap: float = 0.08,
     return grains
 
 
+def trim_silence(x: np.ndarray, rel_threshold: float = 0.01) -> np.ndarray:
+    """The recording without its leading and trailing near-silence (below 1 % of its peak)."""
+    loud = np.flatnonzero(np.abs(x) >= rel_threshold * (np.abs(x).max() if x.size else 0.0))
+    return x[loud[0]: loud[-1] + 1] if loud.size else x[:0]
+
+
+# how impacts and footsteps are cut into onset-aligned grains: single steps are 0.25 s or more apart
+# (heel and toe of one step stay together). A close recording is one event, aligned to its loudest contact.
+SPLIT_SETTINGS: dict[str, dict[str, float]] = {
+    "impact": {"max_len": 0.6, "min_gap": 0.08, "rel_threshold": 0.25},
+    "footstep": {"max_len": 0.45, "min_gap": 0.25, "rel_threshold": 0.3},
+}
+CLOSE_SECONDS = 1.0
+MIN_TEXTURE_SECONDS = 0.25
+
+
+def contact_grain(x: np.ndarray, *, max_len: float = 1.0, rel_threshold: float = 0.2) -> np.ndarray | None:
+    """One grain aligned to the loudest contact: 1 ms before the rise (from below 20 % of the peak) to the peak.
+
+    For a recording of one event whose contact may follow a slow build-up (a lid creaking shut, then the knock)
+    where `split_impacts` finds no sharp rise.
+    """
+    win = 240
+    env = _envelope(x, win)
+    if env.size < 2 or env.max() <= 1e-4:
+        return None
+    peak = int(np.argmax(env))
+    quiet = np.flatnonzero(env[:peak] < rel_threshold * env[peak])
+    block = quiet[-1] + 1 if quiet.size else 0
+    seg = np.abs(x[block * win: (peak + 1) * win])
+    onset = max(0, block * win + int(np.argmax(seg >= rel_threshold * env[peak])) - SAMPLE_RATE // 1000)
+    grain = x[onset: onset + int(max_len * SAMPLE_RATE)].copy()
+    fade = min(len(grain) // 4, SAMPLE_RATE // 50)
+    if fade:
+        grain[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    return grain
+
+
 @dataclass
 class MaterialSounds:
-    """The grains and textures of one material."""
+    """The recordings of one material, cut for the world: onset-aligned grains per kind, and textures."""
 
-    impacts: list[np.ndarray]
-    textures: list[np.ndarray]
+    impacts: list[np.ndarray] = field(default_factory=list)    # one-shot hits/knocks/drops
+    textures: list[np.ndarray] = field(default_factory=list)   # sustained friction, >= 0.25 s
+    footsteps: list[np.ndarray] = field(default_factory=list)  # single steps on this surface
+    closes: list[np.ndarray] = field(default_factory=list)     # doors/lids/drawers shutting
+
+    def add(self, kind: str, x: np.ndarray) -> int:
+        """Cut a peak-normalised recording of `kind` into this material's lists; returns how many pieces."""
+        if kind == "texture":
+            x = trim_silence(x)
+            if len(x) < MIN_TEXTURE_SECONDS * SAMPLE_RATE:
+                return 0
+            self.textures.append(x)
+            return 1
+        if kind == "close":
+            grain = contact_grain(x, max_len=CLOSE_SECONDS)
+            grains = [] if grain is None else [grain]
+        elif kind in SPLIT_SETTINGS:
+            grains = split_impacts(x, **SPLIT_SETTINGS[kind])
+        else:
+            raise ValueError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
+        grains = [g / np.abs(g).max() for g in grains]
+        {"impact": self.impacts, "footstep": self.footsteps, "close": self.closes}[kind].extend(grains)
+        return len(grains)
+
+    def counts(self) -> dict[str, int]:
+        return {"impact": len(self.impacts), "texture": len(self.textures), "footstep": len(self.footsteps),
+                "close": len(self.closes)}
 
 
 class SourceBank:
-    """Recordings decoded once and cut into per-material impact grains and textures."""
+    """Recordings decoded once and cut into per-material grains (impacts, footsteps, closes) and textures."""
 
     def __init__(self, entries: list[SourceEntry]):
         self.entries = list(entries)
         self.materials: dict[str, MaterialSounds] = {}
+        self.pieces: dict[str, int] = {}          # entry path -> grains (or textures) it gave
+        seen: set[str] = set()                    # the same audio under two names (e.g. re-encoded) counts once
         for entry in self.entries:
             x = load_mono_48k(entry.path)
             peak = float(np.abs(x).max()) if x.size else 0.0
-            if peak < 1e-4:
+            digest = hashlib.sha1(np.round(x / max(peak, 1e-9) * 2**14).astype(np.int16).tobytes()).hexdigest()
+            if peak < 1e-4 or digest in seen:
                 continue
-            x = x / peak
-            sounds = self.materials.setdefault(entry.material, MaterialSounds([], []))
-            if entry.kind == "impact":
-                sounds.impacts.extend(split_impacts(x))
-            elif len(x) > SAMPLE_RATE // 4:
-                sounds.textures.append(x)
-        # a material is usable when it can sound an impact; textures are synthesised from grains otherwise
+            seen.add(digest)
+            sounds = self.materials.setdefault(entry.material, MaterialSounds())
+            self.pieces[entry.path] = sounds.add(entry.kind, x / peak)
+        # a material is usable when it can sound an impact; the world softens impacts for what is missing
         self.materials = {m: s for m, s in sorted(self.materials.items()) if s.impacts}
         if not self.materials:
             raise WorldSourceError("no usable recordings found for the Foley world; run "
                                    "`foley-studio world fetch-sources` or check resources/demo/library/")
-        log.info("source bank: %s", {m: (len(s.impacts), len(s.textures)) for m, s in self.materials.items()})
+        log.info("source bank: %s", {m: s.counts() for m, s in self.materials.items()})
 
     @classmethod
     def default(cls, fetch: bool = True) -> SourceBank:
@@ -261,4 +329,5 @@ class SourceBank:
         return cls(discover_sources(debian, DEMO_LIBRARY_DIR))
 
     def licences(self) -> list[dict]:
-        return [asdict(e) for e in self.entries if e.material in self.materials]
+        """path, material, kind, licence, description of every recording the bank uses."""
+        return [asdict(e) for e in self.entries if e.material in self.materials and self.pieces.get(e.path)]
