@@ -24,6 +24,11 @@ MT = "/c/minetest-data/usr/share/games/minetest/games/minetest_game/mods/"
     ("/lib/opensfx_48_toyland_toffee_quarry.flac", "Toyland: Toffee quarry", None),
     ("/c/heroes-sound-effects/usr/share/games/heroes/sfx/coins.wav", "", None),    # 11 kHz cue, was "metal"
     (MT + "default/sounds/default_glass_footstep.ogg", "", None),          # a 145 Hz thud named "glass"
+    ("/lib/opensfx_51_toyland_plastic_mine.flac", "Toyland: Plastic mine", None),     # bubbles, not plastic
+    # caption words count in the caption only, not in a package's file names
+    ("/c/tuxpaint-plugins-default/usr/share/tuxpaint/sounds/magic/glasstile.ogg", "", None),
+    ("/c/tuxpaint-plugins-default/usr/share/tuxpaint/sounds/magic/metalpaint.wav", "", None),
+    (MT + "default/sounds/default_gravel_dig.1.ogg", "", ("gravel", "impact")),
     # kept or added
     ("/lib/opensfx_16_train_ship_breakdown.flac", "Train/ship breakdown", ("metal", "impact")),
     ("/lib/opensfx_55_lumber_mill_falling_tree.flac", "Lumber mill: Falling tree", ("wood", "impact")),

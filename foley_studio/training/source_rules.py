@@ -62,6 +62,7 @@ _MT = r"minetest_game/mods/"
 _MT_DEFAULT = "CC-BY-SA-3.0 (minetest-data, mtg/mods/default/*; "
 _MT_DOORS = "CC-BY-3.0 (minetest-data, mtg/mods/doors/sounds/*; "
 _TUX = r"tuxpaint/sounds/magic/"
+_CAPTION = r" \| .*"
 
 # First match wins: specific files and exclusions before the caption words a new library file may use.
 RULES: tuple[Rule, ...] = (
@@ -90,6 +91,8 @@ RULES: tuple[Rule, ...] = (
     Rule(r"opensfx_14_", "metal", "impact", _LIB, "'Level crossing' is a ringing crossing bell"),
     Rule(r"opensfx_20_", "metal", "impact", _LIB, "'Cash till': bell and drawer, 61 % above 4 kHz"),
     Rule(r"opensfx_(02|31)_", "earth", "impact", _LIB, "'Splat': wet mud thrown onto the ground"),
+    Rule(r"opensfx_51_", None, None, _LIB,
+         "'Plastic mine' is bubbling liquid (bulle.wav, Phasin-bubbles), not plastic"),
     # ---- bucklespring-data: IBM Model M key switches recorded key by key (press and release)
     Rule(r"buckle/wav/", "plastic", "impact", "GPL-2+ (bucklespring-data, Ico Doornekamp)",
          "keyboard key switches: short plastic clicks, attack < 5 ms, centroid 2-7 kHz"),
@@ -127,7 +130,7 @@ RULES: tuple[Rule, ...] = (
          _MT_DEFAULT + "Benboncan, freesound 71823, CC-BY-3.0)", "a pick striking stone: centroid 1.5-1.8 kHz, 20 ms decay"),
     Rule(_MT + r"default/sounds/default_dig_crumbly\.", "earth", "impact", _MT_DEFAULT + "Mito551)",
          "a spade into soil: crumbly, 170 ms decay"),
-    Rule(_MT + r"default/sounds/default_gravel_du?g\.", "gravel", "impact",
+    Rule(_MT + r"default/sounds/default_gravel_(dig|dug)\.", "gravel", "impact",
          _MT_DEFAULT + "lolamadeus, freesound 179341, CC0-1.0)",
          "a spade into gravel: many tiny stones, centroid 4.7-7.8 kHz"),
     Rule(_MT + r"default/sounds/default_(dig|dug)_metal\.|" + _MT + r"default/sounds/default_place_node_metal\.",
@@ -167,14 +170,14 @@ RULES: tuple[Rule, ...] = (
     # ---- csmash-data: table tennis
     Rule(r"csmash/wav/(table|racket)\.wav", "plastic", "impact", "GPL-2+ (csmash-data, Kanna Yoshihiro)",
          "a celluloid table-tennis ball on the table / the racket: hollow tock, centroid 1.2-1.6 kHz"),
-    # ---- caption words, for recordings added to the library later
-    Rule(r"toilet paper|paper roll|tearing paper|cardboard", "paper", "texture", _LIB, "paper caption"),
-    Rule(r"cash till|coin", "metal", "impact", _LIB, "coins and tills are metal"),
-    Rule(r"\bmetal|\bsteel|\biron|anvil", "metal", "impact", _LIB, "metal caption"),
-    Rule(r"splat|\bmud\b|\bdirt\b|\bsoil\b", "earth", "impact", _LIB, "earth caption"),
-    Rule(r"gravel", "gravel", "impact", _LIB, "gravel caption"),
-    Rule(r"\bstone|\brock\b|\bbrick", "stone", "impact", _LIB, "stone caption"),
-    Rule(r"\bwood|timber", "wood", "impact", _LIB, "wood caption"),
-    Rule(r"\bglass", "glass", "impact", _LIB, "glass caption"),
-    Rule(r"\bplastic", "plastic", "impact", _LIB, "plastic caption"),
+    # ---- caption words (after the " | " that separates path and caption), for library recordings added later
+    Rule(_CAPTION + r"(toilet paper|paper roll|tearing paper|cardboard)", "paper", "texture", _LIB, "paper caption"),
+    Rule(_CAPTION + r"(cash till|coin)", "metal", "impact", _LIB, "coins and tills are metal"),
+    Rule(_CAPTION + r"\b(metal|steel|iron|anvil)", "metal", "impact", _LIB, "metal caption"),
+    Rule(_CAPTION + r"(splat|\bmud\b|\bdirt\b|\bsoil\b)", "earth", "impact", _LIB, "earth caption"),
+    Rule(_CAPTION + r"gravel", "gravel", "impact", _LIB, "gravel caption"),
+    Rule(_CAPTION + r"\b(stone|rock\b|brick)", "stone", "impact", _LIB, "stone caption"),
+    Rule(_CAPTION + r"\b(wood|timber)", "wood", "impact", _LIB, "wood caption"),
+    Rule(_CAPTION + r"\bglass", "glass", "impact", _LIB, "glass caption"),
+    Rule(_CAPTION + r"\bplastic", "plastic", "impact", _LIB, "plastic caption"),
 )
