@@ -162,3 +162,44 @@ def test_library_licence_comes_from_its_index(tmp_path):
 def test_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="unknown kind 'slam'"):
         MaterialSounds().add("slam", np.ones(100, np.float32))
+
+
+def test_dc_offset_makes_no_onset(tmp_path):
+    """A quiet recording riding on a DC offset (kpat's cards) gives one grain, at the real onset."""
+    rng = np.random.default_rng(4)
+    x = np.full(SAMPLE_RATE // 2, -0.03, np.float32)
+    _place(x, 0.02 * _burst(rng, 0.1, 0.01, SAMPLE_RATE), 0.2, SAMPLE_RATE)
+    path = tmp_path / "kpat/usr/share/kpat/sounds/card-down.ogg"
+    path.parent.mkdir(parents=True)
+    sf.write(str(path), x, SAMPLE_RATE, format="OGG", subtype="VORBIS")
+    bank = SourceBank(discover_sources(tmp_path, library_dir=None))
+    [grain] = bank.materials["paper"].impacts                     # the step into the offset is no onset
+    assert np.abs(grain[:40]).max() < 0.3 < np.abs(grain[:240]).max()   # quiet pre-roll, then the card
+
+
+def test_sounds_unpack_from_a_qt_resource_bundle(tmp_path):
+    """Bundles built by Qt's own rcc tool (zlib-compressed) give back the exact bytes."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from foley_studio.training.qt_resources import ResourceFormatError, read_rcc, unpack_rcc
+
+    rcc = shutil.which("pyside6-rcc") or str(Path(sys.executable).with_name("pyside6-rcc"))
+    if not Path(rcc).exists():
+        pytest.skip("pyside6-rcc not available")
+    (tmp_path / "resource").mkdir()
+    wav = tmp_path / "resource/money1.wav"
+    sf.write(str(wav), np.sin(np.arange(4800) / 10).astype(np.float32), SAMPLE_RATE)
+    (tmp_path / "notes.txt").write_text("not a sound " * 20)
+    (tmp_path / "b.qrc").write_text('<RCC><qresource prefix="/gcompris"><file>resource/money1.wav</file>'
+                                    "<file>notes.txt</file></qresource></RCC>")
+    subprocess.run([rcc, "--binary", "--compress-algo", "zlib", "--threshold", "0", "b.qrc", "-o", "b.rcc"],
+                   cwd=tmp_path, check=True)
+    files = read_rcc(tmp_path / "b.rcc")
+    assert files["gcompris/resource/money1.wav"] == wav.read_bytes()
+    [out] = unpack_rcc(tmp_path / "b.rcc", tmp_path / "out", (".wav",))
+    assert out == tmp_path / "out/gcompris/resource/money1.wav" and out.read_bytes() == wav.read_bytes()
+    with pytest.raises(ResourceFormatError, match="not a Qt resource bundle"):
+        read_rcc(tmp_path / "notes.txt")

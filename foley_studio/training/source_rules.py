@@ -43,6 +43,7 @@ class DebianPackage:
     licence: str
     authors: str
     credits: str = ""             # the file that names per-recording authors, where there is one
+    bundles: tuple[str, ...] = () # Qt resource bundles (.rcc) whose sounds are unpacked beside them
 
 
 DEBIAN_SOURCES: tuple[DebianPackage, ...] = (
@@ -55,6 +56,12 @@ DEBIAN_SOURCES: tuple[DebianPackage, ...] = (
     DebianPackage("tuxpaint-plugins-default", "GPL-2+", "2002-2021 Bill Kendrick",
                   "tuxpaint-data: usr/share/doc/tuxpaint-data/AUTHORS.txt (Sound section)"),
     DebianPackage("csmash-data", "GPL-2+", "2000-2004 Kanna Yoshihiro (CannonSmash)"),
+    DebianPackage("kpat", "GPL-2+", "KDE Patience authors (Parker Coates, Stephan Kulow et al)"),
+    DebianPackage("gcompris-qt-data", "per file: CC0-1.0 / CC-BY-3.0 (GPL-3+ otherwise)",
+                  "Bruno Coudoin and GCompris contributors; sounds: freesound authors named per file",
+                  "the package's copyright file (a stanza per sound)",
+                  bundles=tuple(f"usr/share/gcompris-qt/rcc/{name}.rcc"
+                                for name in ("money", "scalesboard", "memory", "redraw"))),
 )
 
 _LIB = "see ATTRIBUTION.md"
@@ -170,6 +177,24 @@ RULES: tuple[Rule, ...] = (
     # ---- csmash-data: table tennis
     Rule(r"csmash/wav/(table|racket)\.wav", "plastic", "impact", "GPL-2+ (csmash-data, Kanna Yoshihiro)",
          "a celluloid table-tennis ball on the table / the racket: hollow tock, centroid 1.2-1.6 kHz"),
+    # ---- kpat: card sounds (the recordings carry a DC offset, removed on loading)
+    Rule(r"kpat/sounds/card-(down|pickup)\.ogg", "paper", "impact",
+         "GPL-2+ (kpat; KDE Patience authors: Parker Coates, Stephan Kulow et al)",
+         "a playing card laid on / lifted off a table: papery snap, centroid 2.8-3.1 kHz without the DC offset"),
+    # ---- gcompris-qt-data (sounds unpacked from its .rcc bundles; licences from debian/copyright)
+    Rule(r"activities/money/resource/money1\.wav", "metal", "impact",
+         "CC0-1.0 (gcompris-qt-data; florian_reinke, freesound 63523)", "coins dropped: 5 bright onsets"),
+    Rule(r"activities/money/resource/money2\.wav", "metal", "impact",
+         "CC0-1.0 (gcompris-qt-data; keweldog, freesound 181761)", "coins: 4 onsets, 68 % above 4 kHz"),
+    Rule(r"activities/scalesboard/resource/metal_hit\.wav", "metal", "impact",
+         "CC-BY-3.0 (gcompris-qt-data; jorickhoofd, freesound 160045)", "a metal hit that rings for 0.2 s"),
+    Rule(r"activities/memory/resource/card_flip\.wav", "paper", "impact",
+         "CC-BY-3.0 (gcompris-qt-data; f4ngy, freesound 240776)", "a paper card flicked over: one papery snap"),
+    Rule(r"activities/redraw/resource/brush\.wav", "paper", "texture",
+         "CC0-1.0 (gcompris-qt-data; acrober, freesound 86113)", "a brush stroke on paper: bright friction"),
+    Rule(r"activities/redraw/resource/eraser\.wav", None, None,
+         "CC0-1.0 (gcompris-qt-data; esperri, freesound 119143)",
+         "an eraser, but dark (centroid 0.25 kHz) and only 0.35 s: not a usable paper friction"),
     # ---- caption words (after the " | " that separates path and caption), for library recordings added later
     Rule(_CAPTION + r"(toilet paper|paper roll|tearing paper|cardboard)", "paper", "texture", _LIB, "paper caption"),
     Rule(_CAPTION + r"(cash till|coin)", "metal", "impact", _LIB, "coins and tills are metal"),

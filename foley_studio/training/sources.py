@@ -29,11 +29,13 @@ from urllib.parse import unquote
 import numpy as np
 import soundfile as sf
 import soxr
+from scipy.signal import butter, sosfilt
 
 from foley_studio.core.errors import FoleyError
 from foley_studio.core.paths import DEMO_LIBRARY_DIR, cache_dir
 from foley_studio.core.timebase import SAMPLE_RATE
 
+from .qt_resources import ResourceFormatError, unpack_rcc
 from .source_rules import DEBIAN_SOURCES, KINDS, MATERIAL_WORDS, RULES, Rule
 
 __all__ = ["DEBIAN_PACKAGES", "KINDS", "MATERIAL_WORDS", "RULES", "MaterialSounds", "SourceBank", "SourceEntry",
@@ -90,6 +92,7 @@ def fetch_debian_sources(dest: Path | None = None, packages: tuple[str, ...] = D
             name, version = (unquote(part) for part in deb.stem.split("_")[:2])   # "4%3a22.12" -> "4:22.12"
             target = dest / name
             subprocess.run(["dpkg", "-x", str(deb), str(target)], check=True)
+            _unpack_bundles(name, target)
             own = target / "usr/share/doc" / name / "copyright"
             copyright_file = own if own.exists() else next(target.rglob("copyright"), None)
             record[name] = {"version": version, "size": deb.stat().st_size,
@@ -97,6 +100,17 @@ def fetch_debian_sources(dest: Path | None = None, packages: tuple[str, ...] = D
     record_path.write_text(json.dumps(record, indent=2, sort_keys=True))
     log.info("fetched %s into %s", ", ".join(missing), dest)
     return dest
+
+
+def _unpack_bundles(name: str, target: Path) -> None:
+    """Sounds that a package ships only inside Qt resource bundles, written to `<bundle>.d/` beside them."""
+    package = next((p for p in DEBIAN_SOURCES if p.name == name), None)
+    for bundle in package.bundles if package else ():
+        path = target / bundle
+        try:
+            unpack_rcc(path, path.with_name(path.name + ".d"), AUDIO_SUFFIXES)
+        except (OSError, ResourceFormatError) as err:
+            log.warning("could not unpack %s: %s", path, err)
 
 
 # --------------------------------------------------------------------------- discovery
@@ -189,6 +203,14 @@ def load_mono_48k(path: str | Path) -> np.ndarray:
     if sr != SAMPLE_RATE:
         mono = soxr.resample(mono, sr, SAMPLE_RATE).astype(np.float32)
     return mono
+
+
+_RUMBLE_FILTER = butter(2, 20.0, "highpass", fs=SAMPLE_RATE, output="sos")
+
+
+def remove_rumble(x: np.ndarray) -> np.ndarray:
+    """Without DC offset (some game recordings carry one) and below-20 Hz rumble; causal, so onsets stay put."""
+    return sosfilt(_RUMBLE_FILTER, x - x.mean()).astype(np.float32) if x.size else x
 
 
 def _envelope(x: np.ndarray, win: int = 240) -> np.ndarray:
@@ -307,7 +329,7 @@ class SourceBank:
         self.pieces: dict[str, int] = {}          # entry path -> grains (or textures) it gave
         seen: set[str] = set()                    # the same audio under two names (e.g. re-encoded) counts once
         for entry in self.entries:
-            x = load_mono_48k(entry.path)
+            x = remove_rumble(load_mono_48k(entry.path))
             peak = float(np.abs(x).max()) if x.size else 0.0
             digest = hashlib.sha1(np.round(x / max(peak, 1e-9) * 2**14).astype(np.int16).tobytes()).hexdigest()
             if peak < 1e-4 or digest in seen:
