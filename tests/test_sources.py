@@ -203,3 +203,21 @@ def test_sounds_unpack_from_a_qt_resource_bundle(tmp_path):
     assert out == tmp_path / "out/gcompris/resource/money1.wav" and out.read_bytes() == wav.read_bytes()
     with pytest.raises(ResourceFormatError, match="not a Qt resource bundle"):
         read_rcc(tmp_path / "notes.txt")
+
+
+def test_report_lists_used_and_left_out_recordings(package_tree, tmp_path):
+    from foley_studio.training.source_report import bank_table, review, write_report
+
+    bank = SourceBank(discover_sources(package_tree, library_dir=None))
+    rows = review(package_tree, None)
+    left_out = next(r for r in rows if r.path.name == "default_glass_footstep.wav")
+    assert left_out.material is None and "145 Hz" in left_out.note
+    assert left_out.measures is not None and left_out.measures.onsets == 2
+    table = bank_table(bank)
+    assert table[0] == ["material", "impact", "texture", "footstep", "close"]
+    assert table[1][0] == "wood" and table[1][1].startswith("1 / 3, ") and table[1][3].startswith("1 / 2, ")
+    out = tmp_path / "SOURCES.md"
+    write_report(out, bank, rows, package_tree)
+    text = out.read_text()
+    assert "| `default_glass_footstep.wav` | 44100 | left out |" in text
+    assert "sampled below 22050 Hz" in text and "| minetest-data |" in text

@@ -17,8 +17,8 @@ from foley_studio.core.timebase import SAMPLE_RATE
 
 from .source_rules import DEBIAN_SOURCES, KINDS
 from .sources import (
-    AUDIO_SUFFIXES, MIN_SOURCE_RATE, SourceBank, _envelope, _library_description, _library_index, _sample_rate, load_mono_48k,
-    matching_rule, split_impacts)
+    MIN_SOURCE_RATE, SourceBank, _envelope, source_rate, load_mono_48k, remove_rumble, ruled_recordings,
+    split_impacts)
 
 LIBRARY_NAME = "demo library (OpenSFX, resources/demo/library)"
 
@@ -80,24 +80,12 @@ class Reviewed:
 def review(debian_dir: Path | None, library_dir: Path | None) -> list[Reviewed]:
     """Every recording under the folders that a rule keeps or leaves out, measured."""
     rows: list[Reviewed] = []
-    roots = [(Path(debian_dir), False)] if debian_dir and Path(debian_dir).is_dir() else []
-    if library_dir and Path(library_dir).is_dir():
-        roots.append((Path(library_dir), True))
-    for root, is_library in roots:
-        index = _library_index(root) if is_library else {}
-        for path in sorted(root.rglob("*")):
-            if path.suffix.lower() not in AUDIO_SUFFIXES:
-                continue
-            rule = matching_rule(path.as_posix(), _library_description(path) if is_library else "")
-            if rule is None:
-                continue
-            licence = rule.licence
-            if path.name in index:
-                licence = f"{index[path.name].get('licence')} ({index[path.name].get('authors')})"
-            x = load_mono_48k(path)
-            package = LIBRARY_NAME if is_library else path.relative_to(root).parts[0]
-            rows.append(Reviewed(package, path, rule.material, rule.kind, licence, rule.note, _sample_rate(path),
-                                 measure(x) if np.abs(x).max() > 1e-4 else None))
+    for found in ruled_recordings(debian_dir, library_dir):
+        x = remove_rumble(load_mono_48k(found.path))           # as the bank hears it
+        package = LIBRARY_NAME if found.in_library else found.path.relative_to(found.root).parts[0]
+        rows.append(Reviewed(package, found.path, found.rule.material, found.rule.kind, found.licence,
+                             found.rule.note, source_rate(found.path),
+                             measure(x) if np.abs(x).max() > 1e-4 else None))
     return rows
 
 

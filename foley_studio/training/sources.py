@@ -161,11 +161,46 @@ def classify(path_text: str, description: str) -> tuple[str, str, str] | None:
     return rule.material, rule.kind, rule.licence
 
 
-def _sample_rate(path: Path) -> int:
+def source_rate(path: Path) -> int:
+    """The file's sample rate (0 when it cannot be read)."""
     try:
         return int(sf.info(str(path)).samplerate)
     except (RuntimeError, sf.LibsndfileError):
         return 0
+
+
+@dataclass(frozen=True)
+class RuledRecording:
+    """A recording some rule decides on (keeps or leaves out), with the licence that applies to it."""
+
+    root: Path
+    path: Path
+    description: str
+    rule: Rule
+    licence: str
+    in_library: bool
+
+
+def ruled_recordings(debian_dir: Path | None, library_dir: Path | None) -> list[RuledRecording]:
+    """Every audio file under the folders that a rule keeps or leaves out, sorted by folder then path."""
+    found: list[RuledRecording] = []
+    roots = [(Path(debian_dir), False)] if debian_dir and Path(debian_dir).is_dir() else []
+    if library_dir and Path(library_dir).is_dir():
+        roots.append((Path(library_dir), True))
+    for root, in_library in roots:
+        index = _library_index(root) if in_library else {}
+        for path in sorted(root.rglob("*")):
+            if path.suffix.lower() not in AUDIO_SUFFIXES:
+                continue
+            description = _library_description(path) if in_library else ""
+            rule = matching_rule(path.as_posix(), description)
+            if rule is None:
+                continue
+            licence = rule.licence
+            if path.name in index:
+                licence = f"{index[path.name].get('licence')} ({index[path.name].get('authors')})"
+            found.append(RuledRecording(root, path, description, rule, licence, in_library))
+    return found
 
 
 def discover_sources(debian_dir: Path | None = None, library_dir: Path | None = DEMO_LIBRARY_DIR) -> list[SourceEntry]:
@@ -174,24 +209,14 @@ def discover_sources(debian_dir: Path | None = None, library_dir: Path | None = 
     Recordings sampled below MIN_SOURCE_RATE are skipped.
     """
     entries: list[SourceEntry] = []
-    roots = [(Path(debian_dir), False)] if debian_dir else []
-    if library_dir and Path(library_dir).is_dir():
-        roots.append((Path(library_dir), True))
-    for root, is_library in roots:
-        index = _library_index(root) if is_library else {}
-        for path in sorted(root.rglob("*")):
-            if path.suffix.lower() not in AUDIO_SUFFIXES:
-                continue
-            description = _library_description(path) if is_library else ""
-            found = classify(path.as_posix(), description)
-            if found:
-                material, kind, licence = found
-                if _sample_rate(path) < MIN_SOURCE_RATE:
-                    log.info("skipping %s: sampled below %d Hz", path, MIN_SOURCE_RATE)
-                    continue
-                if path.name in index:
-                    licence = f"{index[path.name].get('licence')} ({index[path.name].get('authors')})"
-                entries.append(SourceEntry(str(path), material, kind, licence, description=description))
+    for found in ruled_recordings(debian_dir, library_dir):
+        if found.rule.material is None:
+            continue
+        if source_rate(found.path) < MIN_SOURCE_RATE:
+            log.info("skipping %s: sampled below %d Hz", found.path, MIN_SOURCE_RATE)
+            continue
+        entries.append(SourceEntry(str(found.path), found.rule.material, found.rule.kind, found.licence,
+                                   description=found.description))
     return sorted(entries, key=lambda e: e.path)
 
 
