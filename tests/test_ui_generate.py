@@ -118,7 +118,7 @@ def test_three_text_takes_on_the_demo_project_become_three_rows(qtbot, window):
     assert g.takes.rows[0].view.preview.spectrogram.width() > 10
     assert "seed 40" in g.takes.rows[0].info.text() and "γ 4" in g.takes.rows[0].info.text()
     # One undo step removes the whole batch from the project (the files stay on disk).
-    window.doc.undo_stack.undo()
+    window.doc.undo()
     assert window.doc.project.takes == []
 
 
@@ -167,8 +167,8 @@ def test_use_drops_the_take_on_the_target_track_and_undo_removes_it(qtbot, windo
     assert len(target.clips) == len(before) + 1
     clip = next(c for c in target.clips if c.take_id == take.id)
     assert (clip.start, clip.end, clip.source) == (REGION[0], REGION[1], take.path)
-    assert window.doc.undo_stack.undoText() == "Apply take"
-    window.doc.undo_stack.undo()
+    assert window.doc.history.undo_text == "Apply take"
+    window.doc.undo()
     assert [c.id for c in window.doc.project.tracks[1].clips] == [c.id for c in before]
     assert take in window.doc.project.takes         # undoing Use keeps the take itself
 

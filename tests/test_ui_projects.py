@@ -134,11 +134,11 @@ def test_undo_history_after_undo_then_new_edit(qtbot, window):
     doc.set_playhead(SAMPLE_RATE)
     canvas.add_marker()
     canvas.add_marker()
-    doc.undo_stack.undo()
-    doc.undo_stack.undo()
+    doc.undo()
+    doc.undo()
     doc.set_playhead(2 * SAMPLE_RATE)
     canvas.add_marker()                     # drops the two undone steps
-    assert doc.undo_stack.count() == 1 and len(doc._commands) == 1
+    assert doc.history.count == 1 and not doc.history.can_redo
     assert [m.time for m in doc.project.markers] == [2 * SAMPLE_RATE]
 
 

@@ -156,6 +156,6 @@ def test_discard_is_undoable_and_can_hide_the_row(window):
     assert panel.rows[1].keep_button.text() == "Restore"
     panel.hide_discarded.setChecked(True)
     assert [r.take.id for r in panel.rows] == ["take-0", "take-2"]
-    window.doc.undo_stack.undo()
+    window.doc.undo()
     assert window.doc.project.take("take-1").kept is True
     assert [r.take.id for r in panel.rows] == ["take-0", "take-1", "take-2"]

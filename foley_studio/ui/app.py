@@ -122,7 +122,7 @@ def offer_recovery(window: MainWindow) -> bool:
     project = store.load_project(path)
     window.relink_missing(project)
     window._install(project, newest.original)
-    window.doc.undo_stack.resetClean()       # restored work is unsaved until the user saves it
+    window.doc.mark_changed_outside_history()   # restored work is unsaved until the user saves it
     window.show_message(f"Restored {path}")
     return True
 

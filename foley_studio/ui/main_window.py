@@ -225,13 +225,11 @@ class MainWindow(QMainWindow):
         self._action(f, "Quit", self.close, QKeySequence.Quit)
 
         e = bar.addMenu("&Edit")
-        self.undo_action = self.doc.undo_stack.createUndoAction(self, "Undo")
-        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
-        self.redo_action = self.doc.undo_stack.createRedoAction(self, "Redo")
+        self.undo_action = self._action(e, "Undo", self.doc.undo, "Ctrl+Z")
+        self.redo_action = self._action(e, "Redo", self.doc.redo)
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for action in (self.undo_action, self.redo_action):
-            e.addAction(action)
-            self.addAction(action)
+        self.doc.historyChanged.connect(self._update_undo_actions)
+        self._update_undo_actions()
         e.addSeparator()
         self._action(e, "Split at playhead", c.split_at_playhead, "S")
         self._action(e, "Delete", c.delete_selection, QKeySequence.Delete)
@@ -311,6 +309,13 @@ class MainWindow(QMainWindow):
         for text, slot in (("Split", c.split_at_playhead), ("Marker", c.add_marker),
                            ("Zoom fit", c.zoom_fit), ("Export", self.export_dialog)):
             tools.addAction(text, slot)
+
+    def _update_undo_actions(self) -> None:
+        history = self.doc.history
+        for action, verb, able, text in ((self.undo_action, "Undo", history.can_undo, history.undo_text),
+                                         (self.redo_action, "Redo", history.can_redo, history.redo_text)):
+            action.setEnabled(able)
+            action.setText(f"{verb} {text}" if able and text else verb)
 
     def _build_status(self) -> None:
         status = self.statusBar()
