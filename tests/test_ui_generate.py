@@ -304,7 +304,7 @@ def test_vary_cfg_is_one_batched_job_and_each_take_shows_its_own_cfg(qtbot, wind
 def test_warm_models_keep_one_model_and_unload_it_on_switch():
     import weakref
 
-    from foley_studio.ui.engine_worker import WarmModels
+    from foley_studio.session.generation import WarmModels
 
     class Provider:
         loads: list[str] = []
@@ -366,5 +366,5 @@ def test_closing_the_window_before_the_model_listing_starts_is_quiet(qtbot, tmp_
     qtbot.addWidget(win)
     win.shutdown()                            # before the event loop ran the deferred listing
     qtbot.wait(50)
-    assert win.generation.panel._pool.activeThreadCount() == 0
+    assert win.generation.panel._lister.idle
     assert win.generation.panel.models_ready is False
