@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from foley_studio.core.errors import MissingMediaError, ProjectError
+from foley_studio.core.errors import ProjectError
 from foley_studio.core.project import Clip, Project, Track, VideoRef, new_id, new_project
 from foley_studio.core.timebase import SAMPLE_RATE, format_seconds, seconds_to_samples
 
@@ -174,19 +174,15 @@ def cmd_project_add_clip(args: argparse.Namespace) -> int:
 # export
 # ---------------------------------------------------------------------------------------------
 def cmd_export(args: argparse.Namespace) -> int:
-    from foley_studio.core.store import find_missing_media, load_project
-    from foley_studio.media.export import export_all
+    from foley_studio.session.editor import EditorSession
+    from foley_studio.session.export import ExportTargets, export_project
 
     if not any((args.mix, args.stems, args.video, args.otio)):
         raise ProjectError("export: nothing to do; give --mix, --stems, --video and/or --otio")
-    project = load_project(args.project)
-    missing = find_missing_media(project)
-    if missing:
-        raise MissingMediaError(f"{args.project}: {len(missing)} media file(s) are missing "
-                                f"(first: {missing[0]}); relink them in the editor", missing)
-    written = export_all(project, mix=args.mix, stems=args.stems, video=args.video, otio_path=args.otio,
-                         audio_codec=args.audio_codec)
-    for path in written:
+    session = EditorSession.open(args.project)
+    targets = ExportTargets(mix=args.mix, stems=args.stems, video=args.video, otio=args.otio,
+                            audio_codec=args.audio_codec)
+    for path in export_project(session.project, targets, name=str(args.project)):
         print(f"wrote {path}")
     sys.stdout.flush()
     return 0
