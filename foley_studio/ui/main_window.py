@@ -19,13 +19,14 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWi
 from foley_studio.core.errors import FoleyError
 from foley_studio.core.paths import data_dir
 from foley_studio.core.project import Project, new_project
+from foley_studio.session.playback import AudioOutput
 
 from .about import show_about
 from .document import ProjectDocument
 from .library_panel import LibraryPanel
 from .meter import LevelMeter
 from .mime import LIBRARY_MIME, LibraryDrag, decode_library_drag, dropped_files, is_video_file
-from .playback import AudioOutput, PlaybackController
+from .playback import PlaybackController
 from .previews import ThumbnailCache, WaveformCache
 from .spectrogram_panel import SpectrogramPanel
 from .theme import glyph_icon
