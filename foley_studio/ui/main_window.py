@@ -648,10 +648,8 @@ class MainWindow(QMainWindow):
         self.library.stop_preview()
         self.thumbnails.shutdown()
         self.video.shutdown()
-        self.waveforms.pool.clear()
-        self.waveforms.wait(5000)
-        self.spectrogram.pool.clear()
-        self.spectrogram.wait(5000)
+        self.waveforms.shutdown()
+        self.spectrogram.shutdown()
 
 
 def project_from_video(path: str | Path, n_tracks: int = 3) -> Project:

@@ -17,7 +17,7 @@ What may cross threads (the whole rule, for every worker in the editor):
 `TaskRunner` is the worker: one thread per kind of work, started on first use. With
 `latest_wins=True` a new `submit` replaces the task still waiting (scrubbing and scrolling post far
 faster than work finishes: only the newest request matters), and the running task can poll
-`superseded()` to stop early. With `latest_wins=False` every task runs, in order.
+`superseded()` to stop early (also after `clear()`: nobody wants its result any more). With `latest_wins=False` every task runs, in order.
 """
 from __future__ import annotations
 
@@ -97,8 +97,10 @@ class TaskRunner:
         self.latest_wins = latest_wins
         self._cond = threading.Condition()
         self._tasks: collections.deque[tuple[Callable[[], Any], Callable[[Any], None] | None,
-                                             Callable[[Exception], None] | None]] = collections.deque()
+                                             Callable[[Exception], None] | None, int]] = collections.deque()
         self._running = False
+        self._serial = 0                   # bumped by every submit and clear
+        self._running_serial = -1          # the serial of the task now running
         self._stopped = False
         self._thread: threading.Thread | None = None
 
@@ -113,7 +115,8 @@ class TaskRunner:
                 return False
             if self.latest_wins:
                 self._tasks.clear()
-            self._tasks.append((work, done, failed))
+            self._serial += 1
+            self._tasks.append((work, done, failed, self._serial))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
                 self._thread.start()
@@ -125,14 +128,16 @@ class TaskRunner:
         call_in_thread(self.receiver, fn, *args)
 
     def superseded(self) -> bool:
-        """From the work: True when a newer task waits (latest wins) or the runner is stopping."""
+        """From the work: True when a newer task was submitted or `clear` was called since it started
+        (latest wins), or the runner is stopping."""
         with self._cond:
-            return self._stopped or (self.latest_wins and bool(self._tasks))
+            return self._stopped or (self.latest_wins and self._running_serial != self._serial)
 
     def clear(self) -> None:
-        """Drop the tasks that have not started."""
+        """Drop the tasks that have not started (and, latest wins, tell the running one it is superseded)."""
         with self._cond:
             self._tasks.clear()
+            self._serial += 1
             self._cond.notify_all()
 
     @property
@@ -164,7 +169,7 @@ class TaskRunner:
                     self._thread = None
                     self._cond.notify_all()
                     return
-                work, done, failed = self._tasks.popleft()
+                work, done, failed, self._running_serial = self._tasks.popleft()
                 self._running = True
             try:
                 result = work()
