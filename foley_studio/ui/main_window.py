@@ -11,10 +11,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QToolBar,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
 
 from foley_studio.core.errors import FoleyError
 from foley_studio.core.paths import data_dir
@@ -25,7 +24,7 @@ from .about import show_about
 from .document import ProjectDocument
 from .library_panel import LibraryPanel
 from .meter import LevelMeter
-from .mime import LIBRARY_MIME, LibraryDrag, decode_library_drag, dropped_files, is_video_file
+from .mime import LIBRARY_MIME, dropped_files, is_video_file
 from .playback import PlaybackController
 from .previews import ThumbnailCache, WaveformCache
 from .spectrogram_panel import SpectrogramPanel
@@ -46,63 +45,6 @@ def settings() -> QSettings:
     return QSettings(str(data_dir() / "editor.ini"), QSettings.IniFormat)
 
 
-class ReferenceSlot(QFrame):
-    """Drop target for a library sound used as the analogy reference (issue 6 builds on it)."""
-
-    referenceChanged = Signal(object)     # LibraryDrag or None
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.reference: LibraryDrag | None = None
-        self.setAcceptDrops(True)
-        self.setMinimumHeight(54)
-        self.label = QLabel(self)
-        self.label.setAlignment(Qt.AlignCenter)
-        self.label.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.label)
-        self._show()
-
-    def _show(self) -> None:
-        if self.reference is None:
-            self.label.setText("Reference sound\n(drag one here from the library)")
-            self.setStyleSheet("ReferenceSlot { border: 1px dashed #5a606b; border-radius: 4px; }"
-                               "QLabel { color: #8a909b; }")
-        else:
-            self.label.setText(f"Reference: {self.reference.name}")
-            self.setStyleSheet("ReferenceSlot { border: 1px solid #3f95bd; border-radius: 4px; }"
-                               "QLabel { color: #e3e6eb; }")
-
-    def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasFormat(LIBRARY_MIME):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        items = decode_library_drag(event.mimeData())
-        if items:
-            self.set_reference(items[0])
-            event.acceptProposedAction()
-
-    def set_reference(self, item: LibraryDrag | None) -> None:
-        self.reference = item
-        self._show()
-        self.referenceChanged.emit(item)
-
-
-class _PlaceholderPanel(QWidget):
-    def __init__(self, text: str, extra: QWidget | None = None, parent: QWidget | None = None):
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        if extra is not None:
-            layout.addWidget(extra)
-        label = QLabel(text, self)
-        label.setWordWrap(True)
-        label.setProperty("role", "hint")
-        layout.addWidget(label)
-        layout.addStretch(1)
-
-
 class MainWindow(QMainWindow):
     """The Foley Studio editor."""
 
@@ -121,12 +63,11 @@ class MainWindow(QMainWindow):
         self.video = VideoPreview(self.doc, self)
         self.library = LibraryPanel(library_index, self._preview_output() if audio else None, self)
         self.spectrogram = SpectrogramPanel(self.doc, parent=self)
-        self.reference_slot = ReferenceSlot(self)
         self.docks: dict[str, QDockWidget] = {}
+        from .generate_panel import install_generation      # the generate and takes panels and their keys
         self._build_docks()
         self._build_actions()
         self._build_status()
-        from .generate_panel import install_generation      # issue 6: generate/takes panels, G/Ctrl+Enter/1..8/Enter
         self.generation = install_generation(self)
         self._autosave = QTimer(self, interval=AUTOSAVE_MS)
         self._autosave.timeout.connect(self.autosave)
@@ -156,10 +97,12 @@ class MainWindow(QMainWindow):
             return None
         return AudioOutput(lambda _p, a, b: [])
 
-    def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+    def _dock(self, key: str, title: str, widget: QWidget | None, area: Qt.DockWidgetArea) -> QDockWidget:
+        """A dock; the generate and takes docks get their panels from `install_generation`."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"{key}Dock")              # saveState() needs stable names
-        dock.setWidget(widget)
+        if widget is not None:
+            dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
                          | QDockWidget.DockWidgetClosable)
         self.addDockWidget(area, dock)
@@ -175,11 +118,8 @@ class MainWindow(QMainWindow):
         video = self._dock("video", "Picture", self.video, Qt.TopDockWidgetArea)
         spectrum = self._dock("spectrogram", "Spectrogram", self.spectrogram, Qt.TopDockWidgetArea)
         self.splitDockWidget(video, spectrum, Qt.Horizontal)
-        generate = self._dock("generate", "Generate", _PlaceholderPanel(
-            "Generation settings (prompt, mode, seeds) appear here once a model is installed.",
-            self.reference_slot), Qt.RightDockWidgetArea)
-        takes = self._dock("takes", "Takes", _PlaceholderPanel("Generated takes for the selected region are "
-                                                                 "listed here."), Qt.RightDockWidgetArea)
+        generate = self._dock("generate", "Generate", None, Qt.RightDockWidgetArea)
+        takes = self._dock("takes", "Takes", None, Qt.RightDockWidgetArea)
         self.tabifyDockWidget(generate, takes)
         generate.raise_()
         self.resizeDocks([library], [380], Qt.Horizontal)
@@ -188,7 +128,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([video, spectrum], [560, 560], Qt.Horizontal)
 
     def set_dock_widget(self, key: str, widget: QWidget) -> None:
-        """Install a real panel (issue 6's generate/takes panels) into an existing dock."""
+        """Put a panel into one of the window's docks (the generate and takes panels)."""
         self.docks[key].setWidget(widget)
 
     def _action(self, menu, text: str, slot: Callable, shortcut: str | QKeySequence | None = None, *,
