@@ -93,7 +93,8 @@ def test_a_project_file_round_trips_through_the_session(tmp_path):
 def test_the_session_loads_no_qt():
     """The session is what the command line runs: importing all of it must not bring Qt in."""
     code = ("import sys, foley_studio.session.editor, foley_studio.session.generation, "
-            "foley_studio.session.export, foley_studio.session.playback; "
+            "foley_studio.session.export, foley_studio.session.playback, foley_studio.session.takes, "
+            "foley_studio.session.views; "
             "bad = sorted(m for m in sys.modules if m.startswith(('PySide6', 'foley_studio.ui'))); "
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

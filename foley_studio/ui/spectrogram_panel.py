@@ -16,7 +16,6 @@ at a clip's edges may hear up to half a window (10 ms) of the source beyond the 
 """
 from __future__ import annotations
 
-import copy
 import logging
 import math
 from collections.abc import Hashable
@@ -28,11 +27,12 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from foley_studio.core.project import Clip, Project, Track
+from foley_studio.core.project import Clip, Track
 from foley_studio.media.spectrogram import (
     FLOOR_DB, Spectrogram, TileSource, TileStore, choose_level, columns_per_tile, compose, fft_freqs,
     file_tile_source, frames_per_column, max_pool_columns, pool_factor,
 )
+from foley_studio.session.views import track_tile_source
 
 from .document import ProjectDocument
 from .qt_bridge import TaskRunner
@@ -232,15 +232,8 @@ class SpectrogramPanel(QWidget):
                      gain_db=clip.gain_db, fades=fades)
 
     def _track_view(self, track: Track, start: int, end: int) -> _View:
-        content = (track.id, track.gain_db, tuple((c.source, c.start, c.source_in, c.source_out, c.gain_db,
-                                                   c.fade_in, c.fade_out) for c in track.clips))
-        snapshot = Project(tracks=[copy.deepcopy(track)])      # the worker never sees later edits
-        sources = self._source_cache()
-
-        def read(a: int, b: int) -> np.ndarray:
-            from foley_studio.media.mixdown import mixdown
-            return mixdown(snapshot, a, b, track_ids=[track.id], sources=sources)
-        source = TileSource(key=("mix", content), read=read)
+        source = track_tile_source(track, self._source_cache())
+        content = source.key[1]
         f_lo, f_hi = -(-start // source.hop), max(-(-start // source.hop) + 1, -(-end // source.hop))
         return _View(source, f"Track: {track.name}", ("track", content, start, end), f_lo, f_hi, 0, start, end)
 
