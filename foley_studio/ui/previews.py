@@ -146,45 +146,30 @@ def frame_grid_step(frame_seconds: float, thumb_width_px: float, samples_per_pix
     return step
 
 
-class ThumbnailDecoder:
-    """Decodes requested frames with one VideoReader, on a worker; the newest request wins.
+class VideoDecoder:
+    """One VideoReader used on one `TaskRunner` worker (latest request wins); subclasses decode.
 
-    Scrubbing and zooming post requests far faster than frames decode: a waiting request is
-    replaced, and a running one stops at its next frame once a newer one waits.
+    Results go to `decoded(path, frame, QImage)`, errors to `failed(path, message)`, both on the
+    receiver's thread.
     """
 
-    def __init__(self, receiver: QObject, decoded: Callable[[str, int, QImage], None],
+    def __init__(self, receiver: QObject, name: str, decoded: Callable[[str, int, QImage], None],
                  failed: Callable[[str, str], None]):
-        self._runner = TaskRunner(receiver, "thumbnails")
+        self._runner = TaskRunner(receiver, name)
         self._decoded, self._failed = decoded, failed
         self._reader: Any = None
         self._reader_path: str | None = None
-        # Import the decoder stack now, while the window is still starting, not on the first request.
-        self._runner.submit(lambda: __import__("foley_studio.media.video"))
 
-    def submit(self, path: str, fps: float, height: int, frames: list[int], tolerance: float = 0.0) -> None:
-        """Decode `frames`; with `tolerance` seconds, a keyframe that close stands in for the exact frame."""
-        self._runner.submit(lambda: self._decode(path, fps, height, frames, tolerance))
-
-    def _decode(self, path: str, fps: float, height: int, frames: list[int], tolerance: float) -> None:
-        try:
-            if self._reader_path != path:
-                self._close()
-                from foley_studio.media.video import VideoReader
-                # No frame threading: thumbnails are seeks + one or two frames each, and a
-                # threaded decoder must refill its pipeline after every seek (~3x slower here).
-                self._reader, self._reader_path = VideoReader(path, threads=False), path
-            wanted = _decode_times(frames, fps, tolerance, self._reader.keyframe_times() if tolerance else [])
-            for t, rgb in self._reader.iter_thumbnails(list(wanted), height):
-                image = _to_qimage(rgb)
-                for frame in wanted.get(t, [int(math.floor(t * fps))]):
-                    self._runner.post(self._decoded, path, frame, image)
-                if self._runner.superseded():
-                    break
-        except Exception as exc:   # shown once in the status bar; the lane stays drawable
-            log.warning("thumbnails for %s failed: %s", path, exc)
+    def _reader_for(self, path: str, **options: Any) -> Any:
+        if self._reader_path != path:
             self._close()
-            self._runner.post(self._failed, path, str(exc))
+            from foley_studio.media.video import VideoReader
+            self._reader, self._reader_path = VideoReader(path, **options), path
+        return self._reader
+
+    def _fail(self, path: str, exc: Exception) -> None:
+        self._close()
+        self._runner.post(self._failed, path, str(exc))
 
     def _close(self) -> None:
         if self._reader is not None:
@@ -195,6 +180,37 @@ class ThumbnailDecoder:
         self._runner.shutdown()                  # waits (up to 5 s) for the frame being decoded
         if self._runner.idle:                    # never close a reader a worker still decodes with
             self._close()
+
+
+class ThumbnailDecoder(VideoDecoder):
+    """Decodes requested thumbnail frames; a running request stops at its next frame once a newer
+    one waits (scrubbing and zooming post requests far faster than frames decode)."""
+
+    def __init__(self, receiver: QObject, decoded: Callable[[str, int, QImage], None],
+                 failed: Callable[[str, str], None]):
+        super().__init__(receiver, "thumbnails", decoded, failed)
+        # Import the decoder stack now, while the window is still starting, not on the first request.
+        self._runner.submit(lambda: __import__("foley_studio.media.video"))
+
+    def submit(self, path: str, fps: float, height: int, frames: list[int], tolerance: float = 0.0) -> None:
+        """Decode `frames`; with `tolerance` seconds, a keyframe that close stands in for the exact frame."""
+        self._runner.submit(lambda: self._decode(path, fps, height, frames, tolerance))
+
+    def _decode(self, path: str, fps: float, height: int, frames: list[int], tolerance: float) -> None:
+        try:
+            # No frame threading: thumbnails are seeks + one or two frames each, and a threaded
+            # decoder must refill its pipeline after every seek (~3x slower here).
+            reader = self._reader_for(path, threads=False)
+            wanted = _decode_times(frames, fps, tolerance, reader.keyframe_times() if tolerance else [])
+            for t, rgb in reader.iter_thumbnails(list(wanted), height):
+                image = _to_qimage(rgb)
+                for frame in wanted.get(t, [int(math.floor(t * fps))]):
+                    self._runner.post(self._decoded, path, frame, image)
+                if self._runner.superseded():
+                    break
+        except Exception as exc:   # shown once in the status bar; the lane stays drawable
+            log.warning("thumbnails for %s failed: %s", path, exc)
+            self._fail(path, exc)
 
 
 def _decode_times(frames: list[int], fps: float, tolerance: float, keyframes: list[float]) -> dict[float, list[int]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPaintEvent, QPixmap
@@ -14,48 +13,29 @@ from PySide6.QtWidgets import QWidget
 
 from foley_studio.core.timebase import SAMPLE_RATE
 
-from .previews import _to_qimage
-from .qt_bridge import TaskRunner
+from .previews import VideoDecoder, _to_qimage
 from .theme import mono_font
 
 log = logging.getLogger(__name__)
 
 
-class _FrameDecoder:
-    """Decodes the newest requested frame for the preview on a worker (latest request wins)."""
+class _FrameDecoder(VideoDecoder):
+    """Decodes the newest requested frame for the preview."""
 
     def __init__(self, receiver: QWidget, decoded: Callable[[str, int, QImage], None],
                  failed: Callable[[str, str], None]):
-        self._runner = TaskRunner(receiver, "video-frame")
-        self._decoded, self._failed = decoded, failed
-        self._reader: Any = None
-        self._reader_path: str | None = None
+        super().__init__(receiver, "video-frame", decoded, failed)
 
     def request(self, path: str, fps: float, frame: int, height: int) -> None:
         self._runner.submit(lambda: self._decode(path, fps, frame, height))
 
     def _decode(self, path: str, fps: float, frame: int, height: int) -> None:
         try:
-            if self._reader_path != path:
-                self._close()
-                from foley_studio.media.video import VideoReader
-                self._reader, self._reader_path = VideoReader(path), path
-            rgb = self._reader.frame_at((frame + 0.5) / fps, height=height)
+            rgb = self._reader_for(path).frame_at((frame + 0.5) / fps, height=height)
             self._runner.post(self._decoded, path, frame, _to_qimage(rgb))
         except Exception as exc:   # a broken file shows a message in the preview, never a crash
             log.warning("frame %d of %s failed: %s", frame, path, exc)
-            self._close()
-            self._runner.post(self._failed, path, str(exc))
-
-    def _close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-        self._reader, self._reader_path = None, None
-
-    def stop(self) -> None:
-        self._runner.shutdown()
-        if self._runner.idle:
-            self._close()
+            self._fail(path, exc)
 
 
 class VideoPreview(QWidget):
