@@ -6,6 +6,8 @@
   runs them, and the edits that put finished takes into the project.
 - `export`: every output of a project with progress (`media.export.export_all` underneath).
 - `playback.AudioOutput`: the playback engine (sounddevice), with its threading contract.
+- `takes`: where a take goes, how it sounds in context, the audition buffers.
+- `views`: display sources the editor's views read from the project (a track's spectrogram).
 
 May import `core`, `media`, `engine` and `library`; nothing below imports it, and Qt never appears here.
 """
