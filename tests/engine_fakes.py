@@ -97,3 +97,12 @@ class FakeModel(torch.nn.Module):
                 else:
                     out[b, 0, j] = last_value + self.slope * (j - last_pos)
         return out
+
+
+def expected_window_seed(seed: int, window: int) -> int:
+    """The documented seed rule, written out independently of `engine.pipeline.window_seed`: window 0
+    uses the take's seed; window k > 0 the first 8 bytes (little-endian) of sha256("seed/k"), 63 bits."""
+    import hashlib
+    if window == 0:
+        return seed
+    return int.from_bytes(hashlib.sha256(f"{seed}/{window}".encode()).digest()[:8], "little") % 2**63

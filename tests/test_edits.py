@@ -412,16 +412,33 @@ def _undo_redo_property(data: st.DataObject) -> None:
     for _ in range(data.draw(st.integers(1, 30), label="n_edits")):
         before = copy.deepcopy(p)
         group = data.draw(st.integers(1, 3), label="edits in this step")
-        try:
-            if group == 1:
-                history.push(_draw_edit(data, p, f"x{next(serial)}"), merge=data.draw(st.booleans(), label="merge"))
-            else:
-                with history.transaction("group"):
-                    for _ in range(group):
-                        history.push(_draw_edit(data, p, f"x{next(serial)}"))
-        except ProjectError:
-            assert p == before           # a refused edit (or a rolled-back group) changed nothing
-            continue
+        how = data.draw(st.sampled_from(["push", "transaction", "gesture", "continuation"]), label="grouping")
+        if how in ("gesture", "continuation"):
+            # The editor's way: a press opens, each move applies at once, release commits, Escape rolls back.
+            token = history.begin_gesture("drag") if how == "gesture" else E.new_gesture_token()
+            for _ in range(group):
+                state = copy.deepcopy(p)
+                try:
+                    history.push(_draw_edit(data, p, f"x{next(serial)}"), gesture=token)
+                except ProjectError:
+                    assert p == state    # a refused move changes nothing; the gesture goes on
+            if how == "gesture" and data.draw(st.booleans(), label="escape"):
+                history.cancel_gesture(token)
+                assert p == before and not history.gesture_open
+            elif how == "gesture":
+                history.commit_gesture(token)
+        else:
+            try:
+                if how == "push" or group == 1:
+                    history.push(_draw_edit(data, p, f"x{next(serial)}"),
+                                 merge=data.draw(st.booleans(), label="merge"))
+                else:
+                    with history.transaction("group"):
+                        for _ in range(group):
+                            history.push(_draw_edit(data, p, f"x{next(serial)}"))
+            except ProjectError:
+                assert p == before       # a refused edit (or a rolled-back group) changed nothing
+                continue
         del states[history.index:]       # a merge replaced the top state rather than adding one
         states.append(copy.deepcopy(p))
     assert len(states) == history.index + 1
@@ -446,3 +463,74 @@ def test_random_edit_sequences_undo_to_the_original_and_redo_to_the_end(data):
 @given(st.data())
 def test_random_edit_sequences_many_examples(data):
     _undo_redo_property(data)
+
+
+# ---- gestures (what the editor's drags run) ---------------------------------------------------
+
+def test_a_gesture_is_one_step_and_every_move_is_heard():
+    p = _project()
+    original = copy.deepcopy(p)
+    h = E.History(p)
+    heard = []
+    h.add_listener(lambda: heard.append(p.find_clip("c1").start))
+    token = h.begin_gesture("Move clip")
+    for start in (1_000, 2_000, 3_000):
+        h.push(E.MoveClip("c1", start), gesture=token)
+    assert heard == [1_000, 2_000, 3_000], "views must follow the drag as it happens"
+    assert h.index == 0 and h.is_dirty and h.undo_text == "Move clip"
+    h.commit_gesture(token)
+    assert h.index == 1 and h.undo_text == "Move clip"
+    assert len(h._undo[0].children) == 1, "consecutive moves of one clip merge into one edit"
+    h.undo()
+    assert p == original
+    h.redo()
+    assert p.find_clip("c1").start == 3_000
+
+
+def test_escape_rolls_a_gesture_back_and_leaves_no_step():
+    p = _project()
+    h = E.History(p)
+    h.push(E.SetClipGain("c2", -3.0))
+    before = copy.deepcopy(p)
+    token = h.begin_gesture("Trim clip")
+    h.push(E.TrimClip("c1", "right", 30_000), gesture=token)
+    h.push(E.SetClipFades("c1", fade_in=5_000), gesture=token)
+    h.cancel_gesture(token)
+    assert p == before and h.index == 1 and h.undo_text == "Change clip gain"
+    h.commit_gesture(token)              # release after Escape: nothing more happens
+    assert h.index == 1
+    empty = h.begin_gesture("Click")
+    h.commit_gesture(empty)
+    assert h.index == 1, "a press and release without a move is no undo step"
+
+
+def test_another_edit_during_a_gesture_closes_it_first():
+    p = _project()
+    h = E.History(p)
+    token = h.begin_gesture("Move marker")
+    h.push(E.MoveMarker("m1", 9_000), gesture=token)
+    h.push(E.AddTake(Take(id="k2", path="/proj/takes/k2.wav", region_start=0, region_end=100)))   # a job finished meanwhile
+    assert h.index == 2 and not h.gesture_open
+    h.push(E.MoveMarker("m1", 9_500), gesture=token)               # the drag goes on: a step of its own
+    h.commit_gesture(token)
+    assert h.index == 3
+    h.undo()
+    assert [m.time for m in p.markers] == [9_000]
+    h.undo()
+    h.undo()
+    assert p == _project()
+
+
+def test_continuation_tokens_merge_only_while_their_step_is_on_top():
+    p = _project()
+    h = E.History(p)
+    token = E.new_gesture_token()
+    h.push(E.MoveClip("c1", 1_000), gesture=token)
+    h.push(E.MoveClip("c1", 2_000), gesture=token)
+    assert h.index == 1 and not h.gesture_open
+    h.mark_clean()
+    h.push(E.MoveClip("c1", 3_000), gesture=token)        # never into the saved state
+    assert h.index == 2
+    h.push(E.SetClipGain("c1", -1.0))
+    h.push(E.MoveClip("c1", 4_000), gesture=token)        # something else came between: a new step
+    assert h.index == 4

@@ -8,10 +8,10 @@ import pytest
 import soundfile as sf
 import torch
 
-from engine_fakes import HOP, FakeModel, sine
+from engine_fakes import HOP, FakeModel, sine, expected_window_seed
 from foley_studio.engine.errors import EngineError, OutOfMemoryFailure, RequestError
 from foley_studio.engine.models import StaticModels
-from foley_studio.engine.pipeline import Pipeline, regenerate_take, window_seed
+from foley_studio.engine.pipeline import Pipeline, regenerate_take
 from foley_studio.engine.request import GenerationRequest, ReferenceClip
 from foley_studio.engine.sources import ArrayAudio
 from foley_studio.engine.takes import read_sidecar
@@ -109,7 +109,7 @@ def test_three_windows_join_without_gap_or_click(tmp_path):
     rendered = pipeline.render(req)
     assert len(rendered.windows) == 3
     # one batched call per window; later windows carry each take's own context row
-    assert model.sample_calls == [[11, 12]] + [[window_seed(s, k) for s in (11, 12)] for k in (1, 2)]
+    assert model.sample_calls == [[11, 12]] + [[expected_window_seed(s, k) for s in (11, 12)] for k in (1, 2)]
     # later windows get their shared span as given latents
     assert model.conditions[1]["context_mask"].tolist() == [True] * 10 + [False] * 30
     assert model.conditions[1]["context_latents"].shape == (2, 2, 40)
@@ -237,3 +237,12 @@ def test_long_context_and_overlap_are_fitted_to_the_window(tmp_path):
     assert last[-120:].all() and not last[-121]             # the right context, also 3 s
     assert all(w.length <= 320 for w in rendered.windows)
     assert rendered.audio[7].shape == (15 * SR,)
+
+
+def test_window_seeds_are_pinned_and_differ_per_window():
+    """Pinned values: a rule change (say, every window reusing the take's seed) fails here even if
+    the helper that the engine uses changed with it."""
+    from foley_studio.engine.pipeline import window_seed
+    assert [window_seed(11, k) for k in range(3)] == [11, 6936391194016819354, 2285832879557383523]
+    assert [window_seed(12, k) for k in range(3)] == [12, 797725230161168311, 4622515661327350155]
+    assert window_seed(7, 1) == 6801174921074823891 == expected_window_seed(7, 1)

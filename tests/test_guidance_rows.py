@@ -8,9 +8,11 @@ import pytest
 import soundfile as sf
 import torch
 
+from engine_fakes import expected_window_seed
+
 from foley_studio.engine.errors import EngineError
 from foley_studio.engine.models import StaticModels
-from foley_studio.engine.pipeline import Pipeline, regenerate_take, window_seed
+from foley_studio.engine.pipeline import Pipeline, regenerate_take
 from foley_studio.engine.request import GenerationRequest
 from foley_studio.model.config import TINY
 from foley_studio.model.errors import ModelError
@@ -152,7 +154,7 @@ def test_a_long_region_makes_one_sample_call_per_window_for_all_takes(model):
         del model.sample
     windows = len(rendered.windows)
     assert windows >= 3
-    assert calls == [([window_seed(s, k) for s in (1, 2, 3)], None if k == 0 else 3) for k in range(windows)]
+    assert calls == [([expected_window_seed(s, k) for s in (1, 2, 3)], None if k == 0 else 3) for k in range(windows)]
     sampling = [e for e in events if e.stage == "sampling"]
     assert len(sampling) == windows * 2
     assert {(e.take_first, e.take_last, e.takes) for e in sampling} == {(1, 3, 3)}

@@ -169,7 +169,7 @@ def test_move_trim_split_delete_then_undo_all_restores_exactly(qtbot, window):
     # Move: drag the body right by 100 px and down one track: one undo step.
     start = QPointF(rect.center().x(), rect.center().y())
     _drag(qtbot, canvas, start, start + QPointF(100, g.track_height))
-    assert doc.undo_stack.count() == 1
+    assert doc.history.count == 1
     moved = doc.project.find_clip("clip-a")
     assert doc.project.track_of_clip("clip-a") is doc.project.tracks[1]
     assert abs(moved.start - (original.find_clip("clip-a").start + 100 * g.samples_per_pixel)) <= 2 * g.samples_per_pixel
@@ -177,7 +177,7 @@ def test_move_trim_split_delete_then_undo_all_restores_exactly(qtbot, window):
     clip_b = doc.project.find_clip("clip-b")
     rb = canvas.clip_rect(clip_b, 1)
     _drag(qtbot, canvas, QPointF(rb.right() - 2, rb.center().y() + 10), QPointF(rb.right() - 42, rb.center().y() + 10))
-    assert doc.undo_stack.count() == 2
+    assert doc.history.count == 2
     assert doc.project.find_clip("clip-b").end < original.find_clip("clip-b").end
     # Split clip-b at the playhead, then delete the right part.
     b = doc.project.find_clip("clip-b")
@@ -191,12 +191,12 @@ def test_move_trim_split_delete_then_undo_all_restores_exactly(qtbot, window):
     assert right.id not in {c.id for c in doc.project.tracks[1].clips}
     # Fade and gain as well.
     canvas._apply(__import__("foley_studio.core.edits", fromlist=["x"]).SetClipGain("clip-b", -6.0))
-    assert doc.undo_stack.count() == 5
-    while doc.undo_stack.canUndo():
-        doc.undo_stack.undo()
+    assert doc.history.count == 5
+    while doc.history.can_undo:
+        doc.undo()
     assert doc.project == original
-    while doc.undo_stack.canRedo():
-        doc.undo_stack.redo()
+    while doc.history.can_redo:
+        doc.redo()
     assert doc.project.find_clip("clip-b").gain_db == -6.0
 
 
@@ -212,8 +212,8 @@ def test_fade_handle_drag_and_marker_key(qtbot, window):
     doc.set_playhead(SAMPLE_RATE * 3)
     canvas.add_marker()
     assert [m.time for m in doc.project.markers] == [SAMPLE_RATE, 3 * SAMPLE_RATE]
-    doc.undo_stack.undo()
-    doc.undo_stack.undo()
+    doc.undo()
+    doc.undo()
     assert doc.project.find_clip("clip-a").fade_in == 0 and len(doc.project.markers) == 1
 
 
@@ -317,8 +317,8 @@ def test_rubber_band_multi_select_then_move_together(qtbot, window):
     _drag(qtbot, canvas, rect.center(), rect.center() + QPointF(-80, 0))
     moved = {c: doc.project.find_clip(c).start - before[c] for c in before}
     assert moved["clip-a"] == moved["clip-b"] < 0
-    assert doc.undo_stack.count() == 1
-    doc.undo_stack.undo()
+    assert doc.history.count == 1
+    doc.undo()
     assert {c: doc.project.find_clip(c).start for c in before} == before
 
 
@@ -349,8 +349,8 @@ def test_mute_solo_buttons_are_undoable_edits(qtbot, window):
     qtbot.wait(QApplication.styleHints().mouseDoubleClickInterval() + 20)
     qtbot.mouseClick(canvas, Qt.LeftButton, pos=solo.center().toPoint())
     assert doc.project.tracks[0].solo
-    doc.undo_stack.undo()
-    doc.undo_stack.undo()
+    doc.undo()
+    doc.undo()
     assert not doc.project.tracks[1].mute and not doc.project.tracks[0].solo
 
 
@@ -382,7 +382,7 @@ def test_nudge_by_frames_and_rename_marker(qtbot, window, monkeypatch):
     canvas.rename_marker("marker-1")
     assert [(m.id, m.time, m.name) for m in doc.project.markers] == [("marker-1", SAMPLE_RATE, "door slam")]
     for _ in range(3):
-        doc.undo_stack.undo()
+        doc.undo()
     assert {c: doc.project.find_clip(c).start for c in starts} == starts
     assert doc.project.markers[0].name == "hit"
     canvas.set_track_height(500)

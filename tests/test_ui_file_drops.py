@@ -84,7 +84,7 @@ def test_two_files_land_one_after_another_with_a_ghost_and_one_undo_step(qtbot, 
     assert _enter(canvas, mime, pos).isAccepted()
     assert _move(canvas, mime, pos).isAccepted()
     assert canvas._drop_ghost == (1, expected_start, SR + int(0.75 * SR)), "the ghost spans both sounds"
-    steps = window.doc.undo_stack.count()
+    steps = window.doc.history.count
     assert _drop(canvas, mime, pos).isAccepted()
     assert canvas._drop_ghost is None
     added = window.doc.project.tracks[1].clips
@@ -93,7 +93,7 @@ def test_two_files_land_one_after_another_with_a_ghost_and_one_undo_step(qtbot, 
     assert Path(added[0].source) == door.resolve() and Path(added[1].source) == cloth.resolve()
     assert not window.doc.project.tracks[0].clips
     assert window.doc.selected_clips == [c.id for c in added]
-    assert window.doc.undo_stack.count() == steps + 1, "the whole drop is one undo step"
+    assert window.doc.history.count == steps + 1, "the whole drop is one undo step"
     window.undo_action.trigger()
     assert _clips(window) == []
     window.redo_action.trigger()
@@ -121,9 +121,9 @@ def test_text_and_corrupt_wav_are_refused_with_the_reason(qtbot, window, tmp_pat
     assert not _enter(canvas, mime, pos).isAccepted(), "nothing usable: the drag is refused"
     assert not _move(canvas, mime, pos).isAccepted()
     assert canvas._drop_ghost is None
-    steps = window.doc.undo_stack.count()
+    steps = window.doc.history.count
     assert not _drop(canvas, mime, pos).isAccepted()
-    assert _clips(window) == [] and window.doc.undo_stack.count() == steps
+    assert _clips(window) == [] and window.doc.history.count == steps
     message = window.statusBar().currentMessage()
     assert message.startswith("Nothing added")
     assert "notes.txt: not an audio file" in message

@@ -118,7 +118,7 @@ def test_three_text_takes_on_the_demo_project_become_three_rows(qtbot, window):
     assert g.takes.rows[0].view.preview.spectrogram.width() > 10
     assert "seed 40" in g.takes.rows[0].info.text() and "γ 4" in g.takes.rows[0].info.text()
     # One undo step removes the whole batch from the project (the files stay on disk).
-    window.doc.undo_stack.undo()
+    window.doc.undo()
     assert window.doc.project.takes == []
 
 
@@ -167,8 +167,8 @@ def test_use_drops_the_take_on_the_target_track_and_undo_removes_it(qtbot, windo
     assert len(target.clips) == len(before) + 1
     clip = next(c for c in target.clips if c.take_id == take.id)
     assert (clip.start, clip.end, clip.source) == (REGION[0], REGION[1], take.path)
-    assert window.doc.undo_stack.undoText() == "Apply take"
-    window.doc.undo_stack.undo()
+    assert window.doc.history.undo_text == "Apply take"
+    window.doc.undo()
     assert [c.id for c in window.doc.project.tracks[1].clips] == [c.id for c in before]
     assert take in window.doc.project.takes         # undoing Use keeps the take itself
 
@@ -304,7 +304,7 @@ def test_vary_cfg_is_one_batched_job_and_each_take_shows_its_own_cfg(qtbot, wind
 def test_warm_models_keep_one_model_and_unload_it_on_switch():
     import weakref
 
-    from foley_studio.ui.engine_worker import WarmModels
+    from foley_studio.session.generation import WarmModels
 
     class Provider:
         loads: list[str] = []
@@ -366,5 +366,5 @@ def test_closing_the_window_before_the_model_listing_starts_is_quiet(qtbot, tmp_
     qtbot.addWidget(win)
     win.shutdown()                            # before the event loop ran the deferred listing
     qtbot.wait(50)
-    assert win.generation.panel._pool.activeThreadCount() == 0
+    assert win.generation.panel._lister.idle
     assert win.generation.panel.models_ready is False

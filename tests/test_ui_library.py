@@ -11,7 +11,9 @@ from PySide6.QtWidgets import QApplication
 
 from foley_studio.library import LibraryEntry
 from foley_studio.ui.library_panel import LibraryPanel, LibraryTableModel
-from foley_studio.ui.main_window import ReferenceSlot
+from foley_studio.core.project import Project, Track
+from foley_studio.ui.document import ProjectDocument
+from foley_studio.ui.generate_panel import ReferenceSlot
 from foley_studio.ui.mime import LIBRARY_MIME, decode_library_drag
 from tests.media_fixtures import make_tone
 
@@ -100,8 +102,8 @@ def test_search_as_you_type_preview_from_click_and_drag_to_reference(qtbot, entr
     start, end = player.starts[-1]
     assert end == 2 * 48000 and abs(start - 24000) <= 2 * 48000 / strip.width() + 1
     assert np.array_equal(player.render(None, 100, 110), panel._audio[100:110])
-    # The row's drag payload lands on the generate panel's reference slot.
-    slot = ReferenceSlot()
+    # The row's drag payload lands on the generate panel's (real) reference slot.
+    slot = ReferenceSlot(ProjectDocument(Project(tracks=[Track(id="t", name="t")])))
     qtbot.addWidget(slot)
     mime = panel.model.mimeData([panel.model.index(0, 0)])
     assert mime.hasFormat(LIBRARY_MIME)
@@ -109,6 +111,7 @@ def test_search_as_you_type_preview_from_click_and_drag_to_reference(qtbot, entr
     QApplication.sendEvent(slot, QDragEnterEvent(QPointF(5, 5).toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
     QApplication.sendEvent(slot, QDropEvent(QPointF(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
     assert slot.reference is not None and slot.reference.path == entries[1].path
+    assert slot.reference.waveform.size > 0 and "used, no picture" in slot.label.text()
     panel.stop_preview()
 
 

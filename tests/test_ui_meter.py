@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor
 from foley_studio.core.project import Clip, Project, Track
 from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.ui.meter import FLOOR_DB, HOLD_SECONDS, LevelMeter, PeakBallistics
-from foley_studio.ui.playback import AudioOutput
+from foley_studio.session.playback import AudioOutput
 
 
 class FakeClock:
@@ -139,7 +139,7 @@ def test_meter_draws_the_level_hold_and_clip_legibly(meter):
 
 
 def test_more_blocks_than_slots_between_polls_keep_the_loudest(meter):
-    from foley_studio.ui.playback import PEAK_SLOTS
+    from foley_studio.session.playback import PEAK_SLOTS
     block = 64
     signal = np.concatenate([_sine(-2, block), np.full(block * (3 * PEAK_SLOTS), 0.001, dtype=np.float32)])
     out = _output_playing(signal)

@@ -8,7 +8,7 @@ import pytest
 
 from foley_studio.core.project import Clip, Project, Track
 from foley_studio.core.timebase import SAMPLE_RATE
-from foley_studio.ui.playback import CHUNK, AudioOutput
+from foley_studio.session.playback import CHUNK, AudioOutput
 from tests.ui_helpers import one_clip_project, pull, ramp, run_on_null_alsa, timeline_samples, wait_for
 
 
@@ -198,7 +198,8 @@ def test_muting_a_track_while_playing_silences_the_real_mix_within_0_3_s(qtbot, 
 
 def test_scrub_plays_a_faded_grain_of_the_mix_at_the_position(qtbot, fake_sd):
     from foley_studio.ui.document import ProjectDocument
-    from foley_studio.ui.playback import GRAIN_FADE_SECONDS, PlaybackController, grain_window
+    from foley_studio.session.playback import GRAIN_FADE_SECONDS, grain_window
+    from foley_studio.ui.playback import PlaybackController
     mix = np.random.default_rng(7).uniform(-0.5, 0.5, 10 * SAMPLE_RATE).astype(np.float32)
     doc = ProjectDocument(one_clip_project(10))
     ctl = PlaybackController(doc, render=lambda _p, a, b: mix[a:b])

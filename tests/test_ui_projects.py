@@ -68,10 +68,13 @@ def test_export_dialog_writes_mix_stems_video_and_otio(qtbot, window, tmp_path):
     for key, (box, edit) in dialog.rows.items():
         box.setChecked(True)
         edit.setText(str(targets[key]))
+    dialog.codec.setCurrentIndex(dialog.codec.findData("pcm"))
     dialog.start()
     qtbot.waitUntil(lambda: dialog.export_button.isEnabled(), timeout=30000)
     assert dialog.error == ""
-    assert dialog.progress.value() == dialog.progress.maximum() == 4
+    assert dialog.progress.value() == dialog.progress.maximum() == 5, "one mixdown, then four outputs"
+    from foley_studio.media.probe import probe
+    assert probe(targets["video"]).audio_codec == "pcm_s24le", "the chosen codec reaches the video"
     mix, sr = sf.read(targets["mix"])
     assert sr == SAMPLE_RATE and len(mix) == window.doc.project.duration
     onset = int(np.argmax(np.abs(mix) > 0.05))
@@ -134,11 +137,11 @@ def test_undo_history_after_undo_then_new_edit(qtbot, window):
     doc.set_playhead(SAMPLE_RATE)
     canvas.add_marker()
     canvas.add_marker()
-    doc.undo_stack.undo()
-    doc.undo_stack.undo()
+    doc.undo()
+    doc.undo()
     doc.set_playhead(2 * SAMPLE_RATE)
     canvas.add_marker()                     # drops the two undone steps
-    assert doc.undo_stack.count() == 1 and len(doc._commands) == 1
+    assert doc.history.count == 1 and not doc.history.can_redo
     assert [m.time for m in doc.project.markers] == [2 * SAMPLE_RATE]
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from foley_studio.core.timebase import SAMPLE_RATE
-from foley_studio.ui.playback import SEEK_MARGIN_SECONDS, AudioOutput
+from foley_studio.session.playback import SEEK_MARGIN_SECONDS, AudioOutput
 from tests.ui_helpers import one_clip_project, pull, ramp, run_on_null_alsa, timeline_samples, wait_for
 
 # `fake_sd` (conftest): the fake sound device; tests pull blocks through the real callback.

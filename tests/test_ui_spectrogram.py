@@ -60,8 +60,7 @@ def make_panel(qtbot, long_wav, tmp_path):
         return panel
     yield make
     for panel in panels:
-        panel.pool.clear()
-        panel.wait(10000)
+        panel.shutdown(10000)
 
 
 def _settled(qtbot, panel: SpectrogramPanel, timeout: int = 30000) -> None:

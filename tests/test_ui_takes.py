@@ -13,7 +13,8 @@ from foley_studio.core.edits import AddTake
 from foley_studio.core.project import Clip, Take
 from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.ui.main_window import MainWindow, project_from_video
-from foley_studio.ui.takes_panel import AuditionBuffers, context_mix, make_preview
+from foley_studio.session.takes import AuditionBuffers, context_mix
+from foley_studio.ui.takes_panel import make_preview
 from tests.media_fixtures import make_tone, make_video, tone
 
 pytestmark = pytest.mark.gui
@@ -156,6 +157,6 @@ def test_discard_is_undoable_and_can_hide_the_row(window):
     assert panel.rows[1].keep_button.text() == "Restore"
     panel.hide_discarded.setChecked(True)
     assert [r.take.id for r in panel.rows] == ["take-0", "take-2"]
-    window.doc.undo_stack.undo()
+    window.doc.undo()
     assert window.doc.project.take("take-1").kept is True
     assert [r.take.id for r in panel.rows] == ["take-0", "take-1", "take-2"]

@@ -90,7 +90,7 @@ def _header(win: MainWindow, row: int) -> QPointF:
 
 
 def _undo_all_restores(win: MainWindow, original: Project, steps: int) -> None:
-    assert win.doc.undo_stack.count() == steps
+    assert win.doc.history.count == steps
     for _ in range(steps):
         win.undo_action.trigger()
     assert win.doc.project == original
@@ -134,7 +134,7 @@ def test_alt_up_down_and_context_menu_move_the_selected_track(qtbot, window):
     qtbot.keyClick(canvas, Qt.Key_Up, Qt.AltModifier)
     assert _ids(doc.project) == ["track-b", "track-a", "track-c"]
     qtbot.keyClick(canvas, Qt.Key_Up, Qt.AltModifier)              # already on top: no step
-    assert doc.undo_stack.count() == 1
+    assert doc.history.count == 1
     qtbot.keyClick(canvas, Qt.Key_Down, Qt.AltModifier)
     qtbot.keyClick(canvas, Qt.Key_Down, Qt.AltModifier)
     assert _ids(doc.project) == ["track-a", "track-c", "track-b"]
@@ -284,7 +284,7 @@ def test_x_on_the_clip_under_the_mouse_crossfades_it_with_its_neighbour(qtbot, w
     _click(qtbot, canvas, QPointF(g.x_of(4.6 * SR), g.track_top(0) + 30))   # empty lane: nothing selected
     assert doc.selected_clips == []
     qtbot.keyClick(canvas, Qt.Key_X)                                         # the mouse is not on a clip
-    assert doc.undo_stack.count() == 1
+    assert doc.history.count == 1
     qtbot.mouseMove(canvas, _clip_centre(window, "a3").toPoint())
     qtbot.keyClick(canvas, Qt.Key_X)
     assert (a2.fade_in, a2.fade_out, a3.fade_in, a3.fade_out) == (0, overlap, overlap, 0)

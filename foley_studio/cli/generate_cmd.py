@@ -15,6 +15,7 @@ from foley_studio.core.store import load_project
 from foley_studio.core.timebase import SAMPLE_RATE, seconds_to_samples
 from foley_studio.engine.errors import RequestError
 from foley_studio.engine.request import MODES, SAMPLERS, GenerationRequest, ReferenceClip
+from foley_studio.session.generation import GenerationSettings, vary_cfg, vary_seeds
 
 if TYPE_CHECKING:
     from foley_studio.engine.pipeline import Progress
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from foley_studio.engine.sources import ProjectAudio
 
     project, video = _open_input(Path(args.input))
-    request = build_request(args, project, video).validate()
+    request = build_request(args, project, video)
     pipeline = Pipeline(InstalledModels(), takes_dir=args.out, source=ProjectAudio(project), device=args.device)
     results = pipeline.run(request, progress=_progress_printer())
     for result in results:
@@ -106,16 +107,17 @@ def build_request(args: argparse.Namespace, project: Project, video: str | None)
     if len(cfgs) > 1 and args.takes not in (None, len(cfgs)):
         raise RequestError(f"--takes {args.takes} with --cfg {args.cfg}: a list of γ makes one take per value "
                            f"({len(cfgs)}); leave out --takes")
-    takes = len(cfgs) if len(cfgs) > 1 else (4 if args.takes is None else args.takes)
+    reference = parse_reference(args.reference) if args.reference else None
+    settings = GenerationSettings(
+        mode=args.mode, prompt=args.prompt, negative_prompt=args.negative,
+        quality=None if args.quality == "none" else args.quality, reference=reference, cfg=cfgs[0],
+        steps=args.steps, sampler=args.sampler, model=args.model, context_seconds=args.context)
+    if len(cfgs) > 1:
+        return vary_cfg(settings, video=video, region=(start, end), seed=args.seed, cfgs=cfgs)
+    takes = 4 if args.takes is None else args.takes
     if takes < 1:
         raise RequestError(f"--takes {takes}: ask for at least one take")
-    seeds = (args.seed,) * takes if len(cfgs) > 1 else tuple(range(args.seed, args.seed + takes))
-    reference = parse_reference(args.reference) if args.reference else None
-    return GenerationRequest(
-        mode=args.mode, video=video, region=(start, end), prompt=args.prompt, negative_prompt=args.negative,
-        quality=None if args.quality == "none" else args.quality, reference=reference, cfg=cfgs[0],
-        cfgs=cfgs if len(cfgs) > 1 else None, steps=args.steps, sampler=args.sampler, seeds=seeds,
-        model=args.model, context_seconds=args.context)
+    return vary_seeds(settings, video=video, region=(start, end), first_seed=args.seed, n=takes)
 
 
 def _gamma(result, request: GenerationRequest) -> str:

@@ -1,7 +1,7 @@
 """Media and project subcommands: `info`, `project new`, `project add-clip`, `export`.
 
-Thin wrappers: each handler calls the same `media`/`core` functions the editor uses and prints
-the result. Errors a user can cause are `FoleyError`s, which `cli.main` prints as one line.
+Thin wrappers: each handler runs the same `session` use cases (and `media` functions) as the
+editor and prints the result. Errors a user can cause are `FoleyError`s, which `cli.main` prints as one line.
 """
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from foley_studio.core.errors import MissingMediaError, ProjectError
+from foley_studio.core.errors import ProjectError
 from foley_studio.core.project import Clip, Project, Track, VideoRef, new_id, new_project
 from foley_studio.core.timebase import SAMPLE_RATE, format_seconds, seconds_to_samples
 
 if TYPE_CHECKING:
     from foley_studio.media.probe import MediaInfo
+    from foley_studio.session.editor import EditorSession
 
 log = logging.getLogger(__name__)
 
@@ -116,14 +117,14 @@ def video_ref(path: Path) -> VideoRef:
 
 
 def cmd_project_new(args: argparse.Namespace) -> int:
-    from foley_studio.core.store import save_project
+    from foley_studio.session.editor import EditorSession
 
     _check_suffix(args.output)
     if args.tracks < 1:
         raise ProjectError(f"--tracks must be at least 1, got {args.tracks}")
     ref = video_ref(args.video)
     project = new_project(ref, n_tracks=args.tracks, name=args.output.stem)
-    save_project(project, args.output)
+    EditorSession(project).save(args.output)
     print(f"wrote {args.output} ({ref.width}x{ref.height}, {float(ref.fps):.3f} fps, "
           f"{format_seconds(ref.duration / SAMPLE_RATE)}, {args.tracks} tracks)")
     return 0
@@ -134,15 +135,16 @@ def _check_suffix(path: Path) -> None:
         raise ProjectError(f"{path}: project files end in .fsproj; name it {path.with_suffix('.fsproj').name}")
 
 
-def _track_for(project: Project, number: int) -> Track:
+def _track_for(session: EditorSession, number: int) -> Track:
     """Track `number` (1-based); number = len + 1 appends a new track through the edit layer."""
     from foley_studio.core.edits import AddTrack
 
+    project = session.project
     if 1 <= number <= len(project.tracks):
         return project.tracks[number - 1]
     if number == len(project.tracks) + 1:
         track = Track(id=new_id("track"), name=f"Foley {number}")
-        AddTrack(track).do(project)
+        session.apply(AddTrack(track))
         return track
     raise ProjectError(f"--track {number}: the project has {len(project.tracks)} track(s); "
                        f"use 1..{len(project.tracks) + 1}")
@@ -150,19 +152,19 @@ def _track_for(project: Project, number: int) -> Track:
 
 def cmd_project_add_clip(args: argparse.Namespace) -> int:
     from foley_studio.core.edits import AddClip
-    from foley_studio.core.store import load_project, save_project
     from foley_studio.media.audio import read_audio
+    from foley_studio.session.editor import EditorSession
 
-    project = load_project(args.project)
+    session = EditorSession.open(args.project)
     if args.at < 0:
         raise ProjectError(f"--at {args.at}: clips cannot start before the timeline (0 s)")
     # Decoding gives the exact length at 48 kHz (a header's frame count may be missing or rounded).
     n = len(read_audio(args.audio))
-    track = _track_for(project, args.track)
+    track = _track_for(session, args.track)
     clip = Clip(id=new_id("clip"), source=str(args.audio.resolve()), start=seconds_to_samples(args.at),
                 source_in=0, source_out=n, gain_db=args.gain_db, name=args.audio.stem)
-    AddClip(track.id, clip).do(project)
-    save_project(project, args.project)
+    session.apply(AddClip(track.id, clip))
+    session.save()
     print(f"added {args.audio.name} to {track.name} at {format_seconds(args.at)} "
           f"({format_seconds(n / SAMPLE_RATE)}, {args.gain_db:+.1f} dB)")
     return 0
@@ -172,19 +174,15 @@ def cmd_project_add_clip(args: argparse.Namespace) -> int:
 # export
 # ---------------------------------------------------------------------------------------------
 def cmd_export(args: argparse.Namespace) -> int:
-    from foley_studio.core.store import find_missing_media, load_project
-    from foley_studio.media.export import export_all
+    from foley_studio.session.editor import EditorSession
+    from foley_studio.session.export import ExportTargets, export_project
 
     if not any((args.mix, args.stems, args.video, args.otio)):
         raise ProjectError("export: nothing to do; give --mix, --stems, --video and/or --otio")
-    project = load_project(args.project)
-    missing = find_missing_media(project)
-    if missing:
-        raise MissingMediaError(f"{args.project}: {len(missing)} media file(s) are missing "
-                                f"(first: {missing[0]}); relink them in the editor", missing)
-    written = export_all(project, mix=args.mix, stems=args.stems, video=args.video, otio_path=args.otio,
-                         audio_codec=args.audio_codec)
-    for path in written:
+    session = EditorSession.open(args.project)
+    targets = ExportTargets(mix=args.mix, stems=args.stems, video=args.video, otio=args.otio,
+                            audio_codec=args.audio_codec)
+    for path in export_project(session.project, targets, name=str(args.project)):
         print(f"wrote {path}")
     sys.stdout.flush()
     return 0

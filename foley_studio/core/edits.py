@@ -8,12 +8,13 @@ anything; an impossible edit raises `EditError` (a `ProjectError`) and leaves th
 
 `merge_with(other)` lets repeated changes of one property (a clip dragged twice, a gain slider)
 collapse into one undo step. `Compound` groups edits; `ApplyTake` is a compound planned from the
-state it is first applied to. `History` is the undo stack the CLI and tests use directly and the
-editor wraps in a QUndoStack.
+state it is first applied to. `History` is the one undo stack: the editor (through
+`session.EditorSession`), the command line and the tests all run it.
 """
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import math
 import operator
@@ -840,13 +841,49 @@ class CrossfadeOverlap(_Planned):
 # History
 # ---------------------------------------------------------------------------------------------
 
-class History:
-    """A headless undo/redo stack over one project.
+_gesture_tokens = itertools.count(1)
 
-    `push` applies an edit and records it (merging it into the previous one when they allow);
-    `transaction(text)` groups the edits pushed inside it into one step and undoes them all if the
-    block raises. `mark_clean` records the saved state; `is_dirty` says whether the project differs
-    from it.
+
+def new_gesture_token() -> int:
+    """A token no other gesture has: edits pushed with it merge into one undo step."""
+    return next(_gesture_tokens)
+
+
+class _Step(Compound):
+    """One undo step made by a gesture: its edits, the token they came with, the gesture's text."""
+
+    def __init__(self, text: str, children: Sequence[Edit], token: int):
+        super().__init__(text, children)
+        self.token = token
+
+    def absorb(self, edit: Edit) -> None:
+        """Take in a further, already applied edit of the same gesture (merged where the edit allows)."""
+        if not (self.children and self.children[-1].merge_with(edit)):
+            self.children.append(edit)
+
+
+class History:
+    """The undo/redo stack over one project: the editor's and the command line's.
+
+    `push` applies an edit and records it (merging it into the previous step when they allow and
+    `merge` is true). Two ways group edits into one step:
+
+    - `transaction(text)`, a block: the edits pushed inside it become one step, and an exception
+      undoes them all.
+    - a gesture, for input that spans events (a mouse drag): `begin_gesture(text)` opens it and
+      returns a token; each `push(edit, gesture=token)` applies at once (listeners hear of it, so
+      views follow the drag) and merges into the gesture's step; `commit_gesture(token)` records
+      the step (nothing if no edit was applied) and `cancel_gesture(token)` undoes every edit of
+      the gesture, leaving no step. A token that was never begun (`new_gesture_token()`) works as
+      a continuation: its edits merge into the top step while that step is still the one the
+      token made.
+
+    Only one gesture is open at a time. Anything else that records a step (a push without the
+    token, a transaction, undo, redo, a new gesture) first commits the open gesture, so the undo
+    stack is always in the order the edits were applied.
+
+    `mark_clean` records the saved state; `is_dirty` says whether the project differs from it.
+    Listeners (`add_listener`) run after every change of the project or the stack.
     """
 
     def __init__(self, project: Project, *, limit: int | None = None):
@@ -856,19 +893,22 @@ class History:
         self._redo: list[Edit] = []
         self._clean: int | None = 0       # len(self._undo) at the clean state; None: no longer reachable
         self._open: list[list[Edit]] = []  # edits done inside each open transaction, innermost last
+        self._gesture: _Step | None = None  # the open gesture (its edits are applied, not yet recorded)
         self._listeners: list[Callable[[], None]] = []
 
     # -- state -----------------------------------------------------------------------------------
     @property
     def can_undo(self) -> bool:
-        return bool(self._undo) and not self._open
+        return (bool(self._undo) or self._gesture_has_edits) and not self._open
 
     @property
     def can_redo(self) -> bool:
-        return bool(self._redo) and not self._open
+        return bool(self._redo) and not self._open and not self._gesture_has_edits
 
     @property
     def undo_text(self) -> str:
+        if self._gesture_has_edits:
+            return self._gesture.text
         return self._undo[-1].text if self._undo else ""
 
     @property
@@ -886,27 +926,42 @@ class History:
 
     @property
     def is_dirty(self) -> bool:
-        return self._clean != len(self._undo)
+        return self._clean != len(self._undo) or self._gesture_has_edits
+
+    @property
+    def gesture_open(self) -> bool:
+        return self._gesture is not None
 
     def mark_clean(self) -> None:
         self._clean = len(self._undo)
         self._notify()
 
     def add_listener(self, callback: Callable[[], None]) -> None:
-        """`callback()` runs after every push, undo, redo and clean change."""
+        """`callback()` runs after every push, undo, redo, gesture step and clean change."""
         self._listeners.append(callback)
+
+    def remove_listener(self, callback: Callable[[], None]) -> None:
+        self._listeners.remove(callback)
 
     def clear(self) -> None:
         if self._open:
             raise RuntimeError("cannot clear the history inside a transaction")
+        self._gesture = None               # its edits stay applied: the project is the new start
         self._clean = 0 if self._clean == len(self._undo) else None
         self._undo.clear()
         self._redo.clear()
         self._notify()
 
     # -- changes ---------------------------------------------------------------------------------
-    def push(self, edit: Edit, *, merge: bool = True) -> None:
-        """Apply `edit` to the project and record it; raises (leaving the project as it was) if invalid."""
+    def push(self, edit: Edit, *, merge: bool = True, gesture: int | None = None) -> None:
+        """Apply `edit` to the project and record it; raises (leaving the project as it was) if invalid.
+
+        With `gesture`, the edit joins that gesture's step (see the class notes).
+        """
+        if gesture is not None and not self._open:
+            self._push_gesture(edit, gesture)
+            return
+        self._close_gesture()
         edit.do(self.project)
         if self._open:
             self._open[-1].append(edit)
@@ -917,6 +972,7 @@ class History:
     def undo(self) -> str:
         """Undo one step; returns its text."""
         self._check_no_transaction("undo")
+        self._close_gesture()
         if not self._undo:
             raise ProjectError("nothing to undo")
         edit = self._undo.pop()
@@ -927,6 +983,7 @@ class History:
 
     def redo(self) -> str:
         self._check_no_transaction("redo")
+        self._close_gesture()
         if not self._redo:
             raise ProjectError("nothing to redo")
         edit = self._redo.pop()
@@ -938,6 +995,7 @@ class History:
     @contextmanager
     def transaction(self, text: str) -> Iterator[History]:
         """Group the edits pushed in the block into one undo step; an exception undoes them all."""
+        self._close_gesture()
         self._open.append([])
         try:
             yield self
@@ -955,7 +1013,57 @@ class History:
             self._record(step, merge=False)
             self._notify()
 
+    # -- gestures --------------------------------------------------------------------------------
+    def begin_gesture(self, text: str) -> int:
+        """Open a gesture (a press); returns the token its edits are pushed with."""
+        self._check_no_transaction("begin a gesture")
+        self._close_gesture()
+        token = new_gesture_token()
+        self._gesture = _Step(text, [], token)
+        return token
+
+    def commit_gesture(self, token: int) -> None:
+        """End the gesture (a release): its edits become one undo step, or none if there were none."""
+        if self._gesture is not None and self._gesture.token == token:
+            self._close_gesture()
+
+    def cancel_gesture(self, token: int) -> None:
+        """Abandon the gesture (Escape): undo every edit it applied; no undo step remains."""
+        step = self._gesture
+        if step is None or step.token != token:
+            return
+        self._gesture = None
+        if step.children:
+            step.undo(self.project)
+            self._notify()
+
     # -- internals -------------------------------------------------------------------------------
+    @property
+    def _gesture_has_edits(self) -> bool:
+        return self._gesture is not None and bool(self._gesture.children)
+
+    def _push_gesture(self, edit: Edit, token: int) -> None:
+        step = self._gesture
+        if step is not None and step.token == token:
+            edit.do(self.project)
+            step.absorb(edit)
+            self._notify()
+            return
+        self._close_gesture()              # another gesture's edit: the open one is over
+        top = self._undo[-1] if self._undo and not self._redo else None
+        edit.do(self.project)
+        if isinstance(top, _Step) and top.token == token and self._clean != len(self._undo):
+            top.absorb(edit)               # a continuation token: its step is still on top
+        else:
+            self._record(_Step(edit.text, [edit], token), merge=False)
+        self._notify()
+
+    def _close_gesture(self) -> None:
+        step, self._gesture = self._gesture, None
+        if step is not None and step.children:
+            self._record(step, merge=False)
+            self._notify()
+
     def _record(self, edit: Edit, merge: bool) -> None:
         if self._redo:
             if self._clean is not None and self._clean > len(self._undo):
@@ -984,5 +1092,5 @@ __all__ = [
     "DEFAULT_CROSSFADE", "EditError", "Edit", "Compound", "AddClip", "RemoveClip", "MoveClip", "TrimClip",
     "SplitClip", "SetClipGain", "SetClipFades", "AddTrack", "RemoveTrack", "MoveTrack", "SetTrackProps", "AddMarker",
     "RemoveMarker", "MoveMarker", "AddTake", "RemoveTake", "SetTakeKept", "ApplyTake", "RippleDelete",
-    "CrossfadeOverlap", "overlap_of", "History",
+    "CrossfadeOverlap", "overlap_of", "History", "new_gesture_token",
 ]

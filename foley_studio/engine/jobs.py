@@ -93,7 +93,7 @@ class JobQueue:
     def __init__(self, pipeline: Pipeline | None = None, on_event: Callable[[JobEvent], None] | None = None):
         self.pipeline = pipeline
         self.on_event = on_event
-        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._queue: queue.Queue[Job | Callable[[], None] | None] = queue.Queue()
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._active = 0                   # submitted and not yet finished
@@ -113,12 +113,19 @@ class JobQueue:
             job = Job(request, pipeline)
             self._jobs[job.id] = job
             self._active += 1
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name="foley-jobs", daemon=True)
-                self._thread.start()
+            self._start_worker()
         self._emit(JobEvent(job.id, "queued", JobState.QUEUED))
         self._queue.put(job)
         return job
+
+    def call(self, fn: Callable[[], None]) -> None:
+        """Run `fn()` on the worker thread after the jobs queued before it (loading a model ahead
+        of use, say); an exception is logged, never raised there."""
+        with self._lock:
+            if self._closed:
+                return
+            self._start_worker()
+        self._queue.put(fn)
 
     def job(self, job_id: str) -> Job:
         return self._jobs[job_id]
@@ -158,12 +165,24 @@ class JobQueue:
         self.close()
 
     # ------------------------------------------------------------------ worker
+    def _start_worker(self) -> None:
+        """With `_lock` held: the worker thread starts with the first job or call."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="foley-jobs", daemon=True)
+            self._thread.start()
+
     def _work(self) -> None:
         while True:
-            job = self._queue.get()
-            if job is None:
+            item = self._queue.get()
+            if item is None:
                 return
-            self._run(job)
+            if isinstance(item, Job):
+                self._run(item)
+                continue
+            try:
+                item()
+            except Exception:  # a bug in a queued call must not kill the worker
+                log.exception("call on the job worker failed")
 
     def _run(self, job: Job) -> None:
         if job.cancel_requested:

@@ -30,11 +30,53 @@ WEIGHT_SUFFIXES = (".safetensors", ".json")
 _HASH_BLOCK = 1 << 20
 
 
+class ModelSizes(Protocol):
+    """The sizes the engine reads from a model's config."""
+
+    @property
+    def hop(self) -> int: ...             # waveform samples per latent frame
+    @property
+    def window_latents(self) -> int: ...  # latent frames in one model window
+    @property
+    def latent_channels(self) -> int: ...
+
+
+class GenerativeModel(Protocol):
+    """What the engine needs from a model: `model.foley.FoleyModel` and the tests' fakes promise this.
+
+    Shapes: waves (B, N) float at 48 kHz; latents (B, C_z, T); frames uint8 (T_f, H, W, 3) at
+    `video_fps`, `video_size` square. `prepare_conditions` returns whatever `sample` takes.
+    `tests/test_engine_model_protocol.py` checks both against this, member by member.
+    """
+
+    @property
+    def config(self) -> ModelSizes: ...
+    @property
+    def video_fps(self) -> float: ...
+    @property
+    def video_size(self) -> int: ...
+
+    def encode_audio(self, wave: torch.Tensor) -> torch.Tensor: ...
+    def decode_latents(self, z: torch.Tensor) -> torch.Tensor: ...
+    def encode_video(self, frames: torch.Tensor) -> torch.Tensor: ...
+    def prepare_conditions(self, *, n_latents: int, video_feats: torch.Tensor | None = None, prompt: str = "",
+                           negative_prompt: str | None = None, quality: str | None = None,
+                           context_latents: torch.Tensor | None = None, context_mask: torch.Tensor | None = None,
+                           reference_latents: torch.Tensor | None = None,
+                           reference_video_feats: torch.Tensor | None = None) -> Any: ...
+    def sample(self, cond: Any, seeds: list[int], *, steps: int = 25, sampler: str = "dpmpp",
+               cfg: float | list[float] | tuple[float, ...] = 4.0,
+               callback: Any = None) -> torch.Tensor: ...
+    def to(self, device: Any) -> Any: ...
+    def eval(self) -> Any: ...
+    def state_dict(self) -> dict[str, torch.Tensor]: ...
+
+
 @dataclass
 class LoadedModel:
     """A model ready to run, with the name and weights hash its takes record."""
 
-    model: Any                 # foley_studio.model.foley.FoleyModel (duck-typed: tests use fakes)
+    model: GenerativeModel
     identity: ModelIdentity
     path: Path | None = None
 
@@ -46,7 +88,7 @@ class ModelProvider(Protocol):
 class StaticModels:
     """One in-memory model under one name."""
 
-    def __init__(self, model: Any, name: str, weights_hash: str | None = None, preset: str = ""):
+    def __init__(self, model: GenerativeModel, name: str, weights_hash: str | None = None, preset: str = ""):
         self.loaded = LoadedModel(model, ModelIdentity(name, weights_hash or state_dict_hash(model), preset))
 
     def get(self, name: str, device: torch.device) -> LoadedModel:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -257,20 +258,39 @@ def export_otio(project: Project, path: str | Path) -> Path:
 
 def export_all(project: Project, *, mix: str | Path | None = None, stems: str | Path | None = None,
                video: str | Path | None = None, otio_path: str | Path | None = None,
-               audio_codec: str = "aac") -> list[Path]:
-    """Every requested output from one shared source cache and a single mixdown."""
+               audio_codec: str = "aac", progress: Callable[[int, int, str], None] | None = None) -> list[Path]:
+    """Every requested output from one shared source cache and a single mixdown.
+
+    `progress(done, total, step)` is called before each step ("mixdown", "mix", "stems", "video",
+    "otio") and once at the end with done == total and step "done".
+    """
     sources = SourceCache()
     written: list[Path] = []
+    needs_mix = mix is not None or video is not None
+    steps = (["mixdown"] if needs_mix else []) + [name for name, target in
+                                                  (("mix", mix), ("stems", stems), ("video", video),
+                                                   ("otio", otio_path)) if target is not None]
+
+    def step(name: str) -> None:
+        if progress is not None:
+            progress(steps.index(name) if name != "done" else len(steps), len(steps), name)
+
     mixed = None
-    if mix is not None or video is not None:
+    if needs_mix:
+        step("mixdown")
         mixed = mixdown(project, 0, project.duration, sources=sources)   # duration covers the video
     if mix is not None:
+        step("mix")
         written.append(export_mix(project, mix, mix=mixed))
     if stems is not None:
+        step("stems")
         written += export_stems(project, stems, sources=sources)
     if video is not None:
+        step("video")
         written.append(export_video(project, video, audio_codec=audio_codec, mix=mixed))
     if otio_path is not None:
+        step("otio")
         written.append(export_otio(project, otio_path))
+    step("done")
     log.info("exported %s", ", ".join(os.fspath(p) for p in written))
     return written

@@ -4,17 +4,18 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from foley_studio.core.paths import DEMO_DIR, DEMO_LIBRARY_DIR, data_dir
 from foley_studio.core.project import Project
 
 from .main_window import MainWindow, project_from_video
+from .qt_bridge import TaskRunner
 from .theme import apply_theme
 
 log = logging.getLogger(__name__)
@@ -50,35 +51,40 @@ def demo_project() -> tuple[Project, Path | None]:
     return project_from_video(DEMO_VIDEO), None
 
 
-class _ScanSignals(QObject):
-    done = Signal(str)
-
-
-def open_library(scan_demo: bool = True) -> tuple[Any | None, threading.Thread | None, _ScanSignals]:
-    """The user's library index; an empty one gets the demo library added and scanned in the background."""
-    signals = _ScanSignals()
+def open_library(scan_demo: bool = True) -> tuple[Any | None, Callable[[], str] | None, str | None]:
+    """The user's library index, the scan to run in the background (None: nothing to scan; it returns
+    the message to show) and, when the library is unavailable, why. An empty index gets the demo
+    library added."""
     try:
         from foley_studio.library import LibraryIndex
         index = LibraryIndex()
     except Exception as exc:     # the editor works without a library: say why in the status bar
         log.warning("library unavailable: %s", exc)
-        signals.message = f"Library unavailable: {exc}"
-        return None, None, signals
-    thread = None
-    if scan_demo and not index.folders() and DEMO_LIBRARY_DIR.is_dir():
-        index.add_folder(DEMO_LIBRARY_DIR)
+        return None, None, f"Library unavailable: {exc}"
+    if not (scan_demo and not index.folders() and DEMO_LIBRARY_DIR.is_dir()):
+        return index, None, None
+    index.add_folder(DEMO_LIBRARY_DIR)
 
-        def scan() -> None:
-            try:
-                from foley_studio.library import LibraryIndex
-                with LibraryIndex(index.db_path) as worker_index:      # SQLite connections are per thread
-                    report = worker_index.scan()
-                signals.done.emit(f"Library: indexed {report.added} demo sounds")
-            except Exception as exc:
-                signals.done.emit(f"Library scan failed: {exc}")
-        thread = threading.Thread(target=scan, name="library-scan", daemon=True)
-        thread.start()
-    return index, thread, signals
+    def scan() -> str:
+        try:
+            from foley_studio.library import LibraryIndex
+            with LibraryIndex(index.db_path) as worker_index:      # SQLite connections are per thread
+                report = worker_index.scan()
+            return f"Library: indexed {report.added} demo sounds"
+        except Exception as exc:
+            return f"Library scan failed: {exc}"
+    return index, scan, None
+
+
+def _start_scan(window: MainWindow, scan: Callable[[], str]) -> None:
+    """Run the library scan on a worker; its message and a fresh search come back to the window."""
+    runner = TaskRunner(window, "library-scan", latest_wins=False)
+
+    def done(message: str) -> None:
+        runner.shutdown(0.0)           # one scan: the thread ends (the smoke check waits for it)
+        window.show_message(message)
+        window.library.run_search()
+    runner.submit(scan, done)
 
 
 def _previous_session_crashed() -> bool:
@@ -122,7 +128,7 @@ def offer_recovery(window: MainWindow) -> bool:
     project = store.load_project(path)
     window.relink_missing(project)
     window._install(project, newest.original)
-    window.doc.undo_stack.resetClean()       # restored work is unsaved until the user saves it
+    window.doc.mark_changed_outside_history()   # restored work is unsaved until the user saves it
     window.show_message(f"Restored {path}")
     return True
 
@@ -133,10 +139,11 @@ def run_editor(target: str | Path | None = None, *, argv: list[str] | None = Non
     app = application(argv)
     crashed = _previous_session_crashed()
     _mark_session(True)
-    index, _scan, scan_signals = open_library(scan_demo=scan_library)
+    index, scan, message = open_library(scan_demo=scan_library)
     window = MainWindow(library_index=index)
-    scan_signals.done.connect(lambda msg: (window.show_message(msg), window.library.run_search()))
-    if message := getattr(scan_signals, "message", None):
+    if scan is not None:
+        _start_scan(window, scan)
+    if message:
         window.show_message(message, 0)
     if target is None:
         project, path = demo_project()

@@ -1,51 +1,25 @@
 """Export dialog: mix, stems, video with the mix muxed in, OpenTimelineIO — with progress.
 
-The work runs in a worker thread over a deep copy of the project (the editor stays usable); each
-requested output is one progress step, calling `media.export` functions with one shared source cache.
+The dialog only chooses: `session.export.export_project` does the work (one mixdown for the mix
+and the video, the chosen audio codec), on a `TaskRunner` over a copy of the project made here,
+so the editor stays usable; its progress comes back through `qt_bridge`.
 """
 from __future__ import annotations
 
 import copy
 import logging
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QGridLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
 from foley_studio.core.project import Project
+from foley_studio.session.export import (STEP_LABELS, VIDEO_AUDIO_CODECS, ExportTargets, default_targets,
+                                         export_project, make_folders)
+
+from .qt_bridge import TaskRunner
 
 log = logging.getLogger(__name__)
-
-
-class _Signals(QObject):
-    step = Signal(int, str)          # steps done, label of the next
-    finished = Signal(list, str)     # written paths, error message ("" on success)
-
-
-def run_exports(project: Project, targets: dict[str, str], progress=None) -> list[Path]:
-    """Write each requested output ('mix', 'stems', 'video', 'otio' -> path); Qt-free."""
-    from foley_studio.media import export
-    from foley_studio.media.mixdown import SourceCache
-    sources = SourceCache()
-    written: list[Path] = []
-    steps = [k for k in ("mix", "stems", "video", "otio") if targets.get(k)]
-    for i, kind in enumerate(steps):
-        if progress:
-            progress(i, kind)
-        path = targets[kind]
-        if kind == "mix":
-            written.append(Path(export.export_mix(project, path, sources=sources)))
-        elif kind == "stems":
-            written += [Path(p) for p in export.export_stems(project, path, sources=sources)]
-        elif kind == "video":
-            written.append(Path(export.export_video(project, path, sources=sources)))
-        else:
-            written.append(Path(export.export_otio(project, path)))
-    if progress:
-        progress(len(steps), "done")
-    return written
 
 
 class ExportDialog(QDialog):
@@ -56,20 +30,18 @@ class ExportDialog(QDialog):
         self.setWindowTitle("Export")
         self.setMinimumWidth(620)
         self.project = project
-        base = (project_path.parent if project_path else Path.home()) / "export"
-        stem = project_path.stem if project_path else project.name
+        defaults = default_targets(project, project_path)
         self.rows: dict[str, tuple[QCheckBox, QLineEdit]] = {}
         grid = QGridLayout()
-        specs = [("mix", "Mix (WAV, 48 kHz 24-bit)", base / f"{stem} mix.wav", True),
-                 ("stems", "Stems (one WAV per track, folder)", base / f"{stem} stems", True),
-                 ("video", "Video with the mix (stream copied)", base / f"{stem} with foley.mp4",
-                  project.video is not None),
-                 ("otio", "Timeline (OpenTimelineIO)", base / f"{stem}.otio", True)]
-        for row, (key, label, default, enabled) in enumerate(specs):
+        specs = [("mix", "Mix (WAV, 48 kHz 24-bit)", True),
+                 ("stems", "Stems (one WAV per track, folder)", True),
+                 ("video", "Video with the mix (stream copied)", project.video is not None),
+                 ("otio", "Timeline (OpenTimelineIO)", True)]
+        for row, (key, label, enabled) in enumerate(specs):
             box = QCheckBox(label, self)
             box.setChecked(enabled and key in ("mix", "otio", "video"))
             box.setEnabled(enabled)
-            edit = QLineEdit(str(default), self)
+            edit = QLineEdit(str(defaults[key]), self)
             browse = QPushButton("…", self)
             browse.setFixedWidth(32)
             browse.clicked.connect(lambda _c=False, k=key: self._browse(k))
@@ -77,6 +49,12 @@ class ExportDialog(QDialog):
             grid.addWidget(edit, row, 1)
             grid.addWidget(browse, row, 2)
             self.rows[key] = (box, edit)
+        self.codec = QComboBox(self)
+        for value, text in VIDEO_AUDIO_CODECS.items():
+            self.codec.addItem(text, value)
+        self.codec.setEnabled(project.video is not None)
+        grid.addWidget(QLabel("Video's audio", self), len(specs), 0)
+        grid.addWidget(self.codec, len(specs), 1)
         self.progress = QProgressBar(self)
         self.progress.setVisible(False)
         self.status = QLabel("", self)
@@ -94,10 +72,7 @@ class ExportDialog(QDialog):
         bottom.addStretch(1)
         bottom.addWidget(self.buttons)
         layout.addLayout(bottom)
-        self._signals = _Signals()
-        self._signals.step.connect(self._on_step)
-        self._signals.finished.connect(self._on_finished)
-        self._thread: threading.Thread | None = None
+        self._runner = TaskRunner(self, "export", latest_wins=False)
         self.written: list[Path] = []
         self.error = ""
 
@@ -110,48 +85,49 @@ class ExportDialog(QDialog):
         if path:
             edit.setText(path)
 
-    def targets(self) -> dict[str, str]:
-        return {k: edit.text().strip() for k, (box, edit) in self.rows.items() if box.isChecked() and edit.text().strip()}
+    def targets(self) -> ExportTargets:
+        chosen = {k: edit.text().strip() for k, (box, edit) in self.rows.items()
+                  if box.isChecked() and edit.text().strip()}
+        return ExportTargets(**chosen, audio_codec=self.codec.currentData())
 
     def start(self) -> None:
         targets = self.targets()
-        if not targets:
+        if targets.empty:
             self.status.setText("Tick at least one output.")
             return
         self.export_button.setEnabled(False)
-        self.progress.setRange(0, len(targets))
         self.progress.setValue(0)
         self.progress.setVisible(True)
-        project = copy.deepcopy(self.project)
-        for key in ("mix", "video", "otio"):
-            if key in targets:
-                Path(targets[key]).parent.mkdir(parents=True, exist_ok=True)
+        project = copy.deepcopy(self.project)       # rule 1 of qt_bridge: the worker gets its own copy
 
-        def work() -> None:
-            try:
-                written = run_exports(project, targets, lambda i, k: self._signals.step.emit(i, k))
-                self._signals.finished.emit([str(p) for p in written], "")
-            except Exception as exc:    # FoleyError messages name the file and fix; others are shown as they are
-                log.exception("export failed")
-                self._signals.finished.emit([], str(exc))
-
-        self._thread = threading.Thread(target=work, name="export", daemon=True)
-        self._thread.start()
+        def work() -> list[Path]:
+            make_folders(targets)
+            return export_project(project, targets, progress=lambda done, total, step:
+                                  self._runner.post(self._on_step, done, total, step))
+        self._runner.submit(work, self._on_written, self._on_failed)
 
     def wait(self, timeout: float = 60.0) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._runner.wait(timeout)
 
-    def _on_step(self, done: int, kind: str) -> None:
+    def _on_step(self, done: int, total: int, step: str) -> None:
+        self.progress.setRange(0, total)
         self.progress.setValue(done)
-        self.status.setText("Finishing…" if kind == "done" else f"Exporting {kind}…")
+        self.status.setText(f"{STEP_LABELS.get(step, step)}…")
 
-    def _on_finished(self, written: list, error: str) -> None:
+    def _on_written(self, written: list[Path]) -> None:
         self.export_button.setEnabled(True)
-        self.written = [Path(p) for p in written]
-        self.error = error
-        if error:
-            self.status.setText(f"Export failed: {error}")
-        else:
-            self.progress.setValue(self.progress.maximum())
-            self.status.setText("Written:\n" + "\n".join(written))
+        self.written = list(written)
+        self.error = ""
+        self.progress.setValue(self.progress.maximum())
+        self.status.setText("Written:\n" + "\n".join(str(p) for p in written))
+
+    def _on_failed(self, exc: Exception) -> None:
+        # FoleyError messages name the file and the fix; others are shown as they are (and logged).
+        log.error("export failed: %r", exc)
+        self.export_button.setEnabled(True)
+        self.written, self.error = [], str(exc)
+        self.status.setText(f"Export failed: {exc}")
+
+    def done(self, result: int) -> None:
+        self._runner.shutdown(0.0)                  # an export still running finishes on its own
+        super().done(result)

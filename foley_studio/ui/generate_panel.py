@@ -15,29 +15,29 @@ flow (G, Ctrl+Enter, 1..8, Enter) into the main window.
 from __future__ import annotations
 
 import logging
-import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QSettings, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QPushButton, QProgressBar, QSizePolicy, QSpinBox, QToolButton,
                                QVBoxLayout, QWidget)
 
-from foley_studio.core.edits import AddTake, Compound
 from foley_studio.core.errors import FoleyError
 from foley_studio.core.paths import data_dir
 from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.engine.errors import EngineError, RequestError
 from foley_studio.engine.jobs import JobResult, JobState
-from foley_studio.engine.request import MAX_CFG, MAX_REFERENCE_SECONDS, GenerationRequest, ReferenceClip
+from foley_studio.engine.request import MAX_REFERENCE_SECONDS, GenerationRequest, ReferenceClip
+from foley_studio.session import generation as gen
 
 from .engine_worker import EngineWorker
 from .jobs_panel import JobsPanel
 from .mime import LIBRARY_MIME, LibraryDrag, decode_library_drag
+from .qt_bridge import TaskRunner
 from .takes_panel import TakesPanel
 
 if TYPE_CHECKING:
@@ -45,9 +45,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MODES = (("Text → audio", "text"), ("Extend", "extend"), ("Inpaint region", "inpaint"), ("Analogy", "analogy"))
-QUALITIES = (("High quality", "high"), ("Low quality", "low"), ("No tag", None))
-MAX_TAKES_PER_RUN = 8
+MAX_TAKES_PER_RUN = gen.MAX_TAKES_PER_RUN
 MAX_RECENT_PROMPTS = 15
 PRESET_SEEDS, PRESET_CFG = "vary seed", "vary γ"
 
@@ -169,18 +167,12 @@ class ReferenceSlot(QGroupBox):
 
     # -- sources -------------------------------------------------------------------------------------
     def set_library_sound(self, item: LibraryDrag) -> None:
-        from foley_studio.media.audio import read_audio
-        span_start, span_end = item.span
-        start = round(span_start * SAMPLE_RATE)
-        end = min(round(span_end * SAMPLE_RATE), start + round(MAX_REFERENCE_SECONDS * SAMPLE_RATE))
         try:
-            # Only the dragged span (and a little around it) is read: library files can be long.
-            lo = max(0, start - SAMPLE_RATE)
-            wave = read_audio(item.path, lo, end + SAMPLE_RATE)
+            span = gen.file_reference(item.path, *item.span)
         except FoleyError as exc:
             self.label.setText(f"Cannot use {item.name}: {exc}")
             return
-        self.set_reference(Reference(item.name, item.path, start, max(start + 1, end), wave, lo))
+        self.set_reference(Reference(item.name, item.path, span.start, span.end, span.waveform, span.waveform_start))
 
     def use_selected_clip(self) -> bool:
         clips = self.doc.selected_clip_objects()
@@ -188,10 +180,9 @@ class ReferenceSlot(QGroupBox):
             self.label.setText("Select a clip on the timeline first, then press “Use selected clip”.")
             return False
         clip = clips[-1]
-        end = min(clip.end, clip.start + round(MAX_REFERENCE_SECONDS * SAMPLE_RATE))
-        from foley_studio.media.mixdown import mixdown
-        wave = np.asarray(mixdown(self.doc.project, clip.start, end), np.float32)
-        self.set_reference(Reference(f"{clip.name or clip.id} (timeline)", None, clip.start, end, wave, clip.start))
+        span = gen.timeline_reference(self.doc.project, clip)
+        self.set_reference(Reference(f"{clip.name or clip.id} (timeline)", None, span.start, span.end,
+                                     span.waveform, span.waveform_start))
         return True
 
     def set_reference(self, reference: Reference | None) -> None:
@@ -243,27 +234,16 @@ class ReferenceSlot(QGroupBox):
 # The panel
 # ---------------------------------------------------------------------------------------------
 
-class _ListerSignals(QObject):
-    done = Signal(list, str, str)        # [ModelInfo], error ("" when listing worked), how to get a model
-
-
-class _ModelLister(QRunnable):
-    def __init__(self, signals: _ListerSignals):
-        super().__init__()
-        self.signals = signals
-
-    def run(self) -> None:
-        from foley_studio.core.paths import user_models_dir
-        from foley_studio.model.checkpoint import HOW_TO_GET, ModelRegistry
-        try:
-            models, error = ModelRegistry().list(), ""
-        except Exception as exc:        # an unreadable models folder must not break the panel
-            log.warning("listing models failed: %s", exc)
-            models, error = [], f"Cannot list the installed models: {exc}"
-        try:
-            self.signals.done.emit(models, error, HOW_TO_GET.format(user_dir=user_models_dir()))
-        except RuntimeError:            # the window closed while we listed: nobody to tell
-            log.debug("model listing finished after the panel was deleted")
+def _list_models() -> tuple[list, str, str]:
+    """On a worker: the installed models, an error ("" when listing worked), how to get a model."""
+    from foley_studio.core.paths import user_models_dir
+    from foley_studio.model.checkpoint import HOW_TO_GET, ModelRegistry
+    try:
+        models, error = ModelRegistry().list(), ""
+    except Exception as exc:        # an unreadable models folder must not break the panel
+        log.warning("listing models failed: %s", exc)
+        models, error = [], f"Cannot list the installed models: {exc}"
+    return models, error, HOW_TO_GET.format(user_dir=user_models_dir())
 
 
 class GeneratePanel(QWidget):
@@ -277,12 +257,11 @@ class GeneratePanel(QWidget):
         super().__init__(parent)
         self.doc = document
         self.worker = worker
+        self.service: gen.GenerationService = worker.service
         self.current_jobs: list[str] = []      # the jobs of the last Generate (Cancel stops these)
         self.models_ready = False
         self._closing = False
-        self._lister_signals = _ListerSignals(self)
-        self._lister_signals.done.connect(self._fill_models)
-        self._pool = QThreadPool(self)
+        self._lister = TaskRunner(self, "model-listing")
         self._build()
         # After the first paint: the registry brings torch in, which must not delay the window.
         QTimer.singleShot(0, self.refresh_models)
@@ -304,7 +283,7 @@ class GeneratePanel(QWidget):
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignRight)
         self.mode = QComboBox(self)
-        for text, value in MODES:
+        for value, text in gen.MODE_LABELS.items():
             self.mode.addItem(text, value)
         self.mode.currentIndexChanged.connect(self.update_context)
         form.addRow("Mode", self.mode)
@@ -318,7 +297,7 @@ class GeneratePanel(QWidget):
         self.negative.setPlaceholderText("what to steer away from (optional)")
         form.addRow("Negative", self.negative)
         self.quality = QComboBox(self)
-        for text, value in QUALITIES:
+        for value, text in gen.QUALITY_LABELS.items():
             self.quality.addItem(text, value)
         # No tag by default, as `foley-studio generate`: the bundled demo model's "high quality" tag overshoots
         # into hiss at the default γ (docs/EVALUATION.md), while untagged takes have the right spectrum.
@@ -425,7 +404,7 @@ class GeneratePanel(QWidget):
         self.generate_button.setEnabled(False)
         self.model.clear()
         self.model.addItem("looking for models…")
-        self._pool.start(_ModelLister(self._lister_signals))
+        self._lister.submit(_list_models, lambda listed: self._fill_models(*listed))
 
     def _fill_models(self, models: list, error: str, how_to_get: str) -> None:
         """Fill the picker; no models -> disabled, with what to do about it."""
@@ -550,100 +529,56 @@ class GeneratePanel(QWidget):
         self.update_context()
 
     # -- requests -------------------------------------------------------------------------------------
-    def _seeds(self, n: int) -> list[int]:
-        base = int(self.seed.value()) if self._seed_fixed else random.randrange(0, 2**31 - MAX_TAKES_PER_RUN)
-        return [base + i for i in range(n)]
-
-    def build_requests(self) -> list[GenerationRequest]:
-        """The request of one Generate: one batch of seeds, or for "vary γ" one seed at n guidance
-        scales (per-take `cfgs`), also one batch: the takes share the noise and one sampling run."""
-        region = self.doc.region
-        if region is None:
-            raise RequestError("no region selected: drag on the ruler (or press I and O) to mark where the "
-                               "sound goes, then generate")
+    def settings(self) -> gen.GenerationSettings:
+        """The panel's fields as the session's generation settings (the model must be picked)."""
         if self.model_name is None:
             raise EngineError("no model installed; see the note under the model picker")
-        if self.doc.selected_track is None:
-            raise RequestError("the project has no audio track to generate for; add one (Ctrl+T)")
-        mode = self.mode_value
         reference = None
-        if mode == "analogy":
+        if self.mode_value == "analogy":
             if self.reference_slot.reference is None:
                 raise RequestError("analogy mode needs a reference: drag a library sound onto the reference "
                                    "slot, or select a timeline clip and press “Use selected clip”")
             reference = self.reference_slot.reference.clip()
-        video = self.doc.project.video.path if self.doc.project.video else None
-        n = int(self.n_takes.value())
-        base = GenerationRequest(
-            mode=mode, video=video, region=region, prompt=self.prompt.currentText().strip(),
+        return gen.GenerationSettings(
+            mode=self.mode_value, prompt=self.prompt.currentText().strip(),
             negative_prompt=self.negative.text().strip() or None, quality=self.quality.currentData(),
             reference=reference, cfg=float(self.cfg.value()), steps=int(self.steps.value()),
-            sampler=self.sampler.currentData(), seeds=tuple(self._seeds(n if self.preset.currentData() ==
-                                                                         PRESET_SEEDS else 1)),
-            model=self.model_name, track_id=self.doc.selected_track)
-        if self.preset.currentData() == PRESET_SEEDS or n == 1:
-            return [base.validate()]
-        cfgs = tuple(round(float(g), 2) for g in cfg_row(float(self.cfg.value()), n))
-        return [replace(base, seeds=base.seeds * n, cfgs=cfgs).validate()]
+            sampler=self.sampler.currentData(), model=self.model_name)
+
+    def build_requests(self) -> list[GenerationRequest]:
+        """The request of one Generate: one batch of seeds, or for "vary γ" one seed at n guidance
+        scales (per-take `cfgs`), also one batch: the takes share the noise and one sampling run."""
+        self.service.target()               # a missing region or track is named before the settings
+        settings = self.settings()
+        vary = "cfg" if self.preset.currentData() == PRESET_CFG else "seed"
+        seed = int(self.seed.value()) if self._seed_fixed else None
+        return [self.service.request_for_session(settings, n=int(self.n_takes.value()), vary=vary, seed=seed)]
 
     def takes_dir(self) -> Path:
         """The project's `takes/` folder; an unsaved project's takes wait in the data dir."""
-        from foley_studio.engine.takes import takes_dir_for
-        if self.doc.path is not None:
-            return takes_dir_for(self.doc.path)
-        return data_dir() / "takes" / "unsaved"
+        return self.service.takes_dir()
 
     def adopt_scratch_takes(self) -> list[str]:
-        """After an unsaved project is first saved: copy its takes into the project's `takes/` folder.
-
-        Takes of an unsaved project wait in the data dir; once the project has a folder they belong
-        beside it, so the project folder can be moved or archived with everything it uses. The
-        files are copied (the undo history may still name the old ones), the project's references
-        relinked, and the project file rewritten so it names the copies. Returns the new paths.
-        """
-        import shutil
-
-        from foley_studio.core import store
-        from foley_studio.engine.takes import takes_dir_for
-        scratch = (data_dir() / "takes" / "unsaved").resolve()
-        if self.doc.path is None or not self.doc.project.takes:
-            return []
-        target = takes_dir_for(self.doc.path)
-        moved = []
+        """After an unsaved project is first saved: its takes move beside it (`GenerationService`)."""
         try:
-            for take in list(self.doc.project.takes):
-                wav = Path(take.path)
-                if wav.resolve().parent != scratch or not wav.is_file():
-                    continue
-                target.mkdir(parents=True, exist_ok=True)
-                for source in (wav, wav.with_suffix(".json")):
-                    if source.is_file():
-                        shutil.copy2(source, target / source.name)
-                store.relink(self.doc.project, str(wav), str(target / wav.name))
-                moved.append(str(target / wav.name))
-            if moved and not self.doc.is_dirty:
-                store.save_project(self.doc.project, self.doc.path)
+            moved, target = self.service.adopt_scratch_takes()
         except (FoleyError, OSError) as exc:
-            self._show_error(f"Could not copy the takes into {target}: {exc}; they stay in {scratch}")
-            return moved
+            self._show_error(f"Could not copy the takes into the project's takes folder: {exc}; they stay in "
+                             f"{gen.scratch_takes_dir()}")
+            return []
         if moved:
             self.statusMessage.emit(f"Copied {len(moved)} take(s) into {target}")
         return moved
 
     def generate(self) -> list[str]:
         """Queue the current settings; returns the job ids (empty when the settings are refused)."""
-        from foley_studio.engine.sources import ProjectAudio
         self._clear_error()
         try:
             requests = self.build_requests()
         except FoleyError as exc:
             self._show_error(str(exc))
             return []
-        # One frozen copy of the timeline for every job of this Generate: later edits do not leak in.
-        source = ProjectAudio.snapshot(self.doc.project)
-        tag = id(self.doc.project)
-        self.current_jobs = [self.worker.submit(r, takes_dir=self.takes_dir(), source=source, tag=tag)
-                             for r in requests]
+        self.current_jobs = self.service.generate(requests)
         self._remember_prompt(requests[0].prompt)
         self.cancel_button.setEnabled(True)
         n = sum(len(r.seeds) for r in requests)
@@ -652,17 +587,12 @@ class GeneratePanel(QWidget):
 
     def regenerate_take(self, take_id: str) -> str | None:
         """Queue a take's own settings again (from its sidecar): same request, seed and model."""
-        from foley_studio.engine.sources import ProjectAudio
-        from foley_studio.engine.takes import read_sidecar
         try:
-            take = self.doc.project.take(take_id)
-            sidecar = read_sidecar(take.path)
+            job = self.service.regenerate(take_id)
         except (FoleyError, KeyError) as exc:
             self._show_error(f"Cannot regenerate: {exc}")
             return None
-        request = sidecar.take_request()          # its own seed and γ, also for a "vary γ" take
-        job = self.worker.submit(request, takes_dir=Path(take.path).parent,
-                                 source=ProjectAudio.snapshot(self.doc.project), tag=id(self.doc.project))
+        take = self.doc.project.take(take_id)
         self.current_jobs = [job]
         self.cancel_button.setEnabled(True)
         self.statusMessage.emit(f"Regenerating {take.label or take.id} from its sidecar…")
@@ -670,7 +600,7 @@ class GeneratePanel(QWidget):
 
     def shutdown(self) -> None:
         self._closing = True
-        self._pool.waitForDone(30_000)      # a model listing still importing torch
+        self._lister.shutdown(30.0)         # a model listing still importing torch
 
     def cancel(self) -> None:
         for job_id in self.current_jobs:
@@ -687,11 +617,10 @@ class GeneratePanel(QWidget):
         self.progress.setFormat(f"{event.describe()}  ·  %p%")
 
     def _on_finished(self, job_id: str, result: JobResult) -> None:
-        info = self.worker.jobs.get(job_id)
         if result.state is JobState.FAILED:
             self._show_error(result.error or "generation failed")
         elif result.state is JobState.DONE and result.takes:
-            if info is not None and info.tag != id(self.doc.project):
+            if not self.service.for_open_project(job_id):
                 self.statusMessage.emit("Takes finished for a project that is no longer open; "
                                         f"they are in {result.takes[0].wav_path.parent}")
             else:
@@ -706,19 +635,15 @@ class GeneratePanel(QWidget):
                 self.statusMessage.emit("Generation cancelled; no takes were written")
 
     def _add_takes(self, result: JobResult) -> None:
-        takes = [r.to_take() for r in result.takes]
-        for take in takes:
-            take.label = f"seed {take.settings.get('seed')} · γ {take.settings.get('cfg'):g}"
-        text = f"Generate {len(takes)} take{'s' if len(takes) != 1 else ''}"
         try:
-            self.doc.apply(Compound(text, [AddTake(t) for t in takes]))
+            ids = self.service.add_takes(result)
         except FoleyError as exc:
             self._show_error(f"Takes were written but could not be added to the project: {exc}")
             return
         info = self.worker.jobs.get(result.job_id)
         when = f" in {info.first_take_s:.1f} s" if info and info.first_take_s is not None else ""
-        self.statusMessage.emit(f"{len(takes)} new take{'s' if len(takes) != 1 else ''}{when}")
-        self.takesAdded.emit([t.id for t in takes])
+        self.statusMessage.emit(f"{len(ids)} new take{'s' if len(ids) != 1 else ''}{when}")
+        self.takesAdded.emit(ids)
 
     def _on_busy(self, busy: bool) -> None:
         self.cancel_button.setEnabled(busy)
@@ -731,13 +656,6 @@ class GeneratePanel(QWidget):
     def _clear_error(self) -> None:
         self.error.clear()
         self.error.hide()
-
-
-def cfg_row(center: float, n: int) -> list[float]:
-    """n guidance scales spread around `center` (±2, never below 1 nor above the largest allowed): the
-    "vary γ" preset."""
-    lo, hi = max(1.0, center - 2.0), min(MAX_CFG, center + 2.0)
-    return [float(g) for g in np.linspace(lo, hi, n)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -771,7 +689,7 @@ def install_generation(window: Any, worker: EngineWorker | None = None) -> Gener
     takes, Enter uses the auditioned take (or generates, when typing in the panel's fields).
     """
     doc = window.doc
-    worker = worker or EngineWorker(parent=window)
+    worker = worker or EngineWorker(session=doc.session, parent=window)
 
     def stop_main_playback() -> None:
         if getattr(window, "playback", None) is not None:

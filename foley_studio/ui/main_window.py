@@ -11,21 +11,21 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QToolBar,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
 
 from foley_studio.core.errors import FoleyError
 from foley_studio.core.paths import data_dir
 from foley_studio.core.project import Project, new_project
+from foley_studio.session.playback import AudioOutput
 
 from .about import show_about
 from .document import ProjectDocument
 from .library_panel import LibraryPanel
 from .meter import LevelMeter
-from .mime import LIBRARY_MIME, LibraryDrag, decode_library_drag, dropped_files, is_video_file
-from .playback import AudioOutput, PlaybackController
+from .mime import LIBRARY_MIME, dropped_files, is_video_file
+from .playback import PlaybackController
 from .previews import ThumbnailCache, WaveformCache
 from .spectrogram_panel import SpectrogramPanel
 from .theme import glyph_icon
@@ -43,63 +43,6 @@ VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.webm *.m4v);;All files (*)"
 def settings() -> QSettings:
     """Editor settings in the data dir (an ini file), so tests and CI never touch the user's."""
     return QSettings(str(data_dir() / "editor.ini"), QSettings.IniFormat)
-
-
-class ReferenceSlot(QFrame):
-    """Drop target for a library sound used as the analogy reference (issue 6 builds on it)."""
-
-    referenceChanged = Signal(object)     # LibraryDrag or None
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.reference: LibraryDrag | None = None
-        self.setAcceptDrops(True)
-        self.setMinimumHeight(54)
-        self.label = QLabel(self)
-        self.label.setAlignment(Qt.AlignCenter)
-        self.label.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.label)
-        self._show()
-
-    def _show(self) -> None:
-        if self.reference is None:
-            self.label.setText("Reference sound\n(drag one here from the library)")
-            self.setStyleSheet("ReferenceSlot { border: 1px dashed #5a606b; border-radius: 4px; }"
-                               "QLabel { color: #8a909b; }")
-        else:
-            self.label.setText(f"Reference: {self.reference.name}")
-            self.setStyleSheet("ReferenceSlot { border: 1px solid #3f95bd; border-radius: 4px; }"
-                               "QLabel { color: #e3e6eb; }")
-
-    def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasFormat(LIBRARY_MIME):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        items = decode_library_drag(event.mimeData())
-        if items:
-            self.set_reference(items[0])
-            event.acceptProposedAction()
-
-    def set_reference(self, item: LibraryDrag | None) -> None:
-        self.reference = item
-        self._show()
-        self.referenceChanged.emit(item)
-
-
-class _PlaceholderPanel(QWidget):
-    def __init__(self, text: str, extra: QWidget | None = None, parent: QWidget | None = None):
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        if extra is not None:
-            layout.addWidget(extra)
-        label = QLabel(text, self)
-        label.setWordWrap(True)
-        label.setProperty("role", "hint")
-        layout.addWidget(label)
-        layout.addStretch(1)
 
 
 class MainWindow(QMainWindow):
@@ -120,12 +63,11 @@ class MainWindow(QMainWindow):
         self.video = VideoPreview(self.doc, self)
         self.library = LibraryPanel(library_index, self._preview_output() if audio else None, self)
         self.spectrogram = SpectrogramPanel(self.doc, parent=self)
-        self.reference_slot = ReferenceSlot(self)
         self.docks: dict[str, QDockWidget] = {}
+        from .generate_panel import install_generation      # the generate and takes panels and their keys
         self._build_docks()
         self._build_actions()
         self._build_status()
-        from .generate_panel import install_generation      # issue 6: generate/takes panels, G/Ctrl+Enter/1..8/Enter
         self.generation = install_generation(self)
         self._autosave = QTimer(self, interval=AUTOSAVE_MS)
         self._autosave.timeout.connect(self.autosave)
@@ -155,10 +97,12 @@ class MainWindow(QMainWindow):
             return None
         return AudioOutput(lambda _p, a, b: [])
 
-    def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+    def _dock(self, key: str, title: str, widget: QWidget | None, area: Qt.DockWidgetArea) -> QDockWidget:
+        """A dock; the generate and takes docks get their panels from `install_generation`."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"{key}Dock")              # saveState() needs stable names
-        dock.setWidget(widget)
+        if widget is not None:
+            dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
                          | QDockWidget.DockWidgetClosable)
         self.addDockWidget(area, dock)
@@ -174,11 +118,8 @@ class MainWindow(QMainWindow):
         video = self._dock("video", "Picture", self.video, Qt.TopDockWidgetArea)
         spectrum = self._dock("spectrogram", "Spectrogram", self.spectrogram, Qt.TopDockWidgetArea)
         self.splitDockWidget(video, spectrum, Qt.Horizontal)
-        generate = self._dock("generate", "Generate", _PlaceholderPanel(
-            "Generation settings (prompt, mode, seeds) appear here once a model is installed.",
-            self.reference_slot), Qt.RightDockWidgetArea)
-        takes = self._dock("takes", "Takes", _PlaceholderPanel("Generated takes for the selected region are "
-                                                                 "listed here."), Qt.RightDockWidgetArea)
+        generate = self._dock("generate", "Generate", None, Qt.RightDockWidgetArea)
+        takes = self._dock("takes", "Takes", None, Qt.RightDockWidgetArea)
         self.tabifyDockWidget(generate, takes)
         generate.raise_()
         self.resizeDocks([library], [380], Qt.Horizontal)
@@ -187,7 +128,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([video, spectrum], [560, 560], Qt.Horizontal)
 
     def set_dock_widget(self, key: str, widget: QWidget) -> None:
-        """Install a real panel (issue 6's generate/takes panels) into an existing dock."""
+        """Put a panel into one of the window's docks (the generate and takes panels)."""
         self.docks[key].setWidget(widget)
 
     def _action(self, menu, text: str, slot: Callable, shortcut: str | QKeySequence | None = None, *,
@@ -225,13 +166,11 @@ class MainWindow(QMainWindow):
         self._action(f, "Quit", self.close, QKeySequence.Quit)
 
         e = bar.addMenu("&Edit")
-        self.undo_action = self.doc.undo_stack.createUndoAction(self, "Undo")
-        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
-        self.redo_action = self.doc.undo_stack.createRedoAction(self, "Redo")
+        self.undo_action = self._action(e, "Undo", self.doc.undo, "Ctrl+Z")
+        self.redo_action = self._action(e, "Redo", self.doc.redo)
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for action in (self.undo_action, self.redo_action):
-            e.addAction(action)
-            self.addAction(action)
+        self.doc.historyChanged.connect(self._update_undo_actions)
+        self._update_undo_actions()
         e.addSeparator()
         self._action(e, "Split at playhead", c.split_at_playhead, "S")
         self._action(e, "Delete", c.delete_selection, QKeySequence.Delete)
@@ -311,6 +250,13 @@ class MainWindow(QMainWindow):
         for text, slot in (("Split", c.split_at_playhead), ("Marker", c.add_marker),
                            ("Zoom fit", c.zoom_fit), ("Export", self.export_dialog)):
             tools.addAction(text, slot)
+
+    def _update_undo_actions(self) -> None:
+        history = self.doc.history
+        for action, verb, able, text in ((self.undo_action, "Undo", history.can_undo, history.undo_text),
+                                         (self.redo_action, "Redo", history.can_redo, history.redo_text)):
+            action.setEnabled(able)
+            action.setText(f"{verb} {text}" if able and text else verb)
 
     def _build_status(self) -> None:
         status = self.statusBar()
@@ -642,10 +588,8 @@ class MainWindow(QMainWindow):
         self.library.stop_preview()
         self.thumbnails.shutdown()
         self.video.shutdown()
-        self.waveforms.pool.clear()
-        self.waveforms.wait(5000)
-        self.spectrogram.pool.clear()
-        self.spectrogram.wait(5000)
+        self.waveforms.shutdown()
+        self.spectrogram.shutdown()
 
 
 def project_from_video(path: str | Path, n_tracks: int = 3) -> Project:

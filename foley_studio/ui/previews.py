@@ -1,7 +1,8 @@
 """Background previews for the timeline: waveform tiles from peak pyramids and video thumbnails.
 
-Rules (STYLE.md, "Drawing fast"): decoding happens in worker threads which hand back numpy arrays or
-QImages; QPixmaps and QPainterPaths are built only on the GUI thread. Waveforms are cached as tiles
+Rules (STYLE.md, "Drawing fast"; `qt_bridge` for what crosses threads): decoding happens on
+`TaskRunner` workers which hand back numpy arrays or QImages; QPixmaps and QPainterPaths are built
+only on the GUI thread. Waveforms are cached as tiles
 of `TILE_PX` pixels on a grid of quantised zoom levels, thumbnails on a power-of-two frame grid, so
 scrolling never recomputes and zooming back reuses what was drawn before.
 """
@@ -9,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QPainterPath, QPixmap
+
+from .qt_bridge import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -46,27 +49,14 @@ def _envelope_path(mins: np.ndarray, maxs: np.ndarray) -> QPainterPath:
     return fn.arrayToQPath(x, y, connect="all")
 
 
-class _Signals(QObject):
-    # Only the path crosses threads; the result waits in a locked inbox. Queued signals carrying
-    # arbitrary Python objects have tripped PySide's reference counting at interpreter exit.
-    loaded = Signal(str)
-
-
-class _PeakJob(QRunnable):
-    def __init__(self, path: str, signals: _Signals, inbox: dict[str, Any], lock: threading.Lock):
-        super().__init__()
-        self.path, self.signals, self.inbox, self.lock = path, signals, inbox, lock
-
-    def run(self) -> None:
-        try:
-            from foley_studio.media.peaks import load_peaks
-            result: Any = load_peaks(self.path)
-        except Exception as exc:     # reported on the clip (drawn as missing/unreadable), never raised in a worker
-            log.warning("peaks for %s failed: %s", self.path, exc)
-            result = exc
-        with self.lock:
-            self.inbox[self.path] = result
-        self.signals.loaded.emit(self.path)
+def _load_pyramid(path: str) -> Any:
+    """On a worker: the peak pyramid of `path`, or the exception (drawn on the clip as unreadable)."""
+    try:
+        from foley_studio.media.peaks import load_peaks
+        return load_peaks(path)
+    except Exception as exc:     # reported on the clip, never raised in a worker
+        log.warning("peaks for %s failed: %s", path, exc)
+        return exc
 
 
 class WaveformCache(QObject):
@@ -81,18 +71,13 @@ class WaveformCache(QObject):
         self._pending: set[str] = set()
         self._tiles: OrderedDict[tuple, QPainterPath] = OrderedDict()
         self._max_tiles = max_tiles
-        self._signals = _Signals(self)
-        self._signals.loaded.connect(self._on_loaded)
-        self._inbox: dict[str, Any] = {}
-        self._inbox_lock = threading.Lock()
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(2)
+        self._runner = TaskRunner(self, "peaks", latest_wins=False)
 
     def pyramid(self, path: str) -> Any | None:
         pyr = self._pyramids.get(path)
         if pyr is None and path not in self._errors and path not in self._pending:
             self._pending.add(path)
-            self.pool.start(_PeakJob(path, self._signals, self._inbox, self._inbox_lock))
+            self._runner.submit(lambda: _load_pyramid(path), lambda result: self._on_loaded(path, result))
         return pyr
 
     def set_pyramid(self, path: str, pyramid: Any) -> None:
@@ -111,13 +96,13 @@ class WaveformCache(QObject):
             del self._tiles[key]
 
     def wait(self, timeout_ms: int = 30000) -> bool:
-        return self.pool.waitForDone(timeout_ms)
+        return self._runner.wait(timeout_ms / 1000)
 
-    def _on_loaded(self, path: str) -> None:
-        with self._inbox_lock:
-            if path not in self._inbox:
-                return
-            result = self._inbox.pop(path)
+    def shutdown(self) -> None:
+        """Drop the loads not yet started and stop the worker (the window is closing)."""
+        self._runner.shutdown()
+
+    def _on_loaded(self, path: str, result: Any) -> None:
         self._pending.discard(path)
         if isinstance(result, Exception):
             self._errors[path] = str(result)
@@ -161,82 +146,71 @@ def frame_grid_step(frame_seconds: float, thumb_width_px: float, samples_per_pix
     return step
 
 
-class LatestRequestWorker(QThread):
-    """A decoder thread that works only on the newest request: an unstarted older one is dropped.
+class VideoDecoder:
+    """One VideoReader used on one `TaskRunner` worker (latest request wins); subclasses decode.
 
-    Scrubbing and zooming post requests far faster than frames decode; coalescing keeps the
-    picture current instead of replaying a backlog of stale positions.
+    Results go to `decoded(path, frame, QImage)`, errors to `failed(path, message)`, both on the
+    receiver's thread.
     """
 
-    decoded = Signal(str, int, QImage)     # video path, frame index, image
-    failed = Signal(str, str)
+    def __init__(self, receiver: QObject, name: str, decoded: Callable[[str, int, QImage], None],
+                 failed: Callable[[str, str], None]):
+        self._runner = TaskRunner(receiver, name)
+        self._decoded, self._failed = decoded, failed
+        self._reader: Any = None
+        self._reader_path: str | None = None
 
-    def __init__(self, parent: QObject | None = None):
-        super().__init__(parent)
-        self._cond = threading.Condition()
-        self._request: tuple | None = None
-        self._stop = False
+    def _reader_for(self, path: str, **options: Any) -> Any:
+        if self._reader_path != path:
+            self._close()
+            from foley_studio.media.video import VideoReader
+            self._reader, self._reader_path = VideoReader(path, **options), path
+        return self._reader
 
-    def _post(self, request: tuple) -> None:
-        with self._cond:
-            self._request = request
-            self._cond.notify()
+    def _fail(self, path: str, exc: Exception) -> None:
+        self._close()
+        self._runner.post(self._failed, path, str(exc))
+
+    def _close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+        self._reader, self._reader_path = None, None
 
     def stop(self) -> None:
-        with self._cond:
-            self._stop = True
-            self._cond.notify()
-        self.wait(5000)
-
-    def _next(self) -> tuple | None:
-        """Block until there is a request (returned) or a stop (None)."""
-        with self._cond:
-            while self._request is None and not self._stop:
-                self._cond.wait()
-            req, self._request = self._request, None
-            return None if self._stop else req
-
-    def _superseded(self) -> bool:
-        with self._cond:
-            return self._request is not None or self._stop
+        self._runner.shutdown()                  # waits (up to 5 s) for the frame being decoded
+        if self._runner.idle:                    # never close a reader a worker still decodes with
+            self._close()
 
 
-class _ThumbnailWorker(LatestRequestWorker):
-    """Decodes requested frames with one VideoReader, newest request first; emits QImages."""
+class ThumbnailDecoder(VideoDecoder):
+    """Decodes requested thumbnail frames; a running request stops at its next frame once a newer
+    one waits (scrubbing and zooming post requests far faster than frames decode)."""
+
+    def __init__(self, receiver: QObject, decoded: Callable[[str, int, QImage], None],
+                 failed: Callable[[str, str], None]):
+        super().__init__(receiver, "thumbnails", decoded, failed)
+        # Import the decoder stack now, while the window is still starting, not on the first request.
+        self._runner.submit(lambda: __import__("foley_studio.media.video"))
 
     def submit(self, path: str, fps: float, height: int, frames: list[int], tolerance: float = 0.0) -> None:
         """Decode `frames`; with `tolerance` seconds, a keyframe that close stands in for the exact frame."""
-        self._post((path, fps, height, frames, tolerance))
+        self._runner.submit(lambda: self._decode(path, fps, height, frames, tolerance))
 
-    def run(self) -> None:
-        # Import the decoder stack now, while the window is still starting, not on the first request.
-        from foley_studio.media import video as _video  # noqa: F401
-        reader, reader_path = None, None
+    def _decode(self, path: str, fps: float, height: int, frames: list[int], tolerance: float) -> None:
         try:
-            while (req := self._next()) is not None:
-                path, fps, height, frames, tolerance = req
-                try:
-                    if reader_path != path:
-                        if reader is not None:
-                            reader.close()
-                        from foley_studio.media.video import VideoReader
-                        # No frame threading: thumbnails are seeks + one or two frames each, and a
-                        # threaded decoder must refill its pipeline after every seek (~3x slower here).
-                        reader, reader_path = VideoReader(path, threads=False), path
-                    wanted = _decode_times(frames, fps, tolerance, reader.keyframe_times() if tolerance else [])
-                    for t, rgb in reader.iter_thumbnails(list(wanted), height):
-                        image = _to_qimage(rgb)
-                        for frame in wanted.get(t, [int(math.floor(t * fps))]):
-                            self.decoded.emit(path, frame, image)
-                        if self._superseded():
-                            break
-                except Exception as exc:   # shown once in the status bar; the lane stays drawable
-                    log.warning("thumbnails for %s failed: %s", path, exc)
-                    reader, reader_path = None, None
-                    self.failed.emit(path, str(exc))
-        finally:
-            if reader is not None:
-                reader.close()
+            # No frame threading: thumbnails are seeks + one or two frames each, and a threaded
+            # decoder must refill its pipeline after every seek (~3x slower here).
+            reader = self._reader_for(path, threads=False)
+            wanted = _decode_times(frames, fps, tolerance, reader.keyframe_times() if tolerance else [])
+            for t, rgb in reader.iter_thumbnails(list(wanted), height):
+                image = _to_qimage(rgb)
+                for frame in wanted.get(t, [int(math.floor(t * fps))]):
+                    self._runner.post(self._decoded, path, frame, image)
+                if self._runner.superseded():
+                    break
+        except Exception as exc:   # shown once in the status bar; the lane stays drawable
+            log.warning("thumbnails for %s failed: %s", path, exc)
+            self._fail(path, exc)
 
 
 def _decode_times(frames: list[int], fps: float, tolerance: float, keyframes: list[float]) -> dict[float, list[int]]:
@@ -279,10 +253,7 @@ class ThumbnailCache(QObject):
         self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
         self._requested: set[int] = set()
         self._max = max_items
-        self._worker = _ThumbnailWorker(self)
-        self._worker.decoded.connect(self._on_decoded)
-        self._worker.failed.connect(self._on_failed)
-        self._worker.start()
+        self._worker = ThumbnailDecoder(self, self._on_decoded, self._on_failed)
         self.first_image_ready_at: float | None = None   # perf_counter of the first decoded frame (benchmarks)
 
     def set_video(self, path: str | None, fps: float) -> None:

@@ -16,26 +16,26 @@ at a clip's edges may hear up to half a window (10 ms) of the source beyond the 
 """
 from __future__ import annotations
 
-import copy
 import logging
 import math
-import threading
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QRectF, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from foley_studio.core.project import Clip, Project, Track
+from foley_studio.core.project import Clip, Track
 from foley_studio.media.spectrogram import (
     FLOOR_DB, Spectrogram, TileSource, TileStore, choose_level, columns_per_tile, compose, fft_freqs,
     file_tile_source, frames_per_column, max_pool_columns, pool_factor,
 )
+from foley_studio.session.views import track_tile_source
 
 from .document import ProjectDocument
+from .qt_bridge import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -127,72 +127,6 @@ def column_gain_db(view: _View, m: int, c_lo: int, c_hi: int) -> np.ndarray | No
 # ---------------------------------------------------------------------------------------------
 # The worker
 # ---------------------------------------------------------------------------------------------
-class _Signals(QObject):
-    landed = Signal()           # a tile is in the store (or failed); the GUI recomposes
-
-
-@dataclass
-class _TileQueue:
-    """Tiles wanted by the view, newest request replacing the last: scrolled-away tiles never compute."""
-
-    store: TileStore
-    signals: _Signals
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    wanted: list[tuple[TileSource, int, int]] = field(default_factory=list)
-    errors: dict[tuple[Hashable, int], str] = field(default_factory=dict)
-    draining: bool = False
-
-    def replace(self, wanted: list[tuple[TileSource, int, int]]) -> bool:
-        """Set the work list; True when no worker is draining it (the caller starts one)."""
-        with self.lock:
-            self.wanted = list(wanted)
-            start = bool(self.wanted) and not self.draining
-            self.draining = self.draining or start
-            return start
-
-    def next(self) -> tuple[TileSource, int, int] | None:
-        with self.lock:
-            if not self.wanted:
-                self.draining = False
-                return None
-            return self.wanted.pop(0)
-
-
-class _Drain(QRunnable):
-    """Fetches wanted tiles one after another until the list is empty."""
-
-    def __init__(self, queue: _TileQueue):
-        super().__init__()
-        self.queue = queue
-
-    def run(self) -> None:
-        while (item := self.queue.next()) is not None:
-            source, tile, level = item
-            try:
-                self.queue.store.fetch(source, tile, level)
-            except Exception as exc:   # shown in the caption; the tile is not asked for again
-                log.warning("spectrogram tile %d of %s failed: %s", tile, source.key, exc)
-                with self.queue.lock:
-                    self.queue.errors[(source.key, tile)] = str(exc)
-            try:
-                self.queue.signals.landed.emit()
-            except RuntimeError:       # the panel is gone (window closed): nothing to tell
-                return
-
-
-class _TilePool(QThreadPool):
-    """The panel's pool; `clear()` (the window's shutdown) also drops the tiles still wanted."""
-
-    def __init__(self, queue: _TileQueue, parent: QObject):
-        super().__init__(parent)
-        self._queue = queue
-        self.setMaxThreadCount(1)
-
-    def clear(self) -> None:
-        self._queue.replace([])
-        super().clear()
-
-
 # ---------------------------------------------------------------------------------------------
 # The panel
 # ---------------------------------------------------------------------------------------------
@@ -230,14 +164,12 @@ class SpectrogramPanel(QWidget):
         self._key: tuple | None = None
         self._view: _View | None = None
         self._composed: _Composed | None = None
-        self._signals = _Signals(self)
-        self._queue = _TileQueue(self.store, self._signals)
-        self.pool = _TilePool(self._queue, self)
+        self._tiles = TaskRunner(self, "spectrogram-tiles")     # the newest view's tiles win
+        self._tile_errors: dict[tuple[Hashable, int], str] = {}
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(COALESCE_MS)
         self._timer.timeout.connect(self._compose)
-        self._signals.landed.connect(self._on_landed)
         self._framing = False                 # True while a new selection sets the axes: no composing yet
         self.viewbox.sigXRangeChanged.connect(lambda *_: self._compose())
         self.viewbox.sigResized.connect(lambda *_: self._compose())
@@ -263,7 +195,7 @@ class SpectrogramPanel(QWidget):
         except Exception as exc:   # a missing/unreadable source: say so where the picture would be
             log.warning("spectrogram unavailable: %s", exc)
             self._key, self._view, self._composed, self.last_spectrogram = None, None, None, None
-            self._queue.replace([])          # the previous selection's tiles are no longer wanted
+            self._tiles.clear()              # the previous selection's tiles are no longer wanted
             self.image.clear()
             self.caption.setText(f"Spectrogram unavailable: {exc}")
             return
@@ -300,15 +232,8 @@ class SpectrogramPanel(QWidget):
                      gain_db=clip.gain_db, fades=fades)
 
     def _track_view(self, track: Track, start: int, end: int) -> _View:
-        content = (track.id, track.gain_db, tuple((c.source, c.start, c.source_in, c.source_out, c.gain_db,
-                                                   c.fade_in, c.fade_out) for c in track.clips))
-        snapshot = Project(tracks=[copy.deepcopy(track)])      # the worker never sees later edits
-        sources = self._source_cache()
-
-        def read(a: int, b: int) -> np.ndarray:
-            from foley_studio.media.mixdown import mixdown
-            return mixdown(snapshot, a, b, track_ids=[track.id], sources=sources)
-        source = TileSource(key=("mix", content), read=read)
+        source = track_tile_source(track, self._source_cache())
+        content = source.key[1]
         f_lo, f_hi = -(-start // source.hop), max(-(-start // source.hop) + 1, -(-end // source.hop))
         return _View(source, f"Track: {track.name}", ("track", content, start, end), f_lo, f_hi, 0, start, end)
 
@@ -332,6 +257,21 @@ class SpectrogramPanel(QWidget):
         fa = max(float(view.f_lo), (x0 * sr - view.offset) / hop)
         fb = min(float(view.f_hi), (x1 * sr - view.offset) / hop)
         return (fa, fb) if fb > fa else (float(view.f_lo), float(view.f_hi))
+
+    def _fetch(self, source: TileSource, tiles: list[int], level: int) -> None:
+        """On the worker: fetch or compute the wanted tiles, middle first, until a newer view wants others."""
+        for tile in tiles:
+            if self._tiles.superseded():
+                return
+            try:
+                self.store.fetch(source, tile, level)
+            except Exception as exc:   # shown in the caption; the tile is not asked for again
+                log.warning("spectrogram tile %d of %s failed: %s", tile, source.key, exc)
+                self._tiles.post(self._tile_failed, source.key, tile, str(exc))
+            self._tiles.post(self._on_landed)
+
+    def _tile_failed(self, key: Hashable, tile: int, message: str) -> None:
+        self._tile_errors[(key, tile)] = message
 
     def _on_landed(self) -> None:
         # Throttle, not debounce: tiles landing every 25 ms must not keep postponing the picture.
@@ -365,13 +305,15 @@ class SpectrogramPanel(QWidget):
             db += gain[None, :]
             np.maximum(db, np.float32(FLOOR_DB), out=db)         # NaN (not yet computed) stays NaN
         self._show(view, db, eff, g_lo, c_hi * m)
-        with self._queue.lock:
-            failed = {tile: msg for (key, tile), msg in self._queue.errors.items() if key == view.source.key}
+        failed = {tile: msg for (key, tile), msg in self._tile_errors.items() if key == view.source.key}
         wanted = [t for t in composed.missing if t not in failed]
         centre_tile = 0.5 * (fa + fb) / (columns_per_tile(0))
         wanted.sort(key=lambda t: abs(t + 0.5 - centre_tile))     # the middle of the view first
-        if self._queue.replace([(view.source, t, level) for t in wanted]):
-            self.pool.start(_Drain(self._queue))
+        if wanted:
+            source = view.source
+            self._tiles.submit(lambda: self._fetch(source, wanted, level))
+        else:
+            self._tiles.clear()
         self._composed = _Composed(level, k, c_lo * m, c_hi * m, not wanted)   # failed tiles: not waited for
         self._caption(view, composed.missing, failed, c_lo, c_hi, level, eff)
 
@@ -411,7 +353,7 @@ class SpectrogramPanel(QWidget):
 
     def hideEvent(self, event) -> None:
         super().hideEvent(event)
-        self._queue.replace([])              # nobody is looking: stop computing
+        self._tiles.clear()                  # nobody is looking: stop computing
         self._key, self._composed = None, None
 
     def recompose(self) -> None:
@@ -425,4 +367,8 @@ class SpectrogramPanel(QWidget):
         return self._composed is not None and not self._composed.complete
 
     def wait(self, timeout_ms: int = 10000) -> bool:
-        return self.pool.waitForDone(timeout_ms)
+        return self._tiles.wait(timeout_ms / 1000)
+
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        """Drop the tiles still wanted and stop the worker (the window is closing)."""
+        self._tiles.shutdown(timeout_ms / 1000)

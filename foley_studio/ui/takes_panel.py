@@ -13,13 +13,12 @@ and the audio callback only copies from the buffer of the active take.
 """
 from __future__ import annotations
 
-import copy
 import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, QRectF, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QSizePolicy, QToolButton, QVBoxLayout, QWidget)
@@ -28,6 +27,9 @@ from foley_studio.core.edits import ApplyTake, SetTakeKept
 from foley_studio.core.errors import FoleyError
 from foley_studio.core.project import Project, Take
 from foley_studio.core.timebase import SAMPLE_RATE
+from foley_studio.session.takes import AuditionBuffers, AuditionRenders, target_track
+
+from .qt_bridge import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -91,23 +93,14 @@ def make_preview(audio: np.ndarray) -> TakePreview:
     return TakePreview(mins, maxs, image, len(x))
 
 
-class _PreviewSignals(QObject):
-    ready = Signal(str, object)          # path, TakePreview or None (unreadable)
-
-
-class _PreviewJob(QRunnable):
-    def __init__(self, path: str, signals: _PreviewSignals):
-        super().__init__()
-        self.path, self.signals = path, signals
-
-    def run(self) -> None:
-        from foley_studio.media.audio import read_audio
-        try:
-            preview = make_preview(read_audio(self.path))
-        except Exception as exc:       # a missing/corrupt take file shows as an empty row, not a crash
-            log.warning("take preview of %s failed: %s", self.path, exc)
-            preview = None
-        self.signals.ready.emit(self.path, preview)
+def _load_preview(path: str) -> TakePreview | None:
+    """On a worker: a take file's preview (None when it cannot be read: an empty row, not a crash)."""
+    from foley_studio.media.audio import read_audio
+    try:
+        return make_preview(read_audio(path))
+    except Exception as exc:
+        log.warning("take preview of %s failed: %s", path, exc)
+        return None
 
 
 class PreviewCache(QObject):
@@ -119,15 +112,12 @@ class PreviewCache(QObject):
         super().__init__(parent)
         self._items: dict[str, TakePreview | None] = {}
         self._pending: set[str] = set()
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._signals = _PreviewSignals(self)
-        self._signals.ready.connect(self._on_ready)
+        self._runner = TaskRunner(self, "take-previews", latest_wins=False)
 
     def get(self, path: str) -> TakePreview | None:
         if path not in self._items and path not in self._pending:
             self._pending.add(path)
-            self._pool.start(_PreviewJob(path, self._signals))
+            self._runner.submit(lambda: _load_preview(path), lambda preview: self._on_ready(path, preview))
         return self._items.get(path)
 
     def _on_ready(self, path: str, preview: TakePreview | None) -> None:
@@ -136,66 +126,15 @@ class PreviewCache(QObject):
         self.updated.emit(path)
 
     def wait(self, msecs: int = 5000) -> bool:
-        return self._pool.waitForDone(msecs)
+        return self._runner.wait(msecs / 1000)
+
+    def shutdown(self) -> None:
+        self._runner.shutdown()
 
 
 # ---------------------------------------------------------------------------------------------
 # Audition: every take's context mix rendered ahead, the callback copies from the active one
 # ---------------------------------------------------------------------------------------------
-
-class AuditionBuffers:
-    """Equal-length context mixes, one per take; `read` continues the same position in whichever is active.
-
-    Switching (`active = k`) takes effect at the next block, so A/B comparison has no gap and no
-    jump in time. Only `read` runs on the audio thread: slicing and copying, nothing else.
-    """
-
-    def __init__(self, mixes: dict[str, np.ndarray], start: int):
-        lengths = {len(m) for m in mixes.values()}
-        assert len(lengths) == 1, f"context mixes must have equal lengths, got {lengths}"
-        self.ids = list(mixes)
-        self._mixes = [np.ascontiguousarray(m, dtype=np.float32) for m in mixes.values()]
-        self.length = lengths.pop()
-        self.start = start               # timeline sample of buffer index 0
-        self.pos = 0
-        self.active = 0
-
-    def set_active(self, take_id: str) -> None:
-        self.active = self.ids.index(take_id)
-
-    @property
-    def active_id(self) -> str:
-        return self.ids[self.active]
-
-    @property
-    def finished(self) -> bool:
-        return self.pos >= self.length
-
-    def read(self, out: np.ndarray) -> None:
-        """Fill `out` (frames,) or (frames, channels) and advance; silence past the end."""
-        frames = out.shape[0]
-        src = self._mixes[self.active]
-        a = self.pos
-        k = max(0, min(frames, self.length - a))
-        if out.ndim == 2:
-            out[:k] = src[a:a + k, None]
-        else:
-            out[:k] = src[a:a + k]
-        out[k:] = 0.0
-        self.pos = a + k
-
-
-def context_mix(project: Project, take: Take, track_id: str, start: int, end: int,
-                sources: Any = None) -> np.ndarray:
-    """The mix of [start, end) as it would sound after "Use" of `take` on `track_id` (project untouched)."""
-    from foley_studio.media.mixdown import mixdown
-    trial = copy.deepcopy(project)
-    ApplyTake(take.id, track_id, take.region_start, take.region_end).do(trial)
-    mix = np.asarray(mixdown(trial, start, end, sources=sources), dtype=np.float32)
-    out = np.zeros(end - start, np.float32)
-    out[:min(len(mix), len(out))] = mix[:len(out)]
-    return out
-
 
 def _sounddevice_stream(callback: Callable[[np.ndarray, int], None]) -> Any:
     """A started sounddevice output stream at 48 kHz whose callback fills from `callback`."""
@@ -228,8 +167,7 @@ class Auditioner(QObject):
         self.postroll_seconds = 0.5
         self.buffers: AuditionBuffers | None = None
         self._stream: Any = None
-        self._sources: Any = None
-        self._cache: dict[tuple, np.ndarray] = {}
+        self._renders = AuditionRenders()
         self._timer = QTimer(self, interval=30)
         self._timer.timeout.connect(self._poll)
 
@@ -299,35 +237,9 @@ class Auditioner(QObject):
             self.stop()
 
     def _render(self, take_id: str, take_ids: list[str]) -> AuditionBuffers:
-        from foley_studio.media.mixdown import SourceCache
-        project = self.doc.project
-        takes = [project.take(t) for t in dict.fromkeys([take_id, *take_ids])]
-        start = max(0, min(t.region_start for t in takes) - round(self.preroll_seconds * SAMPLE_RATE))
-        end = max(t.region_end for t in takes) + round(self.postroll_seconds * SAMPLE_RATE)
-        if self._sources is None:
-            self._sources = SourceCache()
-        mixes = {}
-        for take in takes:
-            track_id = target_track(project, take, self.doc.selected_track)
-            key = (take.id, track_id, start, end, self.doc.revision)
-            if key not in self._cache:
-                self._cache[key] = context_mix(project, take, track_id, start, end, self._sources)
-            mixes[take.id] = self._cache[key]
-        # Old renders are for an older project revision: drop them so memory stays bounded.
-        self._cache = {k: v for k, v in self._cache.items() if k[-1] == self.doc.revision}
-        return AuditionBuffers(mixes, start)
-
-
-def target_track(project: Project, take: Take, fallback: str | None) -> str:
-    """The track a take goes on: the one it was made for when it still exists, else `fallback`."""
-    ids = [t.id for t in project.tracks]
-    if take.track_id in ids:
-        return take.track_id
-    if fallback in ids:
-        return fallback
-    if not ids:
-        raise FoleyError("the project has no audio track to put the take on; add a track (Ctrl+T)")
-    return ids[0]
+        return self._renders.render(self.doc.project, self.doc.revision, [take_id, *take_ids],
+                                    self.doc.selected_track, preroll=round(self.preroll_seconds * SAMPLE_RATE),
+                                    postroll=round(self.postroll_seconds * SAMPLE_RATE))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -641,6 +553,7 @@ class TakesPanel(QWidget):
     def shutdown(self) -> None:
         self.auditioner.stop()
         self.previews.wait(5000)
+        self.previews.shutdown()
 
     # -- feedback -------------------------------------------------------------------------------------
     def _on_preview(self, path: str) -> None:

@@ -5,6 +5,7 @@ Requests coalesce (only the latest time is decoded), so scrubbing never queues u
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPaintEvent, QPixmap
@@ -12,36 +13,29 @@ from PySide6.QtWidgets import QWidget
 
 from foley_studio.core.timebase import SAMPLE_RATE
 
-from .previews import LatestRequestWorker, _to_qimage
+from .previews import VideoDecoder, _to_qimage
 from .theme import mono_font
 
 log = logging.getLogger(__name__)
 
 
-class _FrameWorker(LatestRequestWorker):
+class _FrameDecoder(VideoDecoder):
     """Decodes the newest requested frame for the preview."""
 
-    def request(self, path: str, fps: float, frame: int, height: int) -> None:
-        self._post((path, fps, frame, height))
+    def __init__(self, receiver: QWidget, decoded: Callable[[str, int, QImage], None],
+                 failed: Callable[[str, str], None]):
+        super().__init__(receiver, "video-frame", decoded, failed)
 
-    def run(self) -> None:
-        reader, reader_path = None, None
-        while (req := self._next()) is not None:
-            path, fps, frame, height = req
-            try:
-                if reader_path != path:
-                    if reader is not None:
-                        reader.close()
-                    from foley_studio.media.video import VideoReader
-                    reader, reader_path = VideoReader(path), path
-                rgb = reader.frame_at((frame + 0.5) / fps, height=height)
-                self.decoded.emit(path, frame, _to_qimage(rgb))
-            except Exception as exc:   # a broken file shows a message in the preview, never a crash
-                log.warning("frame %d of %s failed: %s", frame, path, exc)
-                reader, reader_path = None, None
-                self.failed.emit(path, str(exc))
-        if reader is not None:
-            reader.close()
+    def request(self, path: str, fps: float, frame: int, height: int) -> None:
+        self._runner.submit(lambda: self._decode(path, fps, frame, height))
+
+    def _decode(self, path: str, fps: float, frame: int, height: int) -> None:
+        try:
+            rgb = self._reader_for(path).frame_at((frame + 0.5) / fps, height=height)
+            self._runner.post(self._decoded, path, frame, _to_qimage(rgb))
+        except Exception as exc:   # a broken file shows a message in the preview, never a crash
+            log.warning("frame %d of %s failed: %s", frame, path, exc)
+            self._fail(path, exc)
 
 
 class VideoPreview(QWidget):
@@ -56,10 +50,8 @@ class VideoPreview(QWidget):
         self._frame = -1
         self._shown_frame = -1
         self._message = ""
-        self._worker = _FrameWorker(self)
-        self._worker.decoded.connect(self._on_decoded)
-        self._worker.failed.connect(lambda _p, msg: self._set_message(f"Cannot show the video: {msg}"))
-        self._worker.start()
+        self._worker = _FrameDecoder(self, self._on_decoded,
+                                     lambda _p, msg: self._set_message(f"Cannot show the video: {msg}"))
         self._tc_font = mono_font(11)
         self._tc_font.setBold(True)
         document.playheadChanged.connect(self.show_time)

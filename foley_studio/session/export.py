@@ -1,0 +1,69 @@
+"""Export of the open project, for the editor's dialog and `foley-studio export` alike.
+
+`export_project` checks the media first (a missing file is named, nothing is written) and reports
+progress from `media.export.export_all`: one mixdown shared by the mix and the video, the codec as
+chosen. Run off the editing thread, it must be given a copy of the project (`copy.deepcopy`), made
+on the editing thread, so edits made meanwhile neither race with it nor leak into the files.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from foley_studio.core.errors import MissingMediaError, ProjectError
+from foley_studio.core.project import Project
+from foley_studio.media.export import AUDIO_CODECS
+
+VIDEO_AUDIO_CODECS = {"aac": "AAC (small, plays everywhere)", "pcm": "PCM 24-bit (lossless)"}
+STEP_LABELS = {"mixdown": "Mixing down", "mix": "Writing the mix", "stems": "Writing stems",
+               "video": "Muxing the video", "otio": "Writing the timeline", "done": "Finishing"}
+assert set(VIDEO_AUDIO_CODECS) <= set(AUDIO_CODECS)
+
+
+@dataclass(frozen=True)
+class ExportTargets:
+    """Where each output goes (None: not wanted)."""
+
+    mix: str | Path | None = None
+    stems: str | Path | None = None
+    video: str | Path | None = None
+    otio: str | Path | None = None
+    audio_codec: str = "aac"          # the video's audio stream
+
+    @property
+    def empty(self) -> bool:
+        return not any((self.mix, self.stems, self.video, self.otio))
+
+
+def make_folders(targets: ExportTargets) -> None:
+    """Create the folders the chosen files go into (the dialog's paths may name new ones)."""
+    for path in (targets.mix, targets.video, targets.otio):
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def default_targets(project: Project, project_path: Path | None) -> dict[str, Path]:
+    """The dialog's suggestions: an `export/` folder beside the project (or in the home folder)."""
+    base = (project_path.parent if project_path else Path.home()) / "export"
+    stem = project_path.stem if project_path else project.name
+    return {"mix": base / f"{stem} mix.wav", "stems": base / f"{stem} stems",
+            "video": base / f"{stem} with foley.mp4", "otio": base / f"{stem}.otio"}
+
+
+def export_project(project: Project, targets: ExportTargets, *,
+                   progress: Callable[[int, int, str], None] | None = None, name: str = "the project") -> list[Path]:
+    """Write every requested output; `progress(done, total, step)` as `media.export.export_all`."""
+    from foley_studio.core.store import find_missing_media
+    from foley_studio.media.export import export_all
+    if targets.empty:
+        raise ProjectError("export: nothing to do; give a mix, stems, video and/or timeline path")
+    if targets.audio_codec not in AUDIO_CODECS:
+        raise ProjectError(f"audio codec {targets.audio_codec!r} is not one of {', '.join(AUDIO_CODECS)}")
+    missing = find_missing_media(project)
+    if missing:
+        raise MissingMediaError(f"{name}: {len(missing)} media file(s) are missing "
+                                f"(first: {missing[0]}); relink them in the editor", missing)
+    return export_all(project, mix=targets.mix or None, stems=targets.stems or None,
+                      video=targets.video or None, otio_path=targets.otio or None,
+                      audio_codec=targets.audio_codec, progress=progress)

@@ -1,0 +1,98 @@
+"""The one request builder and the generation service, headless: the rows of takes the editor and
+the command line ask for, and a job from request to undoable takes in the project."""
+from __future__ import annotations
+
+import argparse
+
+import pytest
+from engine_fakes import FakeModel
+
+from foley_studio.cli.generate_cmd import build_request
+from foley_studio.core.project import Project, Track
+from foley_studio.core.timebase import SAMPLE_RATE as SR
+from foley_studio.engine.errors import RequestError
+from foley_studio.engine.jobs import JobState
+from foley_studio.engine.models import StaticModels
+from foley_studio.session import EditorSession
+from foley_studio.session.generation import (GenerationService, GenerationSettings, WarmModels, cfg_spread,
+                                             vary_cfg, vary_seeds)
+
+
+def test_vary_seeds_and_vary_cfg_rows():
+    settings = GenerationSettings(prompt="door", cfg=3.0, model="fake")
+    seeds = vary_seeds(settings, video=None, region=(0, SR), first_seed=5, n=3)
+    assert seeds.takes == [(5, 3.0), (6, 3.0), (7, 3.0)] and seeds.cfgs is None
+    gammas = vary_cfg(settings, video=None, region=(0, SR), seed=9, cfgs=(2.0, 4.5, 7.0))
+    assert gammas.takes == [(9, 2.0), (9, 4.5), (9, 7.0)] and gammas.cfg == 3.0
+    single = vary_cfg(settings, video=None, region=(0, SR), seed=9, cfgs=[6.0])
+    assert single.takes == [(9, 6.0)] and single.cfgs is None
+    with pytest.raises(RequestError, match="at least one take"):
+        vary_seeds(settings, video=None, region=(0, SR), first_seed=0, n=0)
+
+
+@pytest.mark.parametrize("center, n, row", [
+    (4.0, 5, (2.0, 3.0, 4.0, 5.0, 6.0)),
+    (1.5, 3, (1.0, 2.25, 3.5)),           # never below 1
+    (29.5, 3, (27.5, 28.75, 30.0)),       # never above the largest γ
+    (4.0, 3, (2.0, 4.0, 6.0)),
+    (4.0, 1, (4.0,)),
+])
+def test_cfg_spread(center, n, row):
+    assert cfg_spread(center, n) == row
+
+
+def _project() -> Project:
+    return Project(tracks=[Track(id="t1", name="Steps"), Track(id="t2", name="Cloth")])
+
+
+def test_the_editor_and_the_command_line_build_the_same_request():
+    session = EditorSession(_project())
+    session.set_region((SR, 3 * SR))
+    service = GenerationService(session)
+    settings = GenerationSettings(prompt="gravel", negative_prompt="music", quality="high", cfg=4.0, steps=10,
+                                  model="fake")
+    editor = service.request_for_session(settings, n=3, vary="cfg", seed=11)
+    args = argparse.Namespace(input="p.fsproj", region="1:3", cfg=",".join(str(g) for g in editor.cfgs), takes=None,
+                              seed=11, reference=None, mode="text", prompt="gravel", negative="music",
+                              quality="high", steps=10, sampler="dpmpp", model="fake", context=2.0)
+    cli = build_request(args, session.project, None)
+    assert editor.takes == cli.takes == [(11, 2.0), (11, 4.0), (11, 6.0)]
+    assert (editor.region, editor.prompt, editor.negative_prompt, editor.quality, editor.steps) == \
+        (cli.region, cli.prompt, cli.negative_prompt, cli.quality, cli.steps)
+    assert editor.track_id == "t1" and cli.track_id is None          # the editor aims at the selected track
+    service.shutdown()
+
+
+def test_missing_region_or_track_is_named():
+    session = EditorSession(Project(tracks=[]))
+    service = GenerationService(session)
+    with pytest.raises(RequestError, match="no region selected"):
+        service.request_for_session(GenerationSettings(), n=1)
+    session.set_region((0, SR))
+    with pytest.raises(RequestError, match="no audio track"):
+        service.request_for_session(GenerationSettings(), n=1)
+
+
+def test_a_job_becomes_one_undoable_step_of_takes(tmp_path):
+    session = EditorSession(_project(), tmp_path / "p.fsproj")
+    session.set_region((0, SR))
+    model = FakeModel()
+    service = GenerationService(session, WarmModels(lambda: StaticModels(model, "fake")), device="cpu")
+    heard: list[str] = []
+    service.add_listener(lambda event: heard.append(event.kind))
+    request = service.request_for_session(GenerationSettings(model="fake", steps=2), n=2, seed=40)
+    [job] = service.generate([request])
+    assert service.wait_idle(60)
+    info = service.jobs[job]
+    assert info.state is JobState.DONE and info.fraction == 1.0, info.message
+    assert heard[:2] == ["queued", "started"] and heard[-1] == "finished" and "progress" in heard
+    assert model.sample_calls == [[40, 41]], "both takes in one batch"
+    assert all(r.wav_path.parent == tmp_path / "takes" for r in info.result.takes)
+    ids = service.add_takes(info.result)
+    assert [t.id for t in session.project.takes] == ids and session.history.count == 1
+    assert [t.label for t in session.project.takes] == ["seed 40 · γ 4", "seed 41 · γ 4"]
+    session.undo()
+    assert session.project.takes == []
+    service.shutdown()
+    with pytest.raises(RuntimeError, match="shut down"):
+        service.generate([request])
