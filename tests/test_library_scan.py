@@ -203,13 +203,14 @@ def test_pyav_fallback_reads_what_libsndfile_cannot(tmp_path, monkeypatch):
     import soundfile as sf
 
     import foley_studio.library.metadata as md
+    import foley_studio.media.native_audio as native
 
     path = write_wav(tmp_path / "x.wav", np.stack([tone(0.3, amp=0.5), tone(0.3, amp=0.25)], axis=1), sr=44100)
 
     def refuse(*a, **k):
         raise sf.LibsndfileError(1, "Format not recognised")
 
-    monkeypatch.setattr(md, "_read_with_soundfile", refuse)
+    monkeypatch.setattr(native, "_read_with_soundfile", refuse)
     meta = md.read_metadata(path)
     assert (meta.sample_rate, meta.channels, meta.bit_depth) == (44100, 2, 16)
     assert meta.duration == pytest.approx(0.3 * 48000 / 44100, abs=1e-3)   # tone() made 0.3 s of 48k samples
