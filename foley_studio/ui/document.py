@@ -88,6 +88,7 @@ class ProjectDocument(QObject):
         self.region: tuple[int, int] | None = None
         self.revision = 0              # bumped on every change; caches key on it
         self.changed_outside_history = False
+        self._open_gestures: dict[int, tuple[str, list[Edit]]] = {}   # token -> (text, edits applied so far)
         # Signal-to-signal: Qt drops the connection when either object dies (a lambda would outlive us).
         self.undo_stack.cleanChanged.connect(self.pathChanged)
 
@@ -96,9 +97,16 @@ class ProjectDocument(QObject):
         """Do `edit` as an undoable step; edits sharing a `gesture` token merge into one step.
 
         The edit runs here first, so a `FoleyError` it raises reaches the caller and nothing is
-        pushed; exceptions must not travel through QUndoStack's C++ frames.
+        pushed; exceptions must not travel through QUndoStack's C++ frames. A token from
+        `begin_gesture` collects the edit for that gesture's one step instead.
         """
         edit.do(self.project)
+        if gesture in self._open_gestures:
+            applied = self._open_gestures[gesture][1]
+            if not (applied and applied[-1].merge_with(edit)):
+                applied.append(edit)
+            self.notify_changed()
+            return
         top = self._top_command()
         if gesture is not None and top is not None and top.gesture == gesture:
             # Merged here rather than through QUndoCommand.mergeWith: Qt deleting a Python-made
@@ -107,12 +115,40 @@ class ProjectDocument(QObject):
             self.notify_changed()
             return
         command = EditCommand(self, edit, gesture)
+        self._push_applied(command)
+
+    def _push_applied(self, command: EditCommand) -> None:
         command.applied = True
         self._commands.append(command)        # Python keeps every command alive as long as the stack
         self.undo_stack.push(command)
         if len(self._commands) > self.undo_stack.count():
             # push() dropped the redo history; forget those commands too.
             self._commands = [self.undo_stack.command(i) for i in range(self.undo_stack.count())]
+
+    # -- gestures: a drag is one undo step, or none ------------------------------------------------
+    def begin_gesture(self, text: str) -> int:
+        """Open a gesture; edits applied with `gesture=` the returned token join its one step."""
+        token = new_gesture()
+        self._open_gestures[token] = (text, [])
+        return token
+
+    def commit_gesture(self, token: int) -> None:
+        """Close the gesture: what it applied becomes ONE undo step named by its text (none if nothing)."""
+        text, applied = self._open_gestures.pop(token, ("", []))
+        if not applied:
+            return
+        command = EditCommand(self, applied[0], token)
+        command.edits = applied
+        command.setText(text)
+        self._push_applied(command)
+
+    def cancel_gesture(self, token: int) -> None:
+        """Undo every edit the gesture applied, newest first; no undo step remains."""
+        _text, applied = self._open_gestures.pop(token, ("", []))
+        for edit in reversed(applied):
+            edit.undo(self.project)
+        if applied:
+            self.notify_changed()
 
     def _top_command(self) -> "EditCommand | None":
         index = self.undo_stack.index()
