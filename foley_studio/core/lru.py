@@ -18,6 +18,8 @@ from typing import Generic, TypeVar
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
+_MISSING: object = object()
+
 
 class LRUCache(Generic[K, V]):
     """A thread-safe map that forgets its least recently used entries beyond its bounds."""
@@ -55,14 +57,10 @@ class LRUCache(Generic[K, V]):
 
     def get_or_compute(self, key: K, compute: Callable[[], V]) -> V:
         """The cached value, or `compute()` put under `key` (computed outside the lock)."""
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                self.hits += 1
-                return self._items[key]
-            self.misses += 1
-        value = compute()
-        self.put(key, value)
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            value = compute()
+            self.put(key, value)
         return value
 
     def __contains__(self, key: object) -> bool:

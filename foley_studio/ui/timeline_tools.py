@@ -121,14 +121,18 @@ class MoveTool(Tool):
         self.apply(self.plan.edit(project, snapped.time - start, row_delta))
 
 
-class TrimTool(Tool):
-    """Drag a clip's left or right edge; the audio stays where it is on the timeline."""
-
-    text = "Trim clip"
+class _ClipEdgeTool(Tool):
+    """A gesture on one edge of one clip ("left"/"right" for trims, "in"/"out" for fades)."""
 
     def __init__(self, canvas, x, y, before, clip_id: str, edge: str):
         super().__init__(canvas, x, y, before)
         self.clip_id, self.edge = clip_id, edge
+
+
+class TrimTool(_ClipEdgeTool):
+    """Drag a clip's left or right edge; the audio stays where it is on the timeline."""
+
+    text = "Trim clip"
 
     def drag(self, time: int, y: float) -> None:
         clip = self.doc.project.find_clip(self.clip_id)
@@ -144,14 +148,10 @@ class TrimTool(Tool):
         return int(n) if n else None
 
 
-class FadeTool(Tool):
+class FadeTool(_ClipEdgeTool):
     """Drag a fade handle at a clip's top corner."""
 
     text = "Fade"
-
-    def __init__(self, canvas, x, y, before, clip_id: str, edge: str):
-        super().__init__(canvas, x, y, before)
-        self.clip_id, self.edge = clip_id, edge
 
     def drag(self, time: int, y: float) -> None:
         self.apply(planners.plan_fade(self.doc.project.find_clip(self.clip_id), self.edge, time))
