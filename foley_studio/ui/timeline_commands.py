@@ -34,7 +34,7 @@ class TimelineCommands:
         if edit is None:
             return False
         try:
-            self.doc.apply(edit, gesture)
+            self.doc.apply(edit, gesture=gesture)
             return True
         except (FoleyError, KeyError, ValueError) as exc:
             self._say(f"{edit.text}: {exc}")
