@@ -121,7 +121,7 @@ class _LevelMeter:
         self.head_left = embed_frames
 
     def feed(self, block: np.ndarray) -> None:
-        """`block` is (frames, channels) float32, C-contiguous (as soundfile returns it)."""
+        """`block` is (frames, channels) float32, C-contiguous (as `media.native_audio` feeds it)."""
         n = len(block)
         if n == 0:
             return
