@@ -45,6 +45,7 @@ import soundfile as sf
 from foley_studio.library import LibraryIndex
 from foley_studio.library.metadata import AudioMetadata, OVERVIEW_BINS
 from foley_studio.library.records import FileState  # fed to the scanner's own write path
+from foley_studio.library.vectors import top_k
 
 MATERIALS = ["metal", "wood", "glass", "plastic", "stone", "paper", "cloth", "water", "gravel", "leather",
              "rubber", "ceramic", "concrete", "dirt", "leaves", "ice", "snow", "mud", "sand", "cardboard"]
@@ -91,7 +92,7 @@ def bench_index_rate(work: Path, n_files: int) -> dict:
     scan_s, scan_cpu = time.perf_counter() - t0, time.process_time() - c0
     assert report.added == n_files, report
     t0 = time.perf_counter()
-    embedded = index._embed_missing_text(lambda p: None, lambda: False)
+    embedded = index.semantic.embed_missing(lambda p: None, lambda: False)
     embed_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     again = index.scan(embed_text=False)
@@ -109,7 +110,7 @@ def build_big_index(work: Path, n_entries: int, n_descriptions: int) -> tuple[Li
     root.mkdir()
     index = LibraryIndex(work / "big.sqlite3")
     index.add_folder(root)
-    root_id = index._conn().execute("SELECT id FROM roots").fetchone()[0]
+    root_id = index.store.conn().execute("SELECT id FROM roots").fetchone()[0]
     descs = sorted({description(rng) for _ in range(n_descriptions * 3)})[:n_descriptions]
     batch, results = [], []
     for i in range(n_entries):
@@ -123,10 +124,10 @@ def build_big_index(work: Path, n_entries: int, n_descriptions: int) -> tuple[Li
                              embedding=vec / np.linalg.norm(vec))
         results.append((meta, None))
         if len(batch) == 1000:
-            index._write_batch(batch, results, _Report())
+            index.scanner.write_batch(batch, results, _Report())
             batch, results = [], []
     if batch:
-        index._write_batch(batch, results, _Report())
+        index.scanner.write_batch(batch, results, _Report())
     return index, descs
 
 
@@ -180,19 +181,19 @@ def _shape(q: str) -> str:
 
 
 def bench_semantic(index: LibraryIndex, descs: list[str], n_queries: int) -> dict:
-    emb = index._get_text_embedder()
+    emb = index.semantic.embedder()
     t0 = time.perf_counter()
     vecs = emb.encode(descs)
     encode_all_s = time.perf_counter() - t0
     by_desc = dict(zip(descs, vecs))
-    conn = index._conn()
+    conn = index.store.conn()
     rows = conn.execute("SELECT id, description FROM files").fetchall()
     with conn:
         conn.executemany("INSERT OR REPLACE INTO text_vectors VALUES (?, ?, ?)",
                          ((r[0], emb.name, by_desc[r[1]].tobytes()) for r in rows))
-        index._bump_generation(conn)
+        index.store.bump_generation(conn)
     t0 = time.perf_counter()
-    ids, mat = index._matrix("text")
+    ids, mat = index.semantic.vectors.text()
     load_s = time.perf_counter() - t0
     rng = random.Random(4)
     queries = [f"{rng.choice(ADJECTIVES)} {rng.choice(OBJECTS)} {rng.choice(ACTIONS)}" for _ in range(n_queries)]
@@ -206,7 +207,7 @@ def bench_semantic(index: LibraryIndex, descs: list[str], n_queries: int) -> dic
         t1 = time.perf_counter()
         qv = emb.encode([q])[0]
         t2 = time.perf_counter()
-        index._top_k(ids, mat, qv, 50)
+        top_k(ids, mat, qv, 50)
         t3 = time.perf_counter()
         enc.append(t2 - t1)
         matrix.append(t3 - t2)

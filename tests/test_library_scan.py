@@ -94,9 +94,10 @@ def test_killed_scan_leaves_a_usable_database_without_duplicates(tmp_path):
     db = tmp_path / "lib.sqlite3"
     script = textwrap.dedent(f"""
         import os, signal
-        import foley_studio.library.index as ix
-        ix.BATCH = 8
-        index = ix.LibraryIndex({str(db)!r})
+        import foley_studio.library.scanner as scanner
+        from foley_studio.library import LibraryIndex
+        scanner.BATCH = 8
+        index = LibraryIndex({str(db)!r})
         index.add_folder({str(lib)!r})
         def die(p):
             if p.phase == "reading" and p.done >= 16:
@@ -147,7 +148,7 @@ def test_folders_nested_offline_removed_and_errors(tmp_path):
 
 
 def test_cancel_stops_after_a_batch_and_keeps_it(tmp_path, monkeypatch):
-    import foley_studio.library.index as ix
+    import foley_studio.library.scanner as ix
 
     monkeypatch.setattr(ix, "BATCH", 4)
     lib = tmp_path / "sfx"
@@ -203,13 +204,14 @@ def test_pyav_fallback_reads_what_libsndfile_cannot(tmp_path, monkeypatch):
     import soundfile as sf
 
     import foley_studio.library.metadata as md
+    import foley_studio.media.native_audio as native
 
     path = write_wav(tmp_path / "x.wav", np.stack([tone(0.3, amp=0.5), tone(0.3, amp=0.25)], axis=1), sr=44100)
 
     def refuse(*a, **k):
         raise sf.LibsndfileError(1, "Format not recognised")
 
-    monkeypatch.setattr(md, "_read_with_soundfile", refuse)
+    monkeypatch.setattr(native, "_read_with_soundfile", refuse)
     meta = md.read_metadata(path)
     assert (meta.sample_rate, meta.channels, meta.bit_depth) == (44100, 2, 16)
     assert meta.duration == pytest.approx(0.3 * 48000 / 44100, abs=1e-3)   # tone() made 0.3 s of 48k samples
@@ -220,7 +222,7 @@ def test_pyav_fallback_reads_what_libsndfile_cannot(tmp_path, monkeypatch):
 def test_search_from_another_thread_while_scanning(tmp_path, monkeypatch):
     import threading
 
-    import foley_studio.library.index as ix
+    import foley_studio.library.scanner as ix
 
     monkeypatch.setattr(ix, "BATCH", 4)
     lib = tmp_path / "sfx"

@@ -75,7 +75,7 @@ def test_tracks_clips_waveforms_and_thumbnails_are_drawn(qtbot, window):
     canvas = window.canvas
     qtbot.waitUntil(lambda: window.thumbnails.get(0) is not None, timeout=10000)
     clip = window.doc.project.tracks[1].clips[0]
-    rect = canvas.clip_rect(clip, 1)
+    rect = canvas.hits.clip_rect(clip, 1)
     assert rect.width() > 100, "zoom_to(0, 4 s) must make a 1 s clip wide"
     # Clip body colour near its bottom edge (below the waveform), lane colour just right of it.
     assert _near(_colour_at(window, rect.left() + 3, rect.bottom() - 2), TIMELINE.clip)
@@ -140,7 +140,7 @@ def test_drop_snaps_to_the_playhead_and_below_tracks_adds_a_track(qtbot, window,
     g = canvas.geo
     x = g.x_of(3 * SAMPLE_RATE) + 4          # 4 px off: inside the 8 px snap threshold
     y = g.track_top(2) + g.track_height / 2   # below the last track
-    ids = canvas.drop_library_items([LibraryDrag(path=str(media["glass"]), name="glass", duration=1.0)], x, y)
+    ids = canvas.drops.drop_library_items([LibraryDrag(path=str(media["glass"]), name="glass", duration=1.0)], x, y)
     assert len(window.doc.project.tracks) == 3
     clip = window.doc.project.find_clip(ids[0])
     assert clip.start == 3 * SAMPLE_RATE
@@ -165,7 +165,7 @@ def test_move_trim_split_delete_then_undo_all_restores_exactly(qtbot, window):
     original = copy.deepcopy(doc.project)
     g = canvas.geo
     clip = doc.project.find_clip("clip-a")
-    rect = canvas.clip_rect(clip, 0)
+    rect = canvas.hits.clip_rect(clip, 0)
     # Move: drag the body right by 100 px and down one track: one undo step.
     start = QPointF(rect.center().x(), rect.center().y())
     _drag(qtbot, canvas, start, start + QPointF(100, g.track_height))
@@ -175,7 +175,7 @@ def test_move_trim_split_delete_then_undo_all_restores_exactly(qtbot, window):
     assert abs(moved.start - (original.find_clip("clip-a").start + 100 * g.samples_per_pixel)) <= 2 * g.samples_per_pixel
     # Trim the right edge of clip-b 40 px to the left.
     clip_b = doc.project.find_clip("clip-b")
-    rb = canvas.clip_rect(clip_b, 1)
+    rb = canvas.hits.clip_rect(clip_b, 1)
     _drag(qtbot, canvas, QPointF(rb.right() - 2, rb.center().y() + 10), QPointF(rb.right() - 42, rb.center().y() + 10))
     assert doc.history.count == 2
     assert doc.project.find_clip("clip-b").end < original.find_clip("clip-b").end
@@ -190,7 +190,7 @@ def test_move_trim_split_delete_then_undo_all_restores_exactly(qtbot, window):
     canvas.delete_selection()
     assert right.id not in {c.id for c in doc.project.tracks[1].clips}
     # Fade and gain as well.
-    canvas._apply(__import__("foley_studio.core.edits", fromlist=["x"]).SetClipGain("clip-b", -6.0))
+    doc.apply(__import__("foley_studio.core.edits", fromlist=["x"]).SetClipGain("clip-b", -6.0))
     assert doc.history.count == 5
     while doc.history.can_undo:
         doc.undo()
@@ -205,7 +205,7 @@ def test_fade_handle_drag_and_marker_key(qtbot, window):
     doc, canvas = window.doc, window.canvas
     doc.select_clips(["clip-a"])
     clip = doc.project.find_clip("clip-a")
-    rect = canvas.clip_rect(clip, 0)
+    rect = canvas.hits.clip_rect(clip, 0)
     _drag(qtbot, canvas, QPointF(rect.left() + 1, rect.top() + 2), QPointF(rect.left() + 61, rect.top() + 2))
     fade = doc.project.find_clip("clip-a").fade_in
     assert abs(fade - 60 * canvas.geo.samples_per_pixel) <= 3 * canvas.geo.samples_per_pixel
@@ -313,7 +313,7 @@ def test_rubber_band_multi_select_then_move_together(qtbot, window):
     qtbot.mouseRelease(canvas, Qt.LeftButton, Qt.ShiftModifier, end.toPoint())
     assert sorted(doc.selected_clips) == ["clip-a", "clip-b"]
     before = {c: doc.project.find_clip(c).start for c in ("clip-a", "clip-b")}
-    rect = canvas.clip_rect(doc.project.find_clip("clip-b"), 1)
+    rect = canvas.hits.clip_rect(doc.project.find_clip("clip-b"), 1)
     _drag(qtbot, canvas, rect.center(), rect.center() + QPointF(-80, 0))
     moved = {c: doc.project.find_clip(c).start - before[c] for c in before}
     assert moved["clip-a"] == moved["clip-b"] < 0
@@ -326,7 +326,7 @@ def test_alt_wheel_sets_clip_and_track_gain(qtbot, window):
     from PySide6.QtCore import QPoint
     from PySide6.QtGui import QWheelEvent
     canvas, g, doc = window.canvas, window.canvas.geo, window.doc
-    rect = canvas.clip_rect(doc.project.find_clip("clip-a"), 0)
+    rect = canvas.hits.clip_rect(doc.project.find_clip("clip-a"), 0)
 
     def wheel(pos: QPointF, notches: int) -> None:
         event = QWheelEvent(pos, canvas.mapToGlobal(pos), QPoint(), QPoint(0, 120 * notches), Qt.NoButton,
@@ -342,10 +342,10 @@ def test_alt_wheel_sets_clip_and_track_gain(qtbot, window):
 
 def test_mute_solo_buttons_are_undoable_edits(qtbot, window):
     canvas, doc = window.canvas, window.doc
-    mute = canvas._button_rect(1, 0)
+    mute = canvas.hits.button_rect(1, 0)
     qtbot.mouseClick(canvas, Qt.LeftButton, pos=mute.center().toPoint())
     assert doc.project.tracks[1].mute and doc.selected_track == doc.project.tracks[1].id
-    solo = canvas._button_rect(0, 1)
+    solo = canvas.hits.button_rect(0, 1)
     qtbot.wait(QApplication.styleHints().mouseDoubleClickInterval() + 20)
     qtbot.mouseClick(canvas, Qt.LeftButton, pos=solo.center().toPoint())
     assert doc.project.tracks[0].solo
@@ -379,7 +379,7 @@ def test_nudge_by_frames_and_rename_marker(qtbot, window, monkeypatch):
     canvas.nudge_selection(-1000)                   # clamps at time zero, both move together
     assert min(doc.project.find_clip(c).start for c in starts) == 0
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("door slam", True)))
-    canvas.rename_marker("marker-1")
+    canvas.commands.rename_marker("marker-1")
     assert [(m.id, m.time, m.name) for m in doc.project.markers] == [("marker-1", SAMPLE_RATE, "door slam")]
     for _ in range(3):
         doc.undo()

@@ -83,10 +83,10 @@ def test_two_files_land_one_after_another_with_a_ghost_and_one_undo_step(qtbot, 
     expected_start = g.time_at(pos.x())
     assert _enter(canvas, mime, pos).isAccepted()
     assert _move(canvas, mime, pos).isAccepted()
-    assert canvas._drop_ghost == (1, expected_start, SR + int(0.75 * SR)), "the ghost spans both sounds"
+    assert canvas.drops.ghost == (1, expected_start, SR + int(0.75 * SR)), "the ghost spans both sounds"
     steps = window.doc.history.count
     assert _drop(canvas, mime, pos).isAccepted()
-    assert canvas._drop_ghost is None
+    assert canvas.drops.ghost is None
     added = window.doc.project.tracks[1].clips
     assert [(c.name, c.start, c.source_in, c.source_out) for c in added] == [
         ("door", expected_start, 0, SR), ("cloth rustle", expected_start + SR, 0, int(0.75 * SR))]
@@ -120,7 +120,7 @@ def test_text_and_corrupt_wav_are_refused_with_the_reason(qtbot, window, tmp_pat
     pos = QPointF(g.x_of(SR), g.track_top(0) + g.track_height / 2)
     assert not _enter(canvas, mime, pos).isAccepted(), "nothing usable: the drag is refused"
     assert not _move(canvas, mime, pos).isAccepted()
-    assert canvas._drop_ghost is None
+    assert canvas.drops.ghost is None
     steps = window.doc.history.count
     assert not _drop(canvas, mime, pos).isAccepted()
     assert _clips(window) == [] and window.doc.history.count == steps
@@ -158,7 +158,7 @@ def test_a_video_dropped_on_the_window_becomes_the_picture(qtbot, window, tmp_pa
     routed = QDragEnterEvent(pos.toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     routed.ignore()
     QApplication.sendEvent(canvas, routed)          # Qt hands a drag the tracks refuse on to the window
-    assert routed.isAccepted() and canvas._drop_ghost is None
+    assert routed.isAccepted() and canvas.drops.ghost is None
     centre = QPointF(window.width() / 2, window.height() / 2)
     assert _enter(window, mime, centre).isAccepted()
     assert _drop(window, mime, centre).isAccepted()

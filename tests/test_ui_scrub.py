@@ -67,7 +67,7 @@ def test_dragging_the_playhead_handle_seeks_on_every_move(qtbot, canvas):
     assert seen[0] > 2 * SR
     assert abs(doc.playhead - 4.5 * SR) <= g.samples_per_pixel
     assert doc.region is None, "a playhead drag is not a region drag"
-    assert canvas._drag is None and len(seen) == 5
+    assert canvas.tool is None and len(seen) == 5
     qtbot.mouseMove(canvas, pos=QPointF(end.x() + 40, 4).toPoint())     # a hover after release: no seeks
     assert len(seen) == 5
 
@@ -113,9 +113,9 @@ def test_playhead_drag_snaps_to_markers_but_not_to_where_it_started(qtbot, canva
     assert doc.playhead > 2 * SR, "the playhead's own position must not hold it"
     near_marker = QPointF(g.x_of(6 * SR) + 5, 4)
     qtbot.mouseMove(canvas, pos=near_marker.toPoint())
-    assert doc.playhead == 6 * SR and canvas._snap_guide == 6 * SR
+    assert doc.playhead == 6 * SR and canvas.snap_guide == 6 * SR
     qtbot.mouseRelease(canvas, Qt.LeftButton, pos=near_marker.toPoint())
-    assert seen[-1] == 6 * SR and canvas._snap_guide is None
+    assert seen[-1] == 6 * SR and canvas.snap_guide is None
 
 
 def test_marker_under_the_playhead_keeps_its_flag_the_triangle_grabs_the_playhead(qtbot, canvas):
@@ -168,6 +168,6 @@ def test_a_playhead_scrolled_off_the_left_is_not_grabbed(qtbot, canvas):
     doc.set_playhead(0)
     canvas.scroll_to(2 * g.samples_per_pixel)               # playhead 2 px left of the lanes: hidden
     assert g.x_of(0) < g.header_width
-    assert not canvas.on_playhead_handle(g.header_width + 2, 4)
+    assert not canvas.hits.on_playhead_handle(g.header_width + 2, 4)
     canvas.scroll_to(0)
-    assert canvas.on_playhead_handle(g.x_of(0) + 2, 4)
+    assert canvas.hits.on_playhead_handle(g.x_of(0) + 2, 4)

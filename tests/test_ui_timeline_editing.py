@@ -16,7 +16,7 @@ from foley_studio.core.project import Clip, Marker, Project, Track
 from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.ui.main_window import MainWindow
 from foley_studio.ui.timeline_model import summed_overlaps
-from foley_studio.ui.timeline_view import OVERLAP_COLOUR
+from foley_studio.ui.timeline_paint import OVERLAP_COLOUR
 from tests.media_fixtures import make_tone
 from tests.ui_helpers import forbid_modal_dialogs, show_editor
 
@@ -80,7 +80,7 @@ def _click(qtbot, widget, pos: QPointF, modifier=Qt.NoModifier) -> None:
 def _clip_centre(win: MainWindow, clip_id: str) -> QPointF:
     project = win.doc.project
     row = project.tracks.index(project.track_of_clip(clip_id))
-    rect = win.canvas.clip_rect(project.find_clip(clip_id), row)
+    rect = win.canvas.hits.clip_rect(project.find_clip(clip_id), row)
     return QPointF(rect.center().x(), rect.center().y() + 10)      # below the fade handle band
 
 
@@ -111,7 +111,7 @@ def test_dragging_a_header_down_reorders_tracks_in_one_step(qtbot, window):
     assert [c.id for c in doc.project.tracks[2].clips] == ["a1", "a2", "a3"]
     assert canvas.geo.left == 0.0, "a header drag must not scroll the time axis"
     # Drawn where it now is: the clip a1 is hit on the bottom row.
-    hit = canvas.hit_clip(*(lambda p: (p.x(), p.y()))(_clip_centre(window, "a1")))
+    hit = canvas.hits.hit_clip(*(lambda p: (p.x(), p.y()))(_clip_centre(window, "a1")))
     assert hit is not None and hit[0].id == "a1" and hit[1].id == "track-a"
     # Dragging back up past the top clamps at row 0.
     _drag(qtbot, canvas, _header(window, 2), _header(window, 2) - QPointF(0, 5 * h), steps=8)
@@ -121,7 +121,7 @@ def test_dragging_a_header_down_reorders_tracks_in_one_step(qtbot, window):
 
 def test_mute_button_click_still_toggles_and_does_not_reorder(qtbot, window):
     doc, canvas = window.doc, window.canvas
-    mute = canvas._button_rect(1, 0).center()
+    mute = canvas.hits.button_rect(1, 0).center()
     _drag(qtbot, canvas, mute, mute + QPointF(0, canvas.geo.track_height))
     assert doc.project.track("track-b").mute and _ids(doc.project) == ["track-a", "track-b", "track-c"]
 
@@ -256,7 +256,7 @@ def test_x_crossfades_two_overlapping_selected_clips_without_a_level_bump(qtbot,
     assert sorted(doc.selected_clips) == ["a1", "a2"]
     bumped = _rms_db(mixdown(doc.project, a2.start, a1.end))
     # The summed overlap is flagged by an amber bar along the bottom of the lane, until crossfaded.
-    bar = QPointF(g.x_of((a2.start + a1.end) / 2), canvas.clip_rect(a1, 0).bottom() - 2)
+    bar = QPointF(g.x_of((a2.start + a1.end) / 2), canvas.hits.clip_rect(a1, 0).bottom() - 2)
     assert _is_amber(_colour_at(canvas, bar))
     qtbot.keyClick(canvas, Qt.Key_X)
     assert not _is_amber(_colour_at(canvas, bar))
@@ -275,7 +275,7 @@ def test_x_on_the_clip_under_the_mouse_crossfades_it_with_its_neighbour(qtbot, w
     g = canvas.geo
     original = copy.deepcopy(doc.project)
     # Trim a3's left edge out to 2.75 s: it now overlaps the last 0.25 s of a2.
-    rect = canvas.clip_rect(doc.project.find_clip("a3"), 0)
+    rect = canvas.hits.clip_rect(doc.project.find_clip("a3"), 0)
     edge = QPointF(rect.left() + 2, rect.center().y() + 10)
     _drag(qtbot, canvas, edge, QPointF(g.x_of(11 * SR // 4), edge.y()))
     a2, a3 = doc.project.find_clip("a2"), doc.project.find_clip("a3")

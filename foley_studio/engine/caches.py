@@ -12,63 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Generic, TypeVar
 
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from foley_studio.core.lru import LRUCache
 from foley_studio.core.paths import cache_dir
 
 log = logging.getLogger(__name__)
 
-V = TypeVar("V")
 VIDEO_FEATS_KIND = "video_feats/v1"
-
-
-class LRUCache(Generic[V]):
-    """A small thread-safe least-recently-used map (the job worker and the UI share caches)."""
-
-    def __init__(self, max_entries: int):
-        self.max_entries = max_entries
-        self._items: OrderedDict[Hashable, V] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: Hashable) -> V | None:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                self.hits += 1
-                return self._items[key]
-            self.misses += 1
-            return None
-
-    def put(self, key: Hashable, value: V) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.max_entries:
-                self._items.popitem(last=False)
-
-    def get_or_compute(self, key: Hashable, compute: Callable[[], V]) -> V:
-        value = self.get(key)
-        if value is None:
-            value = compute()
-            self.put(key, value)
-        return value
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
 
 
 def file_identity(path: str | Path) -> tuple[str, int, int]:
@@ -86,7 +42,7 @@ class VideoFeatureCache:
     """Video encoder features of a time range of a file, for one encoder (named by its weights hash)."""
 
     def __init__(self, max_entries: int = 64, disk: bool = True):
-        self.memory: LRUCache[torch.Tensor] = LRUCache(max_entries)
+        self.memory: LRUCache[tuple, torch.Tensor] = LRUCache(max_entries)
         self.disk = disk
 
     def get_or_compute(self, path: str | Path, encoder_id: str, start: int, end: int,
@@ -136,7 +92,7 @@ class Caches:
 
     def __init__(self, *, disk: bool = True):
         self.video = VideoFeatureCache(disk=disk)
-        self.latents: LRUCache[torch.Tensor] = LRUCache(128)
+        self.latents: LRUCache[tuple, torch.Tensor] = LRUCache(128)
 
     def latents_for(self, audio: np.ndarray, autoencoder_id: str,
                     encode: Callable[[], torch.Tensor]) -> torch.Tensor:

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 
 from foley_studio import __version__
 from foley_studio.core.project import Take, new_id
 from foley_studio.core.timebase import SAMPLE_RATE
+from foley_studio.media.audio import audio_info, read_audio, write_audio
 
 from .errors import TakeSidecarError
 from .request import GenerationRequest
@@ -128,7 +128,7 @@ class TakeStore:
         try:
             wav_tmp = self._stage(take_id, ".wav")
             staged.append(wav_tmp)
-            sf.write(wav_tmp, np.asarray(audio, dtype=np.float32), SAMPLE_RATE, subtype=TAKE_SUBTYPE, format="WAV")
+            write_audio(wav_tmp, np.asarray(audio, dtype=np.float32), TAKE_SUBTYPE)
             json_tmp = self._stage(take_id, ".json")
             staged.append(json_tmp)
             json_tmp.write_text(json.dumps(sidecar, indent=2, sort_keys=True), encoding="utf-8")
@@ -219,10 +219,11 @@ def read_sidecar(path: str | Path) -> Sidecar:
 
 
 def read_take_audio(path: str | Path) -> np.ndarray:
-    data, rate = sf.read(Path(path), dtype="float32", always_2d=False)
+    """A take's samples exactly as written (mono float32 at 48 kHz; another rate is refused, not resampled)."""
+    rate, _channels, _frames = audio_info(path)
     if rate != SAMPLE_RATE:
         raise TakeSidecarError(f"{path}: take audio at {rate} Hz, expected {SAMPLE_RATE} Hz")
-    return data
+    return read_audio(path)
 
 
 def _fsync(path: Path) -> None:

@@ -1,13 +1,12 @@
 """Technical metadata, levels, overview and descriptions of one audio file (no database here).
 
-`read_metadata(path)` is what a scan worker runs per file. soundfile (libsndfile) decodes WAV/BWF,
-FLAC, AIFF, OGG and MP3; PyAV is the fallback for anything else it can decode. Descriptions come
+`read_metadata(path)` is what a scan worker runs per file. Decoding is `media.native_audio`'s:
+libsndfile for WAV/BWF, FLAC, AIFF, OGG and MP3, FFmpeg for anything else it can decode. Descriptions come
 from the BWF `bext` chunk, iXML, RIFF INFO, Vorbis comments and ID3 tags. Anything wrong with a
 file raises `UnreadableAudioError` with a reason a user can act on.
 """
 from __future__ import annotations
 
-import logging
 import math
 import re
 import struct
@@ -15,19 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
+
+from foley_studio.media.errors import NativeAudioError
+from foley_studio.media.native_audio import NativeAudioInfo, read_native_audio, read_tags
 
 from .errors import UnreadableAudioError
 from .features import DEFAULT_EMBEDDER, MAX_SECONDS, AudioEmbedder
 
-log = logging.getLogger(__name__)
-
 AUDIO_EXTENSIONS = frozenset({".wav", ".bwf", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".mp3"})
 OVERVIEW_BINS = 128
-BLOCK_FRAMES = 1 << 18
 IXML_LIMIT = 1 << 16
-_BIT_DEPTH = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32, "DOUBLE": 64,
-              "ALAC_16": 16, "ALAC_20": 20, "ALAC_24": 24, "ALAC_32": 32}
 _IXML_TAGS = ("DESCRIPTION", "NOTE", "FXNAME", "TRACK_NAME")
 
 
@@ -125,7 +121,7 @@ class _LevelMeter:
         self.head_left = embed_frames
 
     def feed(self, block: np.ndarray) -> None:
-        """`block` is (frames, channels) float32, C-contiguous (as soundfile returns it)."""
+        """`block` is (frames, channels) float32, C-contiguous (as `media.native_audio` feeds it)."""
         n = len(block)
         if n == 0:
             return
@@ -160,74 +156,30 @@ class _LevelMeter:
 
 
 # ---------------------------------------------------------------------------------------------
-# Decoders
+# Decoding (through `media.native_audio`: libsndfile, then FFmpeg)
 # ---------------------------------------------------------------------------------------------
 
-def _read_with_soundfile(path: Path, embedder: AudioEmbedder | None) -> AudioMetadata:
-    with sf.SoundFile(path) as f:
-        sr, ch, frames = f.samplerate, f.channels, f.frames
-        if frames <= 0:
-            raise UnreadableAudioError(str(path), "no audio frames (empty recording)")
-        meter = _LevelMeter(frames, sr, int(MAX_SECONDS * sr) if embedder else 0)
-        for block in f.blocks(BLOCK_FRAMES, dtype="float32", always_2d=True):
-            meter.feed(block)
-        if meter.pos == 0:
-            raise UnreadableAudioError(str(path), "no audio frames could be decoded")
-        tags = {k: v for k, v in f.copy_metadata().items() if v}
-        subtype = f.subtype
-        fmt = f.format
-    peak_db, rms_db, overview = meter.result()
-    return AudioMetadata(
-        duration=meter.pos / sr, sample_rate=sr, channels=ch, bit_depth=_BIT_DEPTH.get(subtype),
-        codec=f"{fmt.lower()}/{subtype.lower()}", peak_db=peak_db, rms_db=rms_db, overview=overview,
-        description="", tags=tags,
-        embedding=embedder.embed(meter.head_audio(), sr) if embedder else None)
+def _measure(path: Path, embedder: AudioEmbedder | None) -> AudioMetadata:
+    """Levels, overview and embedding of one pass over the file at its own rate."""
+    passes: list[_LevelMeter] = []
 
-
-def _read_with_pyav(path: Path, embedder: AudioEmbedder | None) -> AudioMetadata:
-    import av  # imported lazily: only files libsndfile cannot read need it
+    def start(info: NativeAudioInfo):
+        # A second call means the first decoder failed part-way: its meter is dropped.
+        passes.append(_LevelMeter(info.frames, info.sample_rate,
+                                  int(MAX_SECONDS * info.sample_rate) if embedder else 0))
+        return passes[-1].feed
 
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise UnreadableAudioError(str(path), "contains no audio stream")
-            stream = container.streams.audio[0]
-            sr, ch = stream.rate, stream.channels
-            est = int((stream.duration * stream.time_base) * sr) if stream.duration else sr * 60
-            meter = _LevelMeter(est, sr, int(MAX_SECONDS * sr) if embedder else 0)
-            chunks = []
-            for frame in container.decode(stream):
-                chunks.append(frame.to_ndarray().astype(np.float32, copy=False))
-            if not chunks:
-                raise UnreadableAudioError(str(path), "no audio frames could be decoded")
-            data = _planar_to_frames(chunks, frame.format.is_planar, ch, frame.format.name)
-            meter.total = max(len(data), 1)
-            meter.feed(data)
-            tags = {k.lower(): v for k, v in {**container.metadata, **stream.metadata}.items() if v}
-            bits = {"s16": 16, "s16p": 16, "s32": 32, "s32p": 32, "flt": 32, "fltp": 32, "u8": 8}
-            lossless = stream.codec_context.name.startswith(("pcm", "flac", "alac"))
-            bit_depth = bits.get(stream.format.name) if lossless else None
-            codec = stream.codec_context.name
-    except av.error.FFmpegError as exc:
-        raise UnreadableAudioError(str(path), f"not decodable audio ({exc.strerror or exc})") from exc
+        info, frames = read_native_audio(path, start)
+    except NativeAudioError as exc:
+        raise UnreadableAudioError(str(path), exc.reason) from exc
+    meter = passes[-1]
     peak_db, rms_db, overview = meter.result()
     return AudioMetadata(
-        duration=len(data) / sr, sample_rate=sr, channels=ch, bit_depth=bit_depth, codec=codec,
-        peak_db=peak_db, rms_db=rms_db, overview=overview, description="", tags=tags,
-        embedding=embedder.embed(meter.head_audio(), sr) if embedder else None)
-
-
-def _planar_to_frames(chunks: list[np.ndarray], planar: bool, channels: int, fmt: str) -> np.ndarray:
-    """PyAV frames -> (frames, channels) float32 in [-1, 1]."""
-    data = np.concatenate(chunks, axis=1)
-    if not planar:
-        data = data.reshape(-1, channels).T
-    scale = {"s16": 32768.0, "s16p": 32768.0, "s32": 2147483648.0, "s32p": 2147483648.0}.get(fmt)
-    if scale:
-        data = data / scale
-    elif fmt in ("u8", "u8p"):
-        data = (data - 128.0) / 128.0
-    return np.ascontiguousarray(data.T, dtype=np.float32)
+        duration=frames / info.sample_rate, sample_rate=info.sample_rate, channels=info.channels,
+        bit_depth=info.bit_depth, codec=info.codec, peak_db=peak_db, rms_db=rms_db, overview=overview,
+        description="", tags=dict(info.tags),
+        embedding=embedder.embed(meter.head_audio(), info.sample_rate) if embedder else None)
 
 
 def read_metadata(path: str | Path, *, embedder: AudioEmbedder | None = DEFAULT_EMBEDDER) -> AudioMetadata:
@@ -247,38 +199,11 @@ def read_metadata(path: str | Path, *, embedder: AudioEmbedder | None = DEFAULT_
             raise UnreadableAudioError(
                 str(path), f"truncated: {riff.truncated_bytes} bytes of audio data missing from the end "
                            "(an interrupted copy or recording); re-copy the file")
-    try:
-        meta = _read_with_soundfile(path, embedder)
-    except UnreadableAudioError:
-        raise
-    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as sf_exc:
-        log.debug("soundfile cannot read %s (%s); trying PyAV", path, sf_exc)
-        try:
-            meta = _read_with_pyav(path, embedder)
-        except UnreadableAudioError as av_exc:
-            raise UnreadableAudioError(str(path), f"{_soundfile_reason(sf_exc)}; {av_exc.reason}") from av_exc
+    meta = _measure(path, embedder)
     if suffix == ".mp3" and not meta.tags:
-        meta.tags = _id3_tags(path)
+        meta.tags = read_tags(path)
     ixml = riff.ixml
     meta.description = compose_description(
         riff.bext_description, ixml.get("description", ""), ixml.get("note", ""), ixml.get("fxname", ""),
         meta.tags.get("comment", ""), meta.tags.get("description", ""), meta.tags.get("title", ""))
     return meta
-
-
-def _soundfile_reason(exc: Exception) -> str:
-    text = str(exc)
-    if "Format not recognised" in text or "unknown format" in text.lower():
-        return "not a recognised audio format"
-    return f"libsndfile: {text.split(': ', 1)[-1]}"
-
-
-def _id3_tags(path: Path) -> dict[str, str]:
-    try:
-        import av
-
-        with av.open(str(path)) as c:
-            return {k.lower(): v for k, v in c.metadata.items() if v}
-    except Exception as exc:  # tags are optional; a broken ID3 block must not fail the scan
-        log.debug("no ID3 tags from %s: %s", path, exc)
-        return {}

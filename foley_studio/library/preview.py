@@ -7,13 +7,12 @@ path, size and mtime) because a user clicking through results often goes back to
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
 from foley_studio.core.errors import FoleyError
+from foley_studio.core.lru import LRUCache
 from foley_studio.media.audio import read_audio
 
 from .errors import UnreadableAudioError
@@ -21,8 +20,7 @@ from .errors import UnreadableAudioError
 CACHE_ITEMS = 16
 DEFAULT_PEAK_BINS = 1024
 
-_cache: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-_cache_lock = threading.Lock()
+_cache: LRUCache[tuple, tuple[np.ndarray, np.ndarray]] = LRUCache(CACHE_ITEMS)
 
 
 def load_audio(path: str | Path, start: int | None = None, end: int | None = None, *,
@@ -62,22 +60,16 @@ def load_preview(path: str | Path, start: int | None = None, end: int | None = N
     except OSError as exc:
         raise UnreadableAudioError(str(path), f"cannot be opened ({exc.strerror}); was it moved?") from exc
     key = (str(path), st.st_size, st.st_mtime_ns, start, end, mono, n_bins)
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None:
-            _cache.move_to_end(key)
-            return hit
+    hit = _cache.get(key)
+    if hit is not None:
+        return hit
     audio = load_audio(path, start, end, mono=mono)
     peaks = peaks_of(audio, n_bins)
     audio.flags.writeable = False
     peaks.flags.writeable = False
-    with _cache_lock:
-        _cache[key] = (audio, peaks)
-        while len(_cache) > CACHE_ITEMS:
-            _cache.popitem(last=False)
+    _cache.put(key, (audio, peaks))
     return audio, peaks
 
 
 def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
+    _cache.clear()

@@ -73,6 +73,7 @@ class ScanReport:
     offline_roots: list[str] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
+    to_read: int = 0            # files found new or changed, to be read by this scan
 
     @property
     def files_per_second(self) -> float:

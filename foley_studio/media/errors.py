@@ -37,3 +37,12 @@ class EmptyMediaError(MediaError):
 
 class MediaWriteError(MediaError):
     """An output file could not be written (folder missing or read-only, disk full, bad format)."""
+
+
+class NativeAudioError(MediaError):
+    """An audio file that no decoder here can read through; `reason` says why in a few words."""
+
+    def __init__(self, path: object, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason

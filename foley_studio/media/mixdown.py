@@ -10,13 +10,12 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from foley_studio.core.lru import LRUCache
 from foley_studio.core.project import Clip, Project, Track
 
 from .audio import read_audio
@@ -36,8 +35,9 @@ class SourceCache:
 
     def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES):
         self.max_bytes = max_bytes
-        self._items: OrderedDict[str, tuple[tuple[int, int], np.ndarray]] = OrderedDict()
-        self._lock = threading.Lock()
+        # path -> ((size, mtime), samples); a stale stamp is a miss, so hits are counted here.
+        self._items: LRUCache[str, tuple[tuple[int, int], np.ndarray]] = LRUCache(
+            max_size=max_bytes, size_of=lambda item: item[1].nbytes)
         self.hits = 0
         self.misses = 0
 
@@ -49,19 +49,14 @@ class SourceCache:
         except OSError:
             check_exists(key)   # raises the MediaError that names the problem
             raise
-        with self._lock:
-            item = self._items.get(key)
-            if item is not None and item[0] == stamp:
-                self._items.move_to_end(key)
-                self.hits += 1
-                return item[1]
-        data = read_audio(key, mono=True)   # decode outside the lock: other sources stay available
+        item = self._items.get(key)
+        if item is not None and item[0] == stamp:
+            self.hits += 1
+            return item[1]
+        data = read_audio(key, mono=True)   # decode unlocked: other sources stay available meanwhile
         data.setflags(write=False)
-        with self._lock:
-            self.misses += 1
-            self._items[key] = (stamp, data)
-            self._items.move_to_end(key)
-            self._evict()
+        self.misses += 1
+        self._items.put(key, (stamp, data))
         return data
 
     def put(self, path: str | Path, data: np.ndarray) -> None:
@@ -69,27 +64,17 @@ class SourceCache:
         key = os.fspath(path)
         data = np.ascontiguousarray(data, dtype=np.float32)
         data.setflags(write=False)
-        with self._lock:
-            self._items[key] = (_stamp(Path(key)), data)
-            self._evict()
+        self._items.put(key, (_stamp(Path(key)), data))
 
     def invalidate(self, path: str | Path | None = None) -> None:
-        with self._lock:
-            if path is None:
-                self._items.clear()
-            else:
-                self._items.pop(os.fspath(path), None)
+        if path is None:
+            self._items.clear()
+        else:
+            self._items.pop(os.fspath(path))
 
     @property
     def nbytes(self) -> int:
-        with self._lock:
-            return sum(item[1].nbytes for item in self._items.values())
-
-    def _evict(self) -> None:
-        total = sum(item[1].nbytes for item in self._items.values())
-        while total > self.max_bytes and len(self._items) > 1:
-            _, (_, dropped) = self._items.popitem(last=False)
-            total -= dropped.nbytes
+        return self._items.size
 
 
 def _stamp(path: Path) -> tuple[int, int]:

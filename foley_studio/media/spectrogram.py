@@ -20,13 +20,13 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from foley_studio.core.lru import LRUCache
 from foley_studio.core.paths import cache_dir
 from foley_studio.core.timebase import SAMPLE_RATE
 
@@ -225,23 +225,17 @@ class TileStore:
         self.max_bytes = max_bytes
         self.use_disk = use_disk
         self.floor_db = floor_db
-        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
-        self._nbytes = 0
-        self._lock = threading.Lock()
+        self._items: LRUCache[tuple, np.ndarray] = LRUCache(max_size=max_bytes, size_of=lambda arr: arr.nbytes)
+        self._lock = threading.Lock()     # guards the counters
         self.computed = 0
         self.disk_hits = 0
 
     @property
     def nbytes(self) -> int:
-        with self._lock:
-            return self._nbytes
+        return self._items.size
 
     def peek(self, source_key: Hashable, tile: int, level: int) -> np.ndarray | None:
-        with self._lock:
-            item = self._items.get((source_key, tile, level))
-            if item is not None:
-                self._items.move_to_end((source_key, tile, level))
-            return item
+        return self._items.get((source_key, tile, level))
 
     def best(self, source_key: Hashable, tile: int, level: int) -> tuple[int, np.ndarray] | None:
         """The cached level closest to `level` at or above it (coarser), to stand in while it computes."""
@@ -275,20 +269,12 @@ class TileStore:
         return levels[level]
 
     def clear_memory(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._nbytes = 0
+        self._items.clear()
 
     def _put_levels(self, source_key: Hashable, tile: int, levels: dict[int, np.ndarray]) -> None:
-        with self._lock:
-            for lv, arr in levels.items():
-                arr.setflags(write=False)
-                old = self._items.pop((source_key, tile, lv), None)
-                self._nbytes += arr.nbytes - (old.nbytes if old is not None else 0)
-                self._items[(source_key, tile, lv)] = arr
-            while self._nbytes > self.max_bytes and len(self._items) > 1:
-                _, dropped = self._items.popitem(last=False)
-                self._nbytes -= dropped.nbytes
+        for lv, arr in levels.items():
+            arr.setflags(write=False)
+            self._items.put((source_key, tile, lv), arr)
 
     # -- disk ----------------------------------------------------------------------------------
     def _disk_path(self, source: TileSource, tile: int) -> Path | None:

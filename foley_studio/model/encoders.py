@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import re
 import zlib
-from collections import OrderedDict
 from pathlib import Path
 
 import torch
@@ -26,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from foley_studio.core.hf import transformers_classes
+from foley_studio.core.lru import LRUCache
 from foley_studio.model.config import TextEncoderConfig, VideoEncoderConfig
 from foley_studio.model.errors import ModelError, WeightsMissingError
 
@@ -110,8 +110,7 @@ class PretrainedTextEncoder(TextEncoder):
                              f"text.dim={config.dim}; fix the config")
         self.backbone.requires_grad_(False)
         self.backbone.eval()
-        self._cache: OrderedDict[str, Tensor] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache: LRUCache[str, Tensor] = LRUCache(cache_size)    # prompt -> its token states
 
     def train(self, mode: bool = True) -> "PretrainedTextEncoder":
         super().train(mode)
@@ -124,7 +123,8 @@ class PretrainedTextEncoder(TextEncoder):
 
     @torch.no_grad()
     def encode(self, prompts: list[str]) -> tuple[Tensor, Tensor]:
-        missing = list(dict.fromkeys(p for p in prompts if p not in self._cache))
+        found = {p: self._cache.get(p) for p in dict.fromkeys(prompts)}
+        missing = [p for p, tokens in found.items() if tokens is None]
         if missing:
             batch = self.tokenizer(missing, padding=True, truncation=True, max_length=self.config.max_tokens,
                                    return_tensors="pt")
@@ -133,13 +133,9 @@ class PretrainedTextEncoder(TextEncoder):
             hidden = self.backbone(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
             hidden = hidden.last_hidden_state.float()
             for i, prompt in enumerate(missing):
-                self._cache[prompt] = hidden[i, : int(batch["attention_mask"][i].sum())].clone()
-        for p in prompts:
-            self._cache.move_to_end(p)
-        seqs = [self._cache[p] for p in prompts]
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return pad_tokens(seqs)
+                found[prompt] = hidden[i, : int(batch["attention_mask"][i].sum())].clone()
+                self._cache.put(prompt, found[prompt])
+        return pad_tokens([found[p] for p in prompts])
 
 
 def _load_hf_encoder(config: TextEncoderConfig):

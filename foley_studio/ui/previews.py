@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QPainterPath, QPixmap
+
+from foley_studio.core.lru import LRUCache
 
 from .qt_bridge import TaskRunner
 
@@ -69,8 +70,7 @@ class WaveformCache(QObject):
         self._pyramids: dict[str, Any] = {}
         self._errors: dict[str, str] = {}
         self._pending: set[str] = set()
-        self._tiles: OrderedDict[tuple, QPainterPath] = OrderedDict()
-        self._max_tiles = max_tiles
+        self._tiles: LRUCache[tuple, QPainterPath] = LRUCache(max_tiles)
         self._runner = TaskRunner(self, "peaks", latest_wins=False)
 
     def pyramid(self, path: str) -> Any | None:
@@ -92,8 +92,7 @@ class WaveformCache(QObject):
         """Drop a source (after relinking) so it is loaded again."""
         self._pyramids.pop(path, None)
         self._errors.pop(path, None)
-        for key in [k for k in self._tiles if k[0] == path]:
-            del self._tiles[key]
+        self._tiles.discard_where(lambda key: key[0] == path)
 
     def wait(self, timeout_ms: int = 30000) -> bool:
         return self._runner.wait(timeout_ms / 1000)
@@ -115,7 +114,6 @@ class WaveformCache(QObject):
         key = (path, spp, index)
         tile = self._tiles.get(key)
         if tile is not None:
-            self._tiles.move_to_end(key)
             return tile
         pyr = self._pyramids.get(path)
         if pyr is None:
@@ -124,9 +122,7 @@ class WaveformCache(QObject):
         end = int(round((index + 1) * TILE_PX * spp))
         mins, maxs = pyr.query(start, end, TILE_PX)
         tile = _envelope_path(np.asarray(mins), np.asarray(maxs))
-        self._tiles[key] = tile
-        if len(self._tiles) > self._max_tiles:
-            self._tiles.popitem(last=False)
+        self._tiles.put(key, tile)
         return tile
 
 
@@ -250,9 +246,8 @@ class ThumbnailCache(QObject):
         self.height = height
         self._path: str | None = None
         self._fps = 25.0
-        self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
+        self._pixmaps: LRUCache[int, QPixmap] = LRUCache(max_items)
         self._requested: set[int] = set()
-        self._max = max_items
         self._worker = ThumbnailDecoder(self, self._on_decoded, self._on_failed)
         self.first_image_ready_at: float | None = None   # perf_counter of the first decoded frame (benchmarks)
 
@@ -266,15 +261,12 @@ class ThumbnailCache(QObject):
             self.request([0])
 
     def get(self, frame: int) -> QPixmap | None:
-        pm = self._pixmaps.get(frame)
-        if pm is not None:
-            self._pixmaps.move_to_end(frame)
-        return pm
+        return self._pixmaps.get(frame)
 
     def nearest(self, frame: int, step: int) -> QPixmap | None:
         """A cached thumbnail close to `frame` (within a grid step) to show while the exact one decodes."""
         for coarser in (step * 2, step * 4, step * 8):
-            pm = self._pixmaps.get(frame - frame % coarser)
+            pm = self._pixmaps.peek(frame - frame % coarser)
             if pm is not None:
                 return pm
         return None
@@ -296,10 +288,8 @@ class ThumbnailCache(QObject):
         if self.first_image_ready_at is None:
             import time
             self.first_image_ready_at = time.perf_counter()
-        self._pixmaps[frame] = QPixmap.fromImage(image)      # GUI thread only
+        self._pixmaps.put(frame, QPixmap.fromImage(image))      # GUI thread only
         self._requested.discard(frame)
-        if len(self._pixmaps) > self._max:
-            self._pixmaps.popitem(last=False)
         self.updated.emit()
 
     def _on_failed(self, path: str, message: str) -> None:
