@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog
                                QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
 from foley_studio.core.project import Project
+from foley_studio.core.safepaths import safe_name
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class ExportDialog(QDialog):
         self.setMinimumWidth(620)
         self.project = project
         base = (project_path.parent if project_path else Path.home()) / "export"
-        stem = project_path.stem if project_path else project.name
+        stem = safe_name(project_path.stem if project_path else project.name, fallback="untitled")
         self.rows: dict[str, tuple[QCheckBox, QLineEdit]] = {}
         grid = QGridLayout()
         specs = [("mix", "Mix (WAV, 48 kHz 24-bit)", base / f"{stem} mix.wav", True),
