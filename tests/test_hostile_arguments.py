@@ -1,36 +1,18 @@
 """Odd command-line values: each is a one-line error naming the flag and the allowed range (exit 2)."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from fractions import Fraction
 
 import pytest
 import soundfile as sf
-import torch
 
 from foley_studio.cli import main
 from foley_studio.core import values
 from foley_studio.core.errors import FoleyError
 from foley_studio.core.timebase import seconds_to_samples
-from foley_studio.model.checkpoint import save_pretrained
-from foley_studio.model.config import TINY
-from foley_studio.model.foley import FoleyModel
 from tests.media_fixtures import make_tone, make_video
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("models") / "tiny1s"
-    torch.manual_seed(0)
-    save_pretrained(FoleyModel(dataclasses.replace(TINY, window_seconds=1.0)), folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def video(tmp_path_factory):
-    return make_video(tmp_path_factory.mktemp("media") / "shot.mp4", seconds=2.0, fps=10, size=(64, 48))
 
 
 def _one_line_error(capsys, pattern: str) -> str:
@@ -51,13 +33,14 @@ def _one_line_error(capsys, pattern: str) -> str:
     ("--reference", "{wav}:0:inf", r"--reference end is inf"),
     ("--reference", "project:nan:2", r"--reference start is nan"),
 ])
-def test_non_finite_times_never_reach_the_timebase(tmp_path, video, tiny_model, capsys, monkeypatch, flag, text,
-                                                   message):
+def test_non_finite_times_never_reach_the_timebase(tmp_path, short_video, tiny_model_folder, capsys, monkeypatch,
+                                                   flag, text, message):
     calls = []
     real = seconds_to_samples
     monkeypatch.setattr("foley_studio.cli.generate_cmd.seconds_to_samples", lambda s: calls.append(s) or real(s))
     wav = make_tone(tmp_path / "ref.wav", 1.0)
-    args = ["generate", str(video), "--mode", "analogy" if flag == "--reference" else "text", "--model", str(tiny_model),
+    args = ["generate", str(short_video), "--mode", "analogy" if flag == "--reference" else "text",
+            "--model", str(tiny_model_folder),
             "--steps", "1", "--takes", "1", "--out", str(tmp_path / "out"), f"{flag}={text.format(wav=wav)}"]
     if flag == "--reference":
         args += ["--region", "0:1"]
@@ -88,50 +71,51 @@ def test_add_clip_numbers_are_checked_where_they_are_typed(tmp_path, capsys, arg
     _one_line_error(capsys, message)
 
 
-def test_a_billion_tracks_is_refused_at_once(tmp_path, video, capsys):
+def test_a_billion_tracks_is_refused_at_once(tmp_path, short_video, capsys):
     with pytest.raises(SystemExit) as info:
-        main(["project", "new", str(video), "-o", str(tmp_path / "p.fsproj"), "--tracks", "1000000000"])
+        main(["project", "new", str(short_video), "-o", str(tmp_path / "p.fsproj"), "--tracks", "1000000000"])
     assert info.value.code == 2
     _one_line_error(capsys, r"argument --tracks: the value is 1000000000; it must be from 1 to 1000")
 
 
-@pytest.mark.parametrize("device, message", [("quantum", "is not a device name"), ("meta", "is not one Foley Studio runs on")])
-def test_an_unknown_device_is_an_engine_error(tmp_path, video, tiny_model, capsys, device, message):
-    assert main(["generate", str(video), "--model", str(tiny_model), "--device", device, "--region", "0:1",
+@pytest.mark.parametrize("device, message", [("quantum", "is not a device name"),
+                                             ("meta", "is not one Foley Studio runs on")])
+def test_an_unknown_device_is_an_engine_error(tmp_path, short_video, tiny_model_folder, capsys, device, message):
+    assert main(["generate", str(short_video), "--model", str(tiny_model_folder), "--device", device, "--region", "0:1",
                  "--out", str(tmp_path / "out")]) == 2
     _one_line_error(capsys, message)
 
 
-def test_an_out_folder_that_is_a_file_is_a_clear_error(tmp_path, video, tiny_model, capsys):
+def test_an_out_folder_that_is_a_file_is_a_clear_error(tmp_path, short_video, tiny_model_folder, capsys):
     (tmp_path / "f").write_text("x")
-    assert main(["generate", str(video), "--model", str(tiny_model), "--steps", "1", "--takes", "1",
+    assert main(["generate", str(short_video), "--model", str(tiny_model_folder), "--steps", "1", "--takes", "1",
                  "--region", "0:1", "--out", str(tmp_path / "f")]) == 2
     _one_line_error(capsys, r"f: is a file, not a folder; choose a folder for the takes")
 
 
-def test_a_region_past_the_video_says_what_it_was_generated_against(tmp_path, video, tiny_model, capsys):
+def test_a_region_past_the_video_says_what_it_was_generated_against(tmp_path, short_video, tiny_model_folder, capsys):
     out = tmp_path / "out"
-    assert main(["generate", str(video), "--model", str(tiny_model), "--steps", "1", "--takes", "1",
+    assert main(["generate", str(short_video), "--model", str(tiny_model_folder), "--steps", "1", "--takes", "1",
                  "--region", "5:6", "--out", str(out)]) == 0
     captured = capsys.readouterr()
-    assert "the region 5.00-6.00 s lies past the end of the video (2.00 s): there is no picture there" in captured.err
+    assert "the region 5.00-6.00 s lies past the end of the video (2.00 s): there is no picture" in captured.err
     sidecar = json.loads(next(out.glob("*.json")).read_text())
     assert sidecar["extra"]["picture_seconds"] == 0.0
 
 
-def test_a_region_over_the_video_end_says_how_much_has_no_picture(tmp_path, video, tiny_model, capsys):
-    assert main(["generate", str(video), "--model", str(tiny_model), "--steps", "1", "--takes", "1",
+def test_a_region_over_the_video_end_says_how_much_has_no_picture(tmp_path, short_video, tiny_model_folder, capsys):
+    assert main(["generate", str(short_video), "--model", str(tiny_model_folder), "--steps", "1", "--takes", "1",
                  "--region", "1.5:2.5", "--out", str(tmp_path / "out")]) == 0
     assert "the last 0.50 s have no picture" in capsys.readouterr().err
 
 
-def test_a_region_inside_the_video_says_nothing_more(tmp_path, video, tiny_model, capsys):
-    assert main(["generate", str(video), "--model", str(tiny_model), "--steps", "1", "--takes", "1",
+def test_a_region_inside_the_video_says_nothing_more(tmp_path, short_video, tiny_model_folder, capsys):
+    assert main(["generate", str(short_video), "--model", str(tiny_model_folder), "--steps", "1", "--takes", "1",
                  "--region", "0:1", "--out", str(tmp_path / "out")]) == 0
     assert "note" not in capsys.readouterr().err
 
 
-def test_no_picture_past_the_end_means_the_null_video_not_a_frozen_frame(tmp_path, video):
+def test_no_picture_past_the_end_means_the_null_video_not_a_frozen_frame(tmp_path, short_video):
     from foley_studio.engine.models import StaticModels
     from foley_studio.engine.pipeline import Pipeline
     from foley_studio.engine.request import GenerationRequest
@@ -139,30 +123,33 @@ def test_no_picture_past_the_end_means_the_null_video_not_a_frozen_frame(tmp_pat
 
     model = FakeModel(window_latents=40)
     pipeline = Pipeline(StaticModels(model, "fake"), takes_dir=tmp_path / "t", device="cpu")
-    rendered = pipeline.render(GenerationRequest(video=str(video), region=(4 * 48_000, 5 * 48_000), model="fake"))
+    past_the_end = GenerationRequest(video=str(short_video), region=(4 * 48_000, 5 * 48_000), model="fake")
+    rendered = pipeline.render(past_the_end)
     assert [c["video_feats"] for c in model.conditions] == [None]
     assert rendered.picture_seconds == 0.0
-    pipeline.render(GenerationRequest(video=str(video), region=(48_000, 96_000), model="fake"))
+    pipeline.render(GenerationRequest(video=str(short_video), region=(48_000, 96_000), model="fake"))
     assert model.conditions[-1]["video_feats"].shape[0] == 10      # inside the picture: 1 s at 10 fps
 
 
-def test_a_one_frame_video_generates_takes_of_the_region(tmp_path, tiny_model, capsys):
+def test_a_one_frame_video_generates_takes_of_the_region(tmp_path, tiny_model_folder, capsys):
     one = make_video(tmp_path / "one.mp4", 1 / 24, 24, (64, 48), with_audio=False)
     out = tmp_path / "out"
-    assert main(["generate", str(one), "--model", str(tiny_model), "--steps", "1", "--takes", "1",
+    assert main(["generate", str(one), "--model", str(tiny_model_folder), "--steps", "1", "--takes", "1",
                  "--region", "0:0.5", "--out", str(out)]) == 0
     captured = capsys.readouterr()
     assert sf.info(captured.out.split("\t")[-1].strip()).frames == 24_000
-    assert "the video ends at 0.04 s, inside the region 0.00-0.50 s: the last 0.46 s have no picture" in captured.err
+    assert "the video ends at 0.04 s, inside the region 0.00-0.50 s: the last 0.46 s have no picture" \
+        in captured.err
 
 
 @pytest.mark.parametrize("make, message", [
     (lambda d: make_video(d / "tiny.mp4", 0.5, 24, (2, 2), with_audio=False, codec="mpeg4"), "smaller than the 16x16"),
     (lambda d: make_video(d / "slow.mp4", 1000.0, Fraction(1, 500), (64, 48), with_audio=False), "0.002 fps"),
 ])
-def test_odd_pictures_are_refused_by_generate_and_project_new(tmp_path, tiny_model, capsys, make, message):
+def test_odd_pictures_are_refused_by_generate_and_project_new(tmp_path, tiny_model_folder, capsys, make, message):
     path = make(tmp_path)
-    assert main(["generate", str(path), "--model", str(tiny_model), "--region", "0:1", "--out", str(tmp_path / "o")]) == 2
+    assert main(["generate", str(path), "--model", str(tiny_model_folder), "--region", "0:1",
+                 "--out", str(tmp_path / "o")]) == 2
     _one_line_error(capsys, re.escape(message))
     assert main(["project", "new", str(path), "-o", str(tmp_path / "p.fsproj")]) == 2
     _one_line_error(capsys, re.escape(message))
