@@ -123,6 +123,7 @@ def test_writers_refuse_non_finite_samples_and_name_the_likely_cause(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_huge_but_finite_samples_that_sum_to_infinity_are_caught_at_the_mix(tmp_path):
     loud = H.write_float_wav(tmp_path / "loud.wav", np.full(4800, 3e38, np.float32))
     clips = [Clip(id=f"c{i}", source=str(loud), start=0, source_in=0, source_out=4800) for i in range(2)]
