@@ -45,3 +45,28 @@ def fake_sd(monkeypatch):
     """A fake `sounddevice` with one output device; `.streams` lists the streams opened (tests/ui_helpers.py)."""
     from tests.ui_helpers import install_fake_sounddevice
     return install_fake_sounddevice(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def tiny_model_folder(tmp_path_factory):
+    """A saved TINY model with a 1 s window: real weights files for the command line, built in a second."""
+    import dataclasses
+
+    import torch
+
+    from foley_studio.model.checkpoint import save_pretrained
+    from foley_studio.model.config import TINY
+    from foley_studio.model.foley import FoleyModel
+
+    folder = tmp_path_factory.mktemp("models") / "tiny1s"
+    torch.manual_seed(0)
+    save_pretrained(FoleyModel(dataclasses.replace(TINY, window_seconds=1.0)), folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def short_video(tmp_path_factory):
+    """A 2 s, 10 fps, 64x48 H.264 video with a sine soundtrack."""
+    from tests.media_fixtures import make_video
+
+    return make_video(tmp_path_factory.mktemp("media") / "shot.mp4", seconds=2.0, fps=10, size=(64, 48))

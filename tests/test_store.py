@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from foley_studio.core import paths, store
+from foley_studio.core import paths, safepaths, store
 from foley_studio.core.errors import MissingMediaError, ProjectError, ProjectVersionError
 from foley_studio.core.project import Clip, Marker, Project, Take, Track, VideoRef
 
@@ -97,7 +97,7 @@ def test_save_keeps_the_mode_of_an_existing_file(proj_dir):
 # ---- atomic writes -----------------------------------------------------------------------------
 
 def _leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+    return sorted(p.name for p in folder.iterdir() if safepaths.is_staging_name(p.name))
 
 
 def test_unstorable_value_fails_midway_and_leaves_the_old_file(proj_dir):
@@ -161,7 +161,7 @@ def test_read_only_folder_gives_a_clear_error(proj_dir, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(store.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(safepaths.tempfile, "mkstemp", refuse)
     with pytest.raises(ProjectError, match=r"scene12 is not writable .*choose another folder"):
         store.save_project(_project(proj_dir), proj_dir / "scene.fsproj")
 

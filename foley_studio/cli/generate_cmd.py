@@ -13,6 +13,7 @@ from foley_studio.core.project import Project
 from foley_studio.core.store import SUFFIX as PROJECT_SUFFIX
 from foley_studio.core.store import load_project
 from foley_studio.core.timebase import SAMPLE_RATE, seconds_to_samples
+from foley_studio.core.values import parse_seconds
 from foley_studio.engine.errors import RequestError
 from foley_studio.engine.request import MODES, SAMPLERS, GenerationRequest, ReferenceClip
 from foley_studio.session.generation import GenerationSettings, vary_cfg, vary_seeds
@@ -81,7 +82,26 @@ def run(args: argparse.Namespace) -> int:
     for result in results:
         seconds = request.length / SAMPLE_RATE
         print(f"{result.take_id}\tseed {result.seed}{_gamma(result, request)}\t{seconds:.2f} s\t{result.wav_path}")
+    note = picture_note(request, project, results[0].extra.get("picture_seconds") if results else None)
+    if note:
+        print(f"foley-studio: note: {note}", file=sys.stderr)
     return 0
+
+
+def picture_note(request: GenerationRequest, project: Project, picture_seconds: float | None) -> str | None:
+    """What the takes were generated against, when part of the region has no picture (it is past the video's end)."""
+    if picture_seconds is None or project.video is None:
+        return None
+    region = request.length / SAMPLE_RATE
+    if picture_seconds >= region - 1e-3:
+        return None
+    video_end = project.video.duration / SAMPLE_RATE
+    span = f"{request.start / SAMPLE_RATE:.2f}-{request.end / SAMPLE_RATE:.2f} s"
+    if picture_seconds <= 0:
+        return (f"the region {span} lies past the end of the video ({video_end:.2f} s): there is no picture there, "
+                "so the takes follow only the prompt and the sound around them")
+    return (f"the video ends at {video_end:.2f} s, inside the region {span}: the last "
+            f"{region - picture_seconds:.2f} s have no picture and follow only the prompt and the sound")
 
 
 def _open_input(path: Path) -> tuple[Project, str | None]:
@@ -135,14 +155,11 @@ def parse_cfgs(text: str) -> tuple[float, ...]:
 
 
 def parse_range(text: str, flag: str) -> tuple[int, int]:
-    """'START:END' in seconds -> samples."""
+    """'START:END' in seconds -> samples; each a finite time inside the timeline's span."""
     parts = text.split(":")
     if len(parts) != 2:
         raise RequestError(f"{flag} {text!r} must be START:END in seconds, e.g. 2.5:10")
-    try:
-        start, end = (float(p) for p in parts)
-    except ValueError:
-        raise RequestError(f"{flag} {text!r} must be START:END in seconds, e.g. 2.5:10") from None
+    start, end = (parse_seconds(p, f"{flag} {name}", error=RequestError) for p, name in zip(parts, ("start", "end")))
     return seconds_to_samples(start), seconds_to_samples(end)
 
 

@@ -16,11 +16,15 @@ from foley_studio.core.errors import ProjectError
 from foley_studio.core.project import Clip, Project, Track, VideoRef, new_id, new_project
 from foley_studio.core.timebase import SAMPLE_RATE, format_seconds, seconds_to_samples
 
+from . import arguments
+
 if TYPE_CHECKING:
     from foley_studio.media.probe import MediaInfo
     from foley_studio.session.editor import EditorSession
 
 log = logging.getLogger(__name__)
+
+MAX_NEW_TRACKS = 1000
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,16 +39,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     new = psub.add_parser("new", help="start a project scored against a video")
     new.add_argument("video", type=Path)
     new.add_argument("-o", "--output", type=Path, required=True, help="the .fsproj file to write")
-    new.add_argument("--tracks", type=int, default=2, help="number of empty audio tracks (default 2)")
+    new.add_argument("--tracks", type=arguments.count("--tracks", 1, MAX_NEW_TRACKS), default=2,
+                     help=f"number of empty audio tracks, 1-{MAX_NEW_TRACKS} (default 2)")
     new.set_defaults(handler=cmd_project_new)
 
     add = psub.add_parser("add-clip", help="place an audio file on a track")
     add.add_argument("project", type=Path)
     add.add_argument("audio", type=Path)
-    add.add_argument("--at", type=float, required=True, metavar="SECONDS", help="timeline position")
+    add.add_argument("--at", type=arguments.seconds("--at"), required=True, metavar="SECONDS", help="timeline position")
     add.add_argument("--track", type=int, default=1, metavar="N",
                      help="track number, 1-based (default 1); N = tracks + 1 adds a track")
-    add.add_argument("--gain-db", type=float, default=0.0, metavar="G", help="clip gain in dB")
+    add.add_argument("--gain-db", type=arguments.GAIN_DB, default=0.0, metavar="G", help="clip gain in dB")
     add.set_defaults(handler=cmd_project_add_clip)
 
     export = sub.add_parser("export", help="write the mix, stems, video with the mix, or an OTIO timeline")
@@ -70,7 +75,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         if info.has_video:
             data["coded_width"], data["coded_height"] = info.coded_size
         print(json.dumps(data, indent=2))
-        return 0
+        return _refuse_unusable(info)
     print(f"{info.path}")
     print(f"  container  {info.container}")
     print(f"  duration   {format_seconds(info.duration)} ({info.duration:.3f} s)")
@@ -85,6 +90,19 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"  audio      {info.audio_codec}, {info.sample_rate} Hz, {info.channels} channel(s)")
     else:
         print("  audio      none")
+    return _refuse_unusable(info)
+
+
+def _refuse_unusable(info: MediaInfo) -> int:
+    """After describing a file, say as an error (exit 2) what Foley Studio cannot do with it."""
+    from foley_studio.media.errors import UnsupportedCodecError
+    from foley_studio.media.limits import audio_problem, picture_problem
+
+    problems = [f"its sound cannot be used: {p}" for p in [audio_problem(info)] if p]
+    problems += [f"its picture cannot be scored against: {p}" for p in [picture_problem(info)] if p]
+    if problems:
+        sys.stdout.flush()
+        raise UnsupportedCodecError(f"{info.path}: " + "; ".join(problems))
     return 0
 
 
@@ -104,12 +122,14 @@ def _rotation_text(info: MediaInfo) -> str:
 def video_ref(path: Path) -> VideoRef:
     """Probe a video into the project's reference (absolute path, exact fps, duration in samples)."""
     from foley_studio.media.errors import NoVideoStreamError
+    from foley_studio.media.limits import check_picture
     from foley_studio.media.probe import probe
 
     info = probe(path)
     if not info.has_video or info.fps is None:
         raise NoVideoStreamError(f"{path}: has no video stream; a project is scored against a video "
                                  f"(MP4, MOV, MKV)")
+    check_picture(info)
     if info.variable_frame_rate:
         log.warning("%s has a variable frame rate; the timeline uses its average %.3f fps", path, float(info.fps))
     return VideoRef(path=str(path.resolve()), fps_num=info.fps.numerator, fps_den=info.fps.denominator,

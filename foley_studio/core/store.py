@@ -21,9 +21,9 @@ import functools
 import hashlib
 import json
 import logging
+import math
 import os
 import re
-import tempfile
 import types
 import typing
 from dataclasses import dataclass
@@ -31,9 +31,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Union
 
+from . import values
 from .errors import MissingMediaError, ProjectError, ProjectVersionError
+from .jsonfile import JsonProblem, check_tree, parse_bounded, read_bounded
 from .paths import recovery_dir
-from .project import Project
+from .project import Clip, Marker, Project, Take, Track, VideoRef
+from .safepaths import remove_stale_staging, safe_name, staging_file
+from .timebase import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,10 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 _HEADER_KEYS = ("format", "version", "app_version", "recovery_of", "saved_at")
 
+# A 10,000-clip project is about 3 MiB; anything past these is damage or a different file.
+MAX_PROJECT_BYTES = 64 * 2**20
+MAX_DEPTH = 32
+
 
 # ---------------------------------------------------------------------------------------------
 # Saving and loading
@@ -56,6 +64,7 @@ def save_project(project: Project, path: str | Path) -> Path:
     """Write `project` to `path` atomically; removes the now stale recovery copy of `path`."""
     path = Path(path)
     base = path.parent.resolve()
+    check_savable(project, path)
     document = project_to_document(project, base)
     _atomic_write_json(path, document)
     discard_recovery(path)
@@ -96,6 +105,7 @@ def document_to_project(document: dict[str, Any], base_dir: Path | None, source:
     body = {k: v for k, v in document.items() if k not in _HEADER_KEYS}
     try:
         project = _build(Project, body, "project")
+        _check_relations(project)
     except _SchemaError as exc:
         raise ProjectError(f"{source} is damaged: {exc}; restore it from a backup or a recovery copy") from None
     _map_media_paths(project, functools.lru_cache(maxsize=None)(lambda p: _absolute(p, base_dir)))
@@ -126,21 +136,20 @@ def migrate(document: dict[str, Any], source: Path | str = "project") -> dict[st
 
 def _read_document(path: Path) -> dict[str, Any]:
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_PROJECT_BYTES)
+        document = parse_bounded(raw, max_depth=MAX_DEPTH, check=False)   # fields are checked as they are read
     except FileNotFoundError:
         raise ProjectError(f"project file {path} does not exist; check the path") from None
     except IsADirectoryError:
         raise ProjectError(f"{path} is a folder, not a project file; choose the .fsproj inside it") from None
     except OSError as exc:
         raise ProjectError(f"cannot read project file {path}: {exc.strerror or exc}") from None
-    try:
-        document = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ProjectError(f"{path} is not a Foley Studio project (not UTF-8 text at byte {exc.start}); "
-                           "choose a .fsproj file") from None
-    except json.JSONDecodeError as exc:
-        raise ProjectError(f"{path} is corrupt (invalid JSON at line {exc.lineno}, column {exc.colno}: "
-                           f"{exc.msg}); open its recovery copy or a backup instead") from None
+    except JsonProblem as exc:
+        if exc.kind == "encoding":
+            raise ProjectError(f"{path} is not a Foley Studio project ({exc.reason}); choose a .fsproj file") from None
+        if exc.kind == "size":
+            raise ProjectError(f"{path} cannot be opened as a project: {exc.reason}; choose a .fsproj file") from None
+        raise ProjectError(f"{path} is corrupt ({exc.reason}); open its recovery copy or a backup instead") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         found = document.get("format") if isinstance(document, dict) else type(document).__name__
         raise ProjectError(f"{path} is not a Foley Studio project (its format is {found!r}, expected "
@@ -155,16 +164,17 @@ def _read_document(path: Path) -> dict[str, Any]:
 def _atomic_write_json(path: Path, document: dict[str, Any]) -> None:
     """Write JSON so that `path` holds either the old or the complete new content, never a mix."""
     folder = path.parent if str(path.parent) else Path(".")
+    if "\x00" in str(path):
+        raise ProjectError(f"cannot save to {str(path)!r}: a file name cannot hold a NUL character")
     if not folder.is_dir():
         raise ProjectError(f"cannot save {path}: the folder {folder} does not exist; create it or choose another")
-    if path.is_dir():
+    if os.path.isdir(path):
         raise ProjectError(f"cannot save to {path}: it is a folder; give a file name ending in {SUFFIX}")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = staging_file(path)
     except OSError as exc:
         raise ProjectError(f"cannot save {path}: the folder {folder} is not writable ({exc.strerror or exc}); "
                            "choose another folder or change its permissions") from None
-    tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             # Streamed: a failure midway leaves only the temporary file half written.
@@ -185,6 +195,7 @@ def _atomic_write_json(path: Path, document: dict[str, Any]) -> None:
             raise ProjectError(f"cannot save {path}: {exc.strerror or exc}; the previous file is unchanged") from exc
         raise
     _fsync_folder(folder)
+    remove_stale_staging(folder)    # what an earlier, killed save left behind
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
@@ -328,7 +339,7 @@ def recovery_path_for(project_path: str | Path | None, name: str = "Untitled") -
     else:
         key_text, stem = f"untitled:{name}", f"untitled-{name}"
     key = hashlib.sha1(key_text.encode("utf-8")).hexdigest()[:16]
-    safe_stem = re.sub(r"[^\w.-]+", "_", stem)[:60] or "project"
+    safe_stem = safe_name(re.sub(r"[^\w.-]+", "_", stem)[:60], fallback="project")
     return recovery_dir() / f"{safe_stem}-{key}{SUFFIX}"
 
 
@@ -336,6 +347,7 @@ def write_recovery(project: Project, path: str | Path | None) -> Path:
     """Autosave a copy of `project` (whose file is `path`, or None if never saved); returns the copy's path."""
     original = os.path.abspath(path) if path is not None else None
     base = Path(original).parent if original else None
+    check_savable(project, path or project.name)
     document = project_to_document(project, base)
     document["recovery_of"] = original
     document["saved_at"] = datetime.now(timezone.utc).isoformat()
@@ -384,6 +396,146 @@ class _SchemaError(Exception):
     pass
 
 
+_SAMPLES = (0, values.MAX_TIMELINE_SAMPLES)     # any timeline position or length
+_GAIN = (values.MIN_GAIN_DB, values.MAX_GAIN_DB)
+# (class, field) -> allowed range, checked as each field is read; other ints get _ANY_INT, every
+# float must be finite and every string is bounded (paths and ids may not hold NUL).
+_FIELD_RANGES: dict[tuple[type, str], tuple[float, float]] = {
+    (VideoRef, "fps_num"): (1, 10**6), (VideoRef, "fps_den"): (1, 10**6), (VideoRef, "duration"): _SAMPLES,
+    (VideoRef, "width"): (0, 65_535), (VideoRef, "height"): (0, 65_535),
+    **{(Clip, name): _SAMPLES for name in ("start", "source_in", "source_out", "fade_in", "fade_out", "source_length")},
+    (Clip, "gain_db"): _GAIN, (Track, "gain_db"): _GAIN,
+    (Take, "region_start"): _SAMPLES, (Take, "region_end"): _SAMPLES, (Marker, "time"): _SAMPLES,
+    (Project, "sample_rate"): (SAMPLE_RATE, SAMPLE_RATE),
+}
+_ANY_INT = (-(2**53), 2**53)
+_ANY_FLOAT = (-1.8e308, 1.8e308)       # every finite double
+_UNITS = {"gain_db": " dB", "sample_rate": " Hz"}
+
+
+def _value_ok(cls: type, name: str, value: Any) -> bool:
+    """Whether one field keeps its rule: plain comparisons, as this runs for every field of every clip."""
+    kind = type(value)
+    if kind is int:
+        lo, hi = _FIELD_RANGES.get((cls, name), _ANY_INT)
+        return lo <= value <= hi
+    if kind is float:
+        lo, hi = _FIELD_RANGES.get((cls, name), _ANY_FLOAT)
+        return lo <= value <= hi            # False for NaN and, with finite bounds, for infinities
+    if kind is str:
+        return len(value) <= values.MAX_TEXT and ("\x00" not in value or name in ("name", "label"))
+    return True
+
+
+def _check_value(cls: type, name: str, value: Any, where: str) -> None:
+    """The rule of one field, as a `_SchemaError` naming it and the allowed range when broken."""
+    if _value_ok(cls, name, value):
+        return
+    unit = _UNITS.get(name, "")
+    if type(value) is int:
+        lo, hi = _FIELD_RANGES.get((cls, name), _ANY_INT)
+        values.whole_number(value, where, lo=int(lo), hi=int(hi), error=_SchemaError, unit=unit)
+    elif type(value) is float:
+        lo, hi = _FIELD_RANGES.get((cls, name), (None, None))
+        values.finite_number(value, where, lo=lo, hi=hi, error=_SchemaError, unit=unit)
+    values.checked_text(value, where, allow_nul=name in ("name", "label"), error=_SchemaError)
+
+
+def check_savable(project: Project, path: Path | str = "project") -> None:
+    """Refuse to save what `load_project` would refuse to open (a gain of +1000 dB, a clip a week long)."""
+    try:
+        if not _fields_ok(project):
+            _check_fields(project, "project")     # the slow walk, only to name what is wrong
+        _check_relations(project)
+    except _SchemaError as exc:
+        raise ProjectError(f"cannot save {path}: {exc}; undo the change that made it") from None
+
+
+def _fields_ok(obj: Any) -> bool:
+    """`_check_fields` without building any message: true when every field keeps its rule."""
+    cls = type(obj)
+    for name, kind in _field_kinds(cls):
+        value = getattr(obj, name)
+        if kind == "value":
+            if not _value_ok(cls, name, value):
+                return False
+        elif kind == "object":
+            if value is not None and not _fields_ok(value):
+                return False
+        elif kind == "objects":
+            if not all(_fields_ok(item) for item in value):
+                return False
+        else:
+            try:
+                check_tree(value, max_depth=MAX_DEPTH)
+            except JsonProblem:
+                return False
+    return True
+
+
+def _check_fields(obj: Any, where: str) -> None:
+    """Every field of a project's dataclasses against the rules `_build` applies when reading it."""
+    cls = type(obj)
+    for name, kind in _field_kinds(cls):
+        value = getattr(obj, name)
+        if kind == "value":
+            _check_value(cls, name, value, f"{where}.{name}")
+        elif kind == "object":
+            if value is not None:
+                _check_fields(value, f"{where}.{name}")
+        elif kind == "objects":
+            for i, item in enumerate(value):
+                _check_fields(item, f"{where}.{name}[{i}]")
+        else:
+            try:
+                check_tree(value, max_depth=MAX_DEPTH)
+            except JsonProblem as exc:
+                raise _SchemaError(f"{where}.{name}: {exc.reason}") from None
+
+
+@functools.lru_cache(maxsize=None)
+def _field_kinds(cls: type) -> tuple[tuple[str, str], ...]:
+    """(name, 'value' | 'object' | 'objects' | 'tree') per field: how `_check_fields` walks it."""
+    kinds = []
+    for name, hint, _ in _schema(cls):
+        options = [a for a in typing.get_args(hint) if a is not type(None)] \
+            if typing.get_origin(hint) in (Union, types.UnionType) else [hint]
+        base = options[0]
+        origin = typing.get_origin(base)
+        if dataclasses.is_dataclass(base):
+            kinds.append((name, "object"))
+        elif origin is list and dataclasses.is_dataclass(typing.get_args(base)[0]):
+            kinds.append((name, "objects"))
+        elif origin is dict or base is Any:
+            kinds.append((name, "tree"))
+        else:
+            kinds.append((name, "value"))
+    return tuple(kinds)
+
+
+def _check_relations(project: Project) -> None:
+    """Rules between fields: spans not reversed, the picture's rate inside what a clock can show."""
+    video = project.video
+    if video is not None:
+        fps = video.fps_num / video.fps_den
+        if not values.MIN_FPS <= fps <= values.MAX_FPS:
+            raise _SchemaError(f"project.video frame rate {video.fps_num}/{video.fps_den} ({fps:g} fps) is outside "
+                               f"{values.MIN_FPS:g}-{values.MAX_FPS:g} fps")
+    for t, track in enumerate(project.tracks):
+        for c, clip in enumerate(track.clips):
+            where = f"project.tracks[{t}].clips[{c}]"
+            if clip.source_out < clip.source_in:
+                raise _SchemaError(f"{where} ends (source_out {clip.source_out}) before it starts "
+                                   f"(source_in {clip.source_in})")
+            if clip.end > values.MAX_TIMELINE_SAMPLES:
+                raise _SchemaError(f"{where} ends {clip.end / SAMPLE_RATE:,.0f} s into the timeline, past the "
+                                   f"{values.MAX_TIMELINE_SECONDS:,} s a project can span")
+    for i, take in enumerate(project.takes):
+        if take.region_end < take.region_start:
+            raise _SchemaError(f"project.takes[{i}] region ends ({take.region_end}) before it starts "
+                               f"({take.region_start})")
+
+
 def _plain(value: Any) -> Any:
     """Dataclasses -> dicts, lists copied, other dicts deep-copied (like `dataclasses.asdict`, ~5x faster)."""
     if value is None or type(value) in (int, float, str, bool):
@@ -414,6 +566,8 @@ def _build(cls: type, data: Any, where: str) -> Any:
     for name, hint, required in _schema(cls):
         if name in data:
             kwargs[name] = _convert(hint, data[name], f"{where}.{name}")
+            if not _value_ok(cls, name, kwargs[name]):
+                _check_value(cls, name, kwargs[name], f"{where}.{name}")
         elif required:
             raise _SchemaError(f"{where} lacks the field {name!r}")
     if len(kwargs) < len(data):
@@ -437,6 +591,10 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     if origin is dict:
         if not isinstance(value, dict):
             raise _SchemaError(f"{where} must be an object, found {type(value).__name__}")
+        try:
+            check_tree(value, max_depth=MAX_DEPTH)      # free-form (take settings): nothing else looks inside
+        except JsonProblem as exc:
+            raise _SchemaError(f"{where}: {exc.reason}") from None
         return value
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, where)
@@ -452,5 +610,6 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
 __all__ = [
     "FORMAT", "FORMAT_VERSION", "SUFFIX", "MIGRATIONS", "Recovery", "save_project", "load_project",
     "project_to_document", "document_to_project", "migrate", "find_missing_media", "relink",
-    "write_recovery", "list_recoveries", "discard_recovery", "recovery_path_for",
+    "write_recovery", "list_recoveries", "discard_recovery", "recovery_path_for", "check_savable",
+    "MAX_PROJECT_BYTES",
 ]

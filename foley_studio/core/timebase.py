@@ -20,6 +20,9 @@ assert SAMPLE_RATE % LATENT_RATE == 0, f"{SAMPLE_RATE=} must be a multiple of {L
 
 
 def seconds_to_samples(seconds: float) -> int:
+    """Nearest sample; `seconds` must be finite (values from users are checked by `core.values` first)."""
+    if not math.isfinite(seconds):
+        raise ValueError(f"seconds must be a finite number, got {seconds!r}")
     return int(round(seconds * SAMPLE_RATE))
 
 

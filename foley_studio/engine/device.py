@@ -23,10 +23,18 @@ _CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 def choose_device(preference: str | None = None) -> torch.device:
     """CUDA, then Apple MPS, then CPU; `preference` ('cpu', 'cuda', 'cuda:1', 'mps') overrides."""
     if preference:
-        device = torch.device(preference)
+        try:
+            device = torch.device(preference)
+        except (RuntimeError, ValueError):
+            raise EngineError(f"device {preference!r} is not a device name; use cpu, cuda, cuda:N or mps") from None
+        if device.type not in ("cpu", "cuda", "mps"):
+            raise EngineError(f"device {preference!r} is not one Foley Studio runs on; use cpu, cuda, cuda:N or mps")
         if device.type == "cuda" and not torch.cuda.is_available():
             raise EngineError(f"device {preference!r} was asked for but no CUDA GPU is available; "
                               "use --device cpu or install a CUDA build of torch")
+        if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+            raise EngineError(f"device {preference!r} was asked for but this machine has "
+                              f"{torch.cuda.device_count()} CUDA GPU(s); use cuda:0 or --device cpu")
         if device.type == "mps" and not _mps_available():
             raise EngineError(f"device {preference!r} was asked for but Apple MPS is not available; use --device cpu")
         return device

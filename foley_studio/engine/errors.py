@@ -20,6 +20,10 @@ class OutOfMemoryFailure(EngineError):
     """Even one take at a time does not fit in the device's memory."""
 
 
+class TakeWriteError(EngineError):
+    """A take cannot be written where it was asked to go (the folder is a file, read-only, full)."""
+
+
 class TakeSidecarError(EngineError):
     """A take's JSON sidecar is missing, unreadable, or from a newer Foley Studio."""
 

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from foley_studio.core.timebase import LATENT_HOP, LATENT_RATE, SAMPLE_RATE, samples_to_latents
+from foley_studio.core.timebase import LATENT_HOP, LATENT_RATE, SAMPLE_RATE, samples_to_latents, seconds_to_samples
 from foley_studio.media.audio import read_audio
 from foley_studio.media.probe import check_exists, probe
 from foley_studio.media.video import frames_for_encoder
@@ -112,6 +112,7 @@ class Rendered:
     context_sha256: str                        # hash of every given input that came from audio files/mix
     windows: list[Window] = field(default_factory=list)
     device: str = "cpu"
+    picture_seconds: float | None = None       # seconds of the region the video covers (None: no video)
 
     @property
     def audio(self) -> dict[int, np.ndarray]:
@@ -174,6 +175,8 @@ class Pipeline:
         for row, (seed, cfg) in enumerate(request.takes):
             extra = {"context_sha256": rendered.context_sha256, "device": rendered.device,
                      "windows": len(rendered.windows), "batched_windows": True}
+            if rendered.picture_seconds is not None:
+                extra["picture_seconds"] = round(rendered.picture_seconds, 6)
             results.append(self.store.write(rendered.rows[row], request=rendered.batch_request(row), seed=seed,
                                             cfg=cfg, model=loaded.identity, extra=extra))
         _emit(progress, Progress("done", 1.0, takes=len(request.seeds)))
@@ -220,6 +223,7 @@ class _Job:
                               f"the timeline {LATENT_HOP}; it cannot be used here")
         self.window_latents = int(self.model.config.window_latents)
         self.context_hash = hashlib.sha256()      # every input that came from media, for regeneration
+        self.video_end: int | None = None   # samples of picture (the video's duration), when there is one
         self.first_take = 0          # takes finished in earlier batches (for progress numbering)
         self.fraction = 0.0          # of the denoising work, for progress events between steps
         self.chunk_size = 0          # takes sampled together in the current batch
@@ -269,7 +273,11 @@ class _Job:
             pending = pending[len(chunk):]
             self.first_take += len(chunk)
         assert all(r is not None for r in rows), "every take is rendered once the loop ends"
-        return Rendered(request, rows, batches, self.context_hash.hexdigest(), windows, describe(self.device))
+        picture = None
+        if self.video_end is not None:
+            picture = max(0, min(request.end, self.video_end) - request.start) / SAMPLE_RATE
+        return Rendered(request, rows, batches, self.context_hash.hexdigest(), windows, describe(self.device),
+                        picture)
 
     def _check_cancel(self) -> None:
         if self.is_cancelled():
@@ -342,8 +350,12 @@ class _Job:
         path = self.request.video
         if not path:
             return None
+        if self.video_end is None:
+            self.video_end = seconds_to_samples(probe(check_exists(path)).duration)
         start = layout.span_start + window.start * self.hop
         end = layout.span_start + window.end * self.hop
+        if start >= self.video_end:
+            return None       # past the picture's end there is nothing to follow: the null video (∅_v)
         return self._video_range(path, start, end)
 
     def _video_range(self, path: str, start: int, end: int) -> torch.Tensor:

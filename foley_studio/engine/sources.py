@@ -16,6 +16,7 @@ import numpy as np
 from foley_studio.core.project import Clip, Project, Track, VideoRef, new_id
 from foley_studio.core.timebase import SAMPLE_RATE, seconds_to_samples
 from foley_studio.media import mixdown as media_mixdown
+from foley_studio.media.limits import check_picture
 from foley_studio.media.probe import probe
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def project_for_video(path: str | Path) -> Project:
     """A project scored against `path` whose first track holds the video's own sound (if any)."""
     path = Path(path).resolve()
     info = probe(path)
+    check_picture(info)
     duration = seconds_to_samples(info.duration)
     video = None
     if info.has_video:

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import platform
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,11 +21,13 @@ from typing import Any
 import numpy as np
 
 from foley_studio import __version__
+from foley_studio.core.jsonfile import JsonProblem, parse_bounded, read_bounded
 from foley_studio.core.project import Take, new_id
+from foley_studio.core.safepaths import inside, remove_stale_staging, staging_file
 from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.media.audio import audio_info, read_audio, write_audio
 
-from .errors import TakeSidecarError
+from .errors import TakeSidecarError, TakeWriteError
 from .request import GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ SIDECAR_FORMAT = "foley-studio.take"
 SIDECAR_VERSION = 1
 # 32-bit float keeps the model's output exactly, so a regenerated take compares bit for bit.
 TAKE_SUBTYPE = "FLOAT"
+MAX_SIDECAR_BYTES = 4 * 2**20
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ class TakeStore:
         if audio.ndim != 1 or audio.shape[0] != request.length:
             raise ValueError(f"take audio {audio.shape=} does not fill the region of {request.length} samples")
         cfg = float(request.take_cfgs[request.row_of(seed, cfg)])     # ValueError: not a take of the request
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self._make_folder()
         take_id = take_id or new_id("take")
         wav_path, sidecar_path = self.paths(take_id)
         digest = audio_sha256(audio)
@@ -137,20 +139,34 @@ class TakeStore:
             # The WAV first: a sidecar is the mark of a finished take, so it must never point at nothing.
             os.replace(wav_tmp, wav_path)
             os.replace(json_tmp, sidecar_path)
-        except BaseException:
+        except BaseException as exc:
             for tmp in staged:
                 tmp.unlink(missing_ok=True)
+            if isinstance(exc, (OSError, sf.LibsndfileError)):
+                raise TakeWriteError(f"{wav_path}: the take could not be written ({exc}); check free space and "
+                                     f"permissions of {self.folder}") from exc
             raise
         log.info("take %s (seed %d) written to %s", take_id, seed, wav_path)
         return TakeResult(take_id, seed, wav_path, sidecar_path, request, model, digest, dict(extra or {}), cfg)
 
     def paths(self, take_id: str) -> tuple[Path, Path]:
-        return self.folder / f"{take_id}.wav", self.folder / f"{take_id}.json"
+        """The take's WAV and sidecar: named after its id (made safe), always inside the folder."""
+        return inside(self.folder, take_id, ".wav"), inside(self.folder, take_id, ".json")
+
+    def _make_folder(self) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise TakeWriteError(f"{self.folder}: is a file, not a folder; choose a folder for the takes") from None
+        except OSError as exc:
+            raise TakeWriteError(f"{self.folder}: cannot create the takes folder ({exc.strerror or exc}); "
+                                 "choose another folder") from None
+        remove_stale_staging(self.folder)    # halves of takes a killed job was writing
 
     def _stage(self, take_id: str, suffix: str) -> Path:
-        fd, name = tempfile.mkstemp(prefix=f".{take_id}.", suffix=".part" + suffix, dir=self.folder)
+        fd, path = staging_file(inside(self.folder, take_id, suffix))
         os.close(fd)
-        return Path(name)
+        return path
 
     def list_takes(self) -> list[str]:
         """Ids of complete takes (a sidecar and its WAV both present), oldest first."""
@@ -194,11 +210,13 @@ def read_sidecar(path: str | Path) -> Sidecar:
     if path.suffix.lower() == ".wav":
         path = path.with_suffix(".json")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = parse_bounded(read_bounded(path, MAX_SIDECAR_BYTES))
     except FileNotFoundError:
         raise TakeSidecarError(f"{path}: the take's settings file is missing; it cannot be regenerated") from None
-    except (OSError, json.JSONDecodeError) as exc:
+    except OSError as exc:
         raise TakeSidecarError(f"{path}: cannot read the take's settings ({exc})") from exc
+    except JsonProblem as exc:
+        raise TakeSidecarError(f"{path}: cannot read the take's settings ({exc.reason})") from None
     if not isinstance(data, dict) or data.get("format") != SIDECAR_FORMAT:
         raise TakeSidecarError(f"{path}: not a Foley Studio take sidecar")
     if data.get("version", 0) > SIDECAR_VERSION:

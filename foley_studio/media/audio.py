@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import av
@@ -20,7 +19,10 @@ import soxr
 
 from foley_studio.core.timebase import SAMPLE_RATE
 
-from .errors import EmptyMediaError, MediaWriteError, NoAudioStreamError
+from foley_studio.core.safepaths import remove_stale_staging, staging_file
+
+from .errors import EmptyMediaError, MediaError, MediaWriteError, NoAudioStreamError
+from .limits import check_audio_format, check_decoded_size, check_finite
 from .probe import check_exists, codec_name, decode_error, open_container, unsupported_codec
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,7 @@ def _native_range(sr: int, start: int, end: int | None) -> tuple[int, int | None
 
 def _read_soundfile(handle: sf.SoundFile, path: Path, start: int | None, end: int | None) -> np.ndarray:
     sr = handle.samplerate
+    check_audio_format(path, sr, handle.channels)      # before a resampler is asked for absurd ratios
     if handle.frames == 0:
         raise EmptyMediaError(f"{path}: holds no audio samples (zero length); re-export it")
     start = max(0, start or 0)
@@ -108,10 +111,14 @@ def _read_soundfile(handle: sf.SoundFile, path: Path, start: int | None, end: in
 
 
 def _read_block(handle: sf.SoundFile, n: int, path: Path) -> np.ndarray:
+    check_decoded_size(path, n if n >= 0 else handle.frames - handle.tell(), handle.samplerate, handle.channels)
     try:
-        return handle.read(n, dtype="float32", always_2d=True)
+        block = handle.read(n, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise decode_error(path, exc) from exc
+    if not handle.subtype.startswith(("PCM", "ULAW", "ALAW")):     # only float formats can hold NaN/inf
+        check_finite(path, block, handle.samplerate, channels_first=False)
+    return block
 
 
 def _slice(data: np.ndarray, a: int, b: int | None) -> np.ndarray:
@@ -144,6 +151,7 @@ def decode_audio_native(path: str | Path, start_seconds: float = 0.0,
         sr = ctx.sample_rate
         if not sr:
             raise decode_error(path, ValueError("the audio stream has no sample rate"))
+        check_audio_format(path, sr, ctx.channels)
         # Format conversion only (to planar float); the rate change is soxr's job.
         converter = av.AudioResampler(format="fltp", layout=ctx.layout, rate=sr)
         origin = _time_origin(container, stream)
@@ -154,6 +162,7 @@ def decode_audio_native(path: str | Path, start_seconds: float = 0.0,
         if start_seconds > 0:
             container.seek(int((start_seconds + origin) / stream.time_base), stream=stream, backward=True)
         chunks: list[np.ndarray] = []
+        decoded = 0
         t0: float | None = None
         try:
             for frame in container.decode(stream):
@@ -161,6 +170,8 @@ def decode_audio_native(path: str | Path, start_seconds: float = 0.0,
                     t0 = (float(frame.pts * frame.time_base) - origin) if frame.pts is not None else 0.0
                 for converted in converter.resample(frame):
                     chunks.append(converted.to_ndarray())
+                    decoded += chunks[-1].shape[-1]
+                check_decoded_size(path, decoded, sr, ctx.channels)
                 if end_seconds is not None and frame.pts is not None and \
                         float(frame.pts * frame.time_base) - origin > end_seconds:
                     break
@@ -174,6 +185,7 @@ def decode_audio_native(path: str | Path, start_seconds: float = 0.0,
     if not chunks:
         raise EmptyMediaError(f"{path}: the audio stream holds no samples (zero length)")
     data = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+    check_finite(path, data, sr)
     t0 = t0 or 0.0
     if t0 < 0:   # sound before the first picture is not on the timeline
         data, t0 = data[:, int(round(-t0 * sr)):], 0.0
@@ -246,10 +258,21 @@ def write_audio(path: str | Path, data: np.ndarray, subtype: str = "PCM_24", *,
     if data.ndim not in (1, 2):
         raise ValueError(f"audio must be (N,) or (C, N), got {data.shape=}")
     frames = data if data.ndim == 1 else np.ascontiguousarray(data.T)
+    check_writable_samples(path, frames)
     frames = _clip_for_pcm(frames, subtype, path)
     with atomic_output(path) as tmp:
         sf.write(tmp, frames, sample_rate, subtype=subtype, format=fmt)
     return path
+
+
+def check_writable_samples(path: str | Path, samples: np.ndarray) -> None:
+    """No NaN or infinity reaches a file or an encoder: say where they came from instead."""
+    try:
+        check_finite(path, samples, channels_first=False)
+    except MediaError as exc:
+        raise MediaWriteError(f"{path}: not written, the audio to write is damaged ({str(exc).split(': ', 1)[-1]}); "
+                              "a source clip holds values far outside full scale or is corrupt, or a gain is "
+                              "extreme: check the clips' gains and sources") from None
 
 
 def _clip_for_pcm(frames: np.ndarray, subtype: str, path: Path) -> np.ndarray:
@@ -277,12 +300,14 @@ class atomic_output:  # noqa: N801 - used as a context manager, reads like one
 
     def __enter__(self) -> str:
         folder = self.path.parent if str(self.path.parent) else Path(".")
+        if "\x00" in str(self.path):
+            raise MediaWriteError(f"{self.path!r}: a file name cannot hold a NUL character; choose another name")
         if not folder.is_dir():
             raise MediaWriteError(f"{self.path}: the folder {folder} does not exist; create it first")
         try:
-            fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".part" + self.path.suffix,
-                                            dir=folder)
+            fd, tmp = staging_file(self.path)
             os.close(fd)
+            self.tmp = str(tmp)
         except OSError as exc:
             raise MediaWriteError(f"{self.path}: cannot write into {folder} ({exc.strerror}); "
                                   f"the folder is read-only or full, choose another output folder") from exc
@@ -309,6 +334,7 @@ class atomic_output:  # noqa: N801 - used as a context manager, reads like one
             raise MediaWriteError(f"{self.path}: cannot replace the file ({exc.strerror}); "
                                   f"is it open elsewhere or the folder read-only?") from exc
         _fsync_dir(self.path.parent)
+        remove_stale_staging(self.path.parent)    # what an earlier, killed export left behind
         return False
 
 

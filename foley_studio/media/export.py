@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -21,9 +20,10 @@ import numpy as np
 import opentimelineio as otio
 
 from foley_studio.core.project import Clip, Project, Track
+from foley_studio.core.safepaths import inside, safe_name
 from foley_studio.core.timebase import SAMPLE_RATE
 
-from .audio import atomic_output, write_audio
+from .audio import atomic_output, check_writable_samples, write_audio
 from .errors import MediaError, MediaWriteError, NoVideoStreamError
 from .mixdown import SourceCache, audible_tracks, mixdown
 from .probe import check_not_truncated, decode_error, display_matrix, open_container
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 AUDIO_CODECS = {"aac": "aac", "pcm": "pcm_s24le", "pcm_s16le": "pcm_s16le", "pcm_s24le": "pcm_s24le"}
 _AUDIO_LEAD_SECONDS = 0.5    # audio muxed this far ahead of the video keeps the file interleaved
 _AUDIO_CHUNK = 4096
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -47,10 +48,11 @@ def export_mix(project: Project, path: str | Path, *, start: int = 0, end: int |
     return write_audio(path, mix, subtype)
 
 
-def stem_name(index: int, track: Track, suffix: str) -> str:
-    """'01 Footsteps.wav': numbered in track order, the name made safe for any file system."""
-    safe = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", track.name).strip(" .") or track.id
-    return f"{index + 1:02d} {safe}{suffix}"
+def stem_path(folder: str | Path, index: int, track: Track, suffix: str) -> Path:
+    """'<folder>/01 Footsteps.wav': numbered in track order, named after the track (or its id, when
+    the name has nothing a file name can keep), always a plain file inside `folder`."""
+    label = safe_name(track.name, fallback=safe_name(track.id, fallback=f"track {index + 1}"))
+    return inside(folder, f"{index + 1:02d} {label}", suffix)
 
 
 def export_stems(project: Project, folder: str | Path, *, fmt: str = "wav", subtype: str = "PCM_24",
@@ -75,7 +77,7 @@ def export_stems(project: Project, folder: str | Path, *, fmt: str = "wav", subt
         if track.mute and not include_muted:
             continue
         stem = mixdown(project, start, end, track_ids=[track.id], sources=sources)
-        written.append(write_audio(folder / stem_name(i, track, "." + fmt.lower()), stem, subtype))
+        written.append(write_audio(stem_path(folder, i, track, "." + fmt.lower()), stem, subtype))
     return written
 
 
@@ -96,9 +98,13 @@ def export_video(project: Project, path: str | Path, *, audio_codec: str = "aac"
     codec = AUDIO_CODECS.get(audio_codec)
     if codec is None:
         raise MediaWriteError(f"{dst}: unknown audio codec {audio_codec!r}; use one of {sorted(AUDIO_CODECS)}")
+    if dst.suffix.lower() not in VIDEO_SUFFIXES:
+        raise MediaWriteError(f"{dst}: a {dst.suffix or 'suffix-less'} file cannot hold the picture; name the video "
+                              f"{' or '.join(VIDEO_SUFFIXES)}")
     if mix is None:
         mix = mixdown(project, 0, project.video.duration, sources=sources)
     mix = _fit(np.asarray(mix, np.float32), project.video.duration)
+    check_writable_samples(dst, mix)
     if codec.startswith("pcm"):
         mix = np.clip(mix, -1.0, 1.0)
     with open_container(src) as source:

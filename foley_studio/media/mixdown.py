@@ -17,13 +17,16 @@ import numpy as np
 
 from foley_studio.core.lru import LRUCache
 from foley_studio.core.project import Clip, Project, Track
+from foley_studio.core.timebase import SAMPLE_RATE, format_seconds
 
 from .audio import read_audio
+from .errors import MediaError
 from .probe import check_exists
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CACHE_BYTES = 2 * 1024 ** 3   # decoded sources kept in memory (float32 at 48 kHz: ~3 h)
+MAX_MIX_SECONDS = 4 * 3600            # one mix in memory: 2.8 GB of float32
 
 
 class SourceCache:
@@ -124,6 +127,9 @@ def mixdown(project: Project, start: int = 0, end: int | None = None, *,
     end = project.duration if end is None else end
     if end < start:
         raise ValueError(f"mixdown region must not be reversed, got {start=} {end=}")
+    if end - start > MAX_MIX_SECONDS * SAMPLE_RATE:
+        raise MediaError(f"the mix from {format_seconds(start / SAMPLE_RATE)} to {format_seconds(end / SAMPLE_RATE)} "
+                         f"is longer than the {MAX_MIX_SECONDS // 3600} h Foley Studio mixes at once; export it in parts")
     if track_ids is not None:
         wanted = set(track_ids)
         unknown = wanted - {t.id for t in project.tracks}

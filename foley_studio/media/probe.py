@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 import struct
 from dataclasses import asdict, dataclass
 from fractions import Fraction
@@ -76,11 +77,18 @@ class MediaInfo:
 def check_exists(path: str | Path) -> Path:
     """The path as a `Path`, or `MediaNotFoundError` / `EmptyMediaError` for a missing or 0-byte file."""
     path = Path(path)
-    if not path.exists():
-        raise MediaNotFoundError(f"{path}: no such file; check the path or relink the media")
-    if path.is_dir():
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise MediaNotFoundError(f"{path}: no such file; check the path or relink the media") from None
+    except (OSError, ValueError) as exc:    # name too long, a symlink loop, a NUL in the name, no permission
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise MediaNotFoundError(f"{path}: cannot be opened ({reason}); check the path or relink the media") from None
+    if stat.S_ISDIR(info.st_mode):
         raise MediaError(f"{path}: is a folder, not a media file")
-    if path.stat().st_size == 0:
+    if not stat.S_ISREG(info.st_mode):
+        raise MediaError(f"{path}: is not a regular file (a device, pipe or socket); choose a media file")
+    if info.st_size == 0:
         raise EmptyMediaError(f"{path}: the file is empty (0 bytes); re-export or re-copy it")
     return path
 
@@ -125,6 +133,8 @@ def iso_bmff_damage(path: str | Path) -> str | None:
     """
     path = Path(path)
     size = path.stat().st_size
+    if size < 8:
+        return None     # too short to hold even one box header: not recognisably MP4 at all
     seen: set[bytes] = set()
     pos = 0
     with open(path, "rb") as handle:
@@ -307,6 +317,10 @@ def probe(path: str | Path) -> MediaInfo:
             info.audio_codec = codec_name(aus)
             info.sample_rate = aus.codec_context.sample_rate or aus.rate or 0
             info.channels = _channel_count(aus)
+            if info.channels == 0:
+                # FFmpeg's WAV reader gives up on very wide files (1024 channels reads as 0);
+                # libsndfile reads the header as it is, so the count can be reported truly.
+                info.sample_rate, info.channels = _header_format(path) or (info.sample_rate, 0)
             durations.append(stream_duration(aus, container))
         if not info.has_video and not info.has_audio:
             raise EmptyMediaError(f"{path}: contains no audio or video stream")
@@ -356,6 +370,17 @@ def _channel_count(stream: av.audio.stream.AudioStream) -> int:
     layout = getattr(ctx, "layout", None)
     n = getattr(layout, "nb_channels", 0) if layout is not None else 0
     return int(n or getattr(ctx, "channels", 0) or 0)
+
+
+def _header_format(path: Path) -> tuple[int, int] | None:
+    """(sample rate, channels) as libsndfile reads the header, or None when it cannot."""
+    import soundfile as sf
+
+    try:
+        found = sf.info(os.fspath(path))
+    except Exception:   # noqa: BLE001 - only a better number for a message, never a new failure
+        return None
+    return int(found.samplerate), int(found.channels)
 
 
 def _has_any_packet(container: av.container.InputContainer) -> bool:

@@ -24,6 +24,7 @@ from foley_studio.core.timebase import SAMPLE_RATE
 
 from .audio import decode_audio_native, resample
 from .errors import EmptyMediaError, NoVideoStreamError
+from .limits import check_picture
 from .probe import MediaInfo, check_not_truncated, decode_error, open_container, probe
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class VideoReader:
         if not self.info.has_video:
             raise NoVideoStreamError(f"{self.path}: has no video stream; open a video file "
                                      f"(MP4, MOV, MKV) instead")
+        check_picture(self.info)       # a 1x1 or 64-megapixel picture, a frame every 500 s
         self._container = open_container(self.path)
         self._stream = self._container.streams.video[0]
         if threads:

@@ -21,9 +21,10 @@ from typing import Any
 import torch
 
 from foley_studio.core import paths
+from foley_studio.core.jsonfile import JsonProblem, parse_bounded, read_bounded
 from foley_studio.model.config import FoleyConfig
 from foley_studio.model.errors import (
-    CheckpointFormatError, ConfigMismatchError, WeightsMissingError,
+    PICKLE_SUFFIXES, CheckpointFormatError, ConfigMismatchError, PickleRefusedError, WeightsMissingError,
 )
 from foley_studio.model.foley import FoleyModel
 
@@ -34,7 +35,7 @@ FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 CARD_FILE = "README.md"
-PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle")
+MAX_CONFIG_BYTES = 16 * 2**20      # a config with its model card is a few KiB
 HOW_TO_GET = ("train one with `foley-studio train autoencoder|dit ...`, or copy a model folder "
               "(model.safetensors + config.json) into {user_dir}")
 
@@ -116,15 +117,22 @@ def read_config(directory: str | Path) -> tuple[FoleyConfig, dict[str, Any]]:
         raise WeightsMissingError(f"model folder {folder} has no {CONFIG_FILE}; a Foley Studio model folder "
                                   f"holds {WEIGHTS_FILE} and {CONFIG_FILE} (written by save_pretrained)")
     try:
-        meta = json.loads(config_path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CheckpointFormatError(f"cannot read {config_path}: {exc}") from None
+        # NaN is read so that the section check can name the field that holds it
+        meta = parse_bounded(read_bounded(config_path, MAX_CONFIG_BYTES), allow_nan=True)
+    except OSError as exc:
+        raise CheckpointFormatError(f"cannot read {config_path}: {exc.strerror or exc}") from None
+    except JsonProblem as exc:
+        raise CheckpointFormatError(f"{config_path} is not a usable model config ({exc.reason}); copy the model "
+                                    "folder again or re-export it with `foley-studio train export`") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointFormatError(f"{config_path} is not a Foley Studio model config (no \"format\": \"{FORMAT}\")")
     version = meta.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
         raise CheckpointFormatError(f"{config_path} has format_version {version!r}; this Foley Studio reads "
                                     f"versions 1..{FORMAT_VERSION}. Update Foley Studio to load it.")
+    if "config" not in meta:
+        raise CheckpointFormatError(f"{config_path} has no \"config\" section (the model's sizes); copy the model "
+                                    "folder again or re-export it with `foley-studio train export`")
     try:
         config = FoleyConfig.from_dict(meta["config"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -176,7 +184,7 @@ def _checkpoint_folder(directory: str | Path) -> Path:
     """The folder of a checkpoint, refusing pickle files with the reason."""
     path = Path(directory)
     if path.suffix.lower() in PICKLE_SUFFIXES:
-        raise CheckpointFormatError(_pickle_message(path))
+        raise PickleRefusedError(path)
     if path.is_file() and path.name in (WEIGHTS_FILE, CONFIG_FILE):
         path = path.parent
     if not path.exists():
@@ -188,14 +196,8 @@ def _checkpoint_folder(directory: str | Path) -> Path:
     if not (path / WEIGHTS_FILE).exists():
         pickles = [p for p in path.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES]
         if pickles:
-            raise CheckpointFormatError(_pickle_message(pickles[0]))
+            raise PickleRefusedError(pickles[0])
     return path
-
-
-def _pickle_message(path: Path) -> str:
-    return (f"refusing to load {path}: pickle checkpoints (.pt/.ckpt/...) can run arbitrary code when opened. "
-            f"Convert it once, in a trusted environment, to a folder with {WEIGHTS_FILE} + {CONFIG_FILE} "
-            f"(foley_studio.model.checkpoint.save_pretrained)")
 
 
 # ----------------------------------------------------------------------------- registry
@@ -233,9 +235,11 @@ class ModelRegistry:
 
     def find(self, name: str) -> ModelInfo:
         """The model called `name`; a path to a model folder is accepted too."""
-        if Path(name).is_dir() and (Path(name) / CONFIG_FILE).exists():
-            config, card = read_config(name)
-            return ModelInfo(Path(name).name, Path(name), config.name, "path", card)
+        path = Path(name)
+        if path.exists() or path.suffix.lower() in PICKLE_SUFFIXES or os.sep in name:
+            folder = _checkpoint_folder(path)        # a path: refuse a pickle or a file by its own reason
+            config, card = read_config(folder)
+            return ModelInfo(folder.name, folder, config.name, "path", card)
         models = {m.name: m for m in self.list()}
         if name in models:
             return models[name]

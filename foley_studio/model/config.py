@@ -203,6 +203,10 @@ class FoleyConfig:
             "autoencoder": AutoencoderConfig, "dit": DiTConfig, "text": TextEncoderConfig,
             "video": VideoEncoderConfig, "diffusion": DiffusionConfig,
         }
+        from foley_studio.model import limits   # imports this module: bound at call time
+
+        if not isinstance(data, dict):
+            raise ValueError(f"the model config must be an object, found {type(data).__name__}")
         version = data.get("version", CONFIG_VERSION)
         if not isinstance(version, int) or version > CONFIG_VERSION:
             raise ValueError(f"model config version {version!r} is newer than this Foley Studio reads "
@@ -215,14 +219,22 @@ class FoleyConfig:
                 kwargs[key] = value
             else:
                 raise ValueError(f"unknown model config key {key!r}")
-        return cls(**kwargs)
+        limits.check_section(cls, kwargs, "")
+        config = cls(**kwargs)
+        limits.check_size(config)
+        return config
 
 
 def _build(kind: type, value: dict[str, Any], where: str) -> Any:
+    from foley_studio.model import limits
+
+    if not isinstance(value, dict):
+        raise ValueError(f"model config section {where!r} must be an object, found {type(value).__name__}")
     names = {f.name: f for f in dataclasses.fields(kind)}
     unknown = set(value) - set(names)
     if unknown:
         raise ValueError(f"unknown keys in model config section {where!r}: {sorted(unknown)}")
+    limits.check_section(kind, value, where)       # before the dataclass divides by a size of 0
     # JSON has lists where the dataclass keeps tuples (hashable, frozen)
     fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
     return kind(**fixed)

@@ -27,7 +27,9 @@ from torch import Tensor, nn
 from foley_studio.core.hf import transformers_classes
 from foley_studio.core.lru import LRUCache
 from foley_studio.model.config import TextEncoderConfig, VideoEncoderConfig
-from foley_studio.model.errors import ModelError, WeightsMissingError
+from foley_studio.model.errors import (
+    PICKLE_SUFFIXES, CheckpointFormatError, ModelError, PickleRefusedError, WeightsMissingError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -153,17 +155,30 @@ def _load_hf_encoder(config: TextEncoderConfig):
     else:
         source = config.path or config.name
         loader = T5EncoderModel
+        _refuse_pickled_weights(Path(source))
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
-        model = loader.from_pretrained(source, local_files_only=True)
+        model = loader.from_pretrained(source, local_files_only=True, use_safetensors=True)
     except (OSError, ValueError) as exc:
         where = f"folder {source}" if Path(source).exists() else f"{source!r} (not in the local Hugging Face cache)"
+        reason = " ".join(str(exc).split())       # transformers' messages run over several lines
         raise WeightsMissingError(
-            f"cannot load the {config.kind} text encoder from {where}: {exc}. Put a saved model folder there "
+            f"cannot load the {config.kind} text encoder from {where}: {reason}. Put a saved model folder there "
             f"(tokenizer + weights) and set text.path in the model config, or use a model with another text "
             f"encoder") from None
     log.info("loaded %s text encoder from %s", config.kind, source)
     return tokenizer, model
+
+
+def _refuse_pickled_weights(folder: Path) -> None:
+    """A local encoder folder whose weights are only a pickle is refused before transformers opens it."""
+    if not folder.is_dir():
+        return
+    files = [p for p in folder.iterdir() if p.is_file()]
+    if not any(p.suffix == ".safetensors" for p in files):
+        pickles = [p for p in files if p.suffix.lower() in PICKLE_SUFFIXES]
+        if pickles:
+            raise PickleRefusedError(pickles[0])
 
 
 def build_text_encoder(config: TextEncoderConfig) -> TextEncoder:
@@ -224,14 +239,25 @@ def build_video_encoder(config: VideoEncoderConfig) -> VideoEncoder:
 
 
 def _load_pretrained_video(encoder: VideoEncoder, config: VideoEncoderConfig) -> None:
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     path = Path(config.path or "")
+    if config.path and path.suffix.lower() in PICKLE_SUFFIXES:
+        raise PickleRefusedError(path)
     if not config.path or not path.is_file():
         raise WeightsMissingError(f"pretrained video encoder weights not found at {config.path!r}; set "
                                   f"video.path to a .safetensors file of a video encoder with this config")
-    state = load_file(str(path))
-    missing, unexpected = encoder.load_state_dict(state, strict=False)
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointFormatError(f"cannot read the video encoder weights {path}: {exc} (truncated, or not a "
+                                    "safetensors file; pickles are never opened)") from None
+    try:
+        missing, unexpected = encoder.load_state_dict(state, strict=False)
+    except RuntimeError as exc:     # same names, other shapes
+        raise ModelError(f"video encoder weights {path} do not fit the config's video section: "
+                         f"{str(exc).splitlines()[-1].strip()}") from None
     if missing or unexpected:
         raise ModelError(f"video encoder weights {path} do not fit the config: missing {missing[:5]}, "
                          f"unexpected {unexpected[:5]}")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from foley_studio.core.errors import MissingMediaError, ProjectError
 from foley_studio.core.project import Project
+from foley_studio.core.safepaths import safe_name
 from foley_studio.media.export import AUDIO_CODECS
 
 VIDEO_AUDIO_CODECS = {"aac": "AAC (small, plays everywhere)", "pcm": "PCM 24-bit (lossless)"}
@@ -46,7 +47,7 @@ def make_folders(targets: ExportTargets) -> None:
 def default_targets(project: Project, project_path: Path | None) -> dict[str, Path]:
     """The dialog's suggestions: an `export/` folder beside the project (or in the home folder)."""
     base = (project_path.parent if project_path else Path.home()) / "export"
-    stem = project_path.stem if project_path else project.name
+    stem = safe_name(project_path.stem if project_path else project.name, fallback="untitled")
     return {"mix": base / f"{stem} mix.wav", "stems": base / f"{stem} stems",
             "video": base / f"{stem} with foley.mp4", "otio": base / f"{stem}.otio"}
 

@@ -1,0 +1,35 @@
+"""argparse types for numbers on the command line: checked where they are typed, with the flag's name.
+
+`--at nan`, `--gain-db 1e6` or `--tracks 1000000000` end as a usage error (exit 2) naming the flag and
+the allowed range, before any file is opened; the checks themselves are `core.values`'.
+"""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from foley_studio.core import values
+
+
+def seconds(flag: str, *, lo: float = 0.0, hi: float = values.MAX_TIMELINE_SECONDS) -> Callable[[str], float]:
+    """A time in seconds on the timeline (finite, inside its span)."""
+    return lambda text: values.parse_seconds(text, "the value", lo=lo, hi=hi, error=argparse.ArgumentTypeError)
+
+
+def number(flag: str, lo: float, hi: float, unit: str = "") -> Callable[[str], float]:
+    """A finite number in [lo, hi]."""
+    return lambda text: values.parse_number(text, "the value", lo=lo, hi=hi, error=argparse.ArgumentTypeError, unit=unit)
+
+
+def count(flag: str, lo: int, hi: int) -> Callable[[str], int]:
+    """A whole number in [lo, hi]."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"the value is {text!r}; it must be a whole number from {lo} to {hi}") from None
+        return values.whole_number(value, "the value", lo=lo, hi=hi, error=argparse.ArgumentTypeError)
+    return parse
+
+
+GAIN_DB = number("--gain-db", values.MIN_GAIN_DB, values.MAX_GAIN_DB, " dB")
