@@ -15,6 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     gen.add_argument("--out", type=Path, required=True, help="output folder (manifest.jsonl, video/, audio/)")
     gen.add_argument("--seed", type=int, default=0, help="seed of the first clip; clip i uses seed+i")
     gen.add_argument("--audio-only", type=int, default=0, help="extra audio-only captioned items")
+    gen.add_argument("--workers", type=int, default=1, help="processes rendering clips (each single-threaded)")
     gen.add_argument("--sources", choices=("all", "library", "debian"), default="all",
                      help="which real recordings to use (default: Debian packages + demo library)")
     gen.set_defaults(handler=_world_generate)
@@ -58,7 +59,8 @@ def _world_generate(args: argparse.Namespace) -> int:
         if i == n or i % 25 == 0:
             print(f"\r{i}/{n} clips", end="\n" if i == n else "", file=sys.stderr, flush=True)
 
-    manifest = generate_world(WorldSpec(n=args.n, seed=args.seed, audio_only=args.audio_only), args.out,
+    manifest = generate_world(WorldSpec(n=args.n, seed=args.seed, audio_only=args.audio_only,
+                                                    workers=args.workers), args.out,
                               _bank(args.sources), progress=progress)
     print(manifest)
     return 0
