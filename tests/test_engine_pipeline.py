@@ -49,6 +49,11 @@ def test_takes_and_sidecars_written_and_regenerated_bit_identically(tmp_path):
         assert np.array_equal(again, audio)
     raw = json.loads(results[0].sidecar_path.read_text())
     assert raw["model"]["hash"] == pipeline.models.get("fake", pipeline.device).identity.hash
+    # each take states its level; every file peaks at it, never above full scale
+    for result in results:
+        level = json.loads(result.sidecar_path.read_text())["extra"]["level"]
+        peak = 20 * np.log10(np.abs(sf.read(result.wav_path, dtype="float32")[0]).max())
+        assert level["mode"] == "peak" and peak == pytest.approx(level["peak_dbfs"], abs=0.01) and peak <= -0.99
     assert not np.array_equal(sf.read(results[0].wav_path)[0], sf.read(results[1].wav_path)[0])
 
 
@@ -119,6 +124,9 @@ def test_three_windows_join_without_gap_or_click(tmp_path):
         ideal = model.decode_latents((base + 0.01 * torch.arange(1, 101, dtype=torch.float64))
                                      .float()[None, None].repeat(1, 2, 1))[0].numpy()
         assert take.shape == ideal.shape
+        level = rendered.levels[req.seeds.index(seed)]        # takes leave at a stated peak level
+        assert level.mode == "peak" and level.peak_dbfs == pytest.approx(-1.0, abs=0.01)
+        ideal = ideal * 10 ** (level.gain_db / 20)
         assert np.max(np.abs(take - ideal)) < 2e-3          # continuous through both seams
         clicks = np.max(np.abs(np.diff(take)))
         assert clicks <= np.max(np.abs(np.diff(ideal))) * 1.01
@@ -202,7 +210,7 @@ def test_a_sixty_second_region_is_one_continuous_take(tmp_path):
     take = rendered.audio[7]
     assert take.shape == (60 * SR,)
     # one amplitude ramp from start to end: frame RMS never jumps between neighbouring frames
-    rms = np.sqrt(2 * np.mean(take.reshape(-1, HOP) ** 2, axis=1))
+    rms = np.sqrt(2 * np.mean(take.reshape(-1, HOP) ** 2, axis=1)) / 10 ** (rendered.levels[0].gain_db / 20)
     assert np.max(np.abs(np.diff(rms))) < 0.0015 and rms[-1] - rms[0] == pytest.approx(0.0005 * 2399, rel=0.01)
 
 

@@ -33,7 +33,8 @@ import torch
 from foley_studio.core.timebase import LATENT_HOP, LATENT_RATE, SAMPLE_RATE, samples_to_latents, seconds_to_samples
 from foley_studio.media.audio import read_audio
 from foley_studio.media.probe import check_exists, probe
-from foley_studio.media.video import frames_for_encoder
+from foley_studio.media.levels import TakeLevel, normalise_take
+from foley_studio.media.video import encoder_frames
 
 from .caches import Caches, audio_key
 from .device import autocast, choose_device, describe, is_out_of_memory, release_memory
@@ -113,6 +114,7 @@ class Rendered:
     windows: list[Window] = field(default_factory=list)
     device: str = "cpu"
     picture_seconds: float | None = None       # seconds of the region the video covers (None: no video)
+    levels: list[TakeLevel] = field(default_factory=list)   # take i -> how it was normalised
 
     @property
     def audio(self) -> dict[int, np.ndarray]:
@@ -177,6 +179,8 @@ class Pipeline:
                      "windows": len(rendered.windows), "batched_windows": True}
             if rendered.picture_seconds is not None:
                 extra["picture_seconds"] = round(rendered.picture_seconds, 6)
+            if rendered.levels:
+                extra["level"] = rendered.levels[row].to_json()
             results.append(self.store.write(rendered.rows[row], request=rendered.batch_request(row), seed=seed,
                                             cfg=cfg, model=loaded.identity, extra=extra))
         _emit(progress, Progress("done", 1.0, takes=len(request.seeds)))
@@ -246,6 +250,7 @@ class _Job:
         reference = self._reference()
         n_takes = len(request.seeds)
         rows: list[np.ndarray | None] = [None] * n_takes
+        levels: list[TakeLevel | None] = [None] * n_takes
         batches: list[tuple[int, ...]] = [()] * n_takes
         pending = list(range(n_takes))         # takes by index: a "vary γ" request repeats its seed
         limit = min(self.p.max_batch or len(pending), len(pending))
@@ -268,7 +273,8 @@ class _Job:
                             len(chunk), describe(self.device), limit)
                 continue
             for row, take_audio in zip(chunk, chunk_audio):
-                rows[row] = take_audio
+                # a continuation must keep the level of the audio it continues: only limit it
+                rows[row], levels[row] = normalise_take(take_audio, "limit" if given is not None else "peak")
                 batches[row] = tuple(chunk)
             pending = pending[len(chunk):]
             self.first_take += len(chunk)
@@ -277,7 +283,7 @@ class _Job:
         if self.video_end is not None:
             picture = max(0, min(request.end, self.video_end) - request.start) / SAMPLE_RATE
         return Rendered(request, rows, batches, self.context_hash.hexdigest(), windows, describe(self.device),
-                        picture)
+                        picture, levels)
 
     def _check_cancel(self) -> None:
         if self.is_cancelled():
@@ -362,9 +368,8 @@ class _Job:
         check_exists(path)        # a moved video is for the user to relink, not a crash in the cache
 
         def encode() -> torch.Tensor:
-            frames = frames_for_encoder(path, float(self.model.video_fps), int(self.model.video_size),
-                                        start / SAMPLE_RATE, end / SAMPLE_RATE)
-            feats = self.model.encode_video(torch.from_numpy(frames).to(self.device))
+            frames, fps = encoder_frames(path, self.model.video_input, start / SAMPLE_RATE, end / SAMPLE_RATE)
+            feats = self.model.encode_video(torch.from_numpy(frames).to(self.device), fps)
             return feats.float()
         feats = self.p.caches.video.get_or_compute(path, self.loaded.identity.hash, start, end, encode)
         self.context_hash.update(hashlib.sha256(feats.numpy().tobytes()).digest())
