@@ -66,7 +66,10 @@ class FakeModel(torch.nn.Module):
             out[i] = amp * carrier
         return torch.from_numpy(out)
 
-    def encode_video(self, frames: torch.Tensor) -> torch.Tensor:
+    def video_input(self, native_fps: float | None) -> tuple[float, int, str]:
+        return self.video_fps, self.video_size, "cover"
+
+    def encode_video(self, frames: torch.Tensor, fps: float | None = None) -> torch.Tensor:
         return frames.float().mean(dim=(1, 2, 3))[:, None].repeat(1, 4)
 
     # ---- conditions and sampling

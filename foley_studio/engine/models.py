@@ -44,8 +44,8 @@ class ModelSizes(Protocol):
 class GenerativeModel(Protocol):
     """What the engine needs from a model: `model.foley.FoleyModel` and the tests' fakes promise this.
 
-    Shapes: waves (B, N) float at 48 kHz; latents (B, C_z, T); frames uint8 (T_f, H, W, 3) at
-    `video_fps`, `video_size` square. `prepare_conditions` returns whatever `sample` takes.
+    Shapes: waves (B, N) float at 48 kHz; latents (B, C_z, T); frames uint8 (T, H, W, 3) read as
+    `video_input(native fps) -> (fps, size, fit)` says, encoded to features at `video_fps`. `prepare_conditions` returns whatever `sample` takes.
     `tests/test_engine_model_protocol.py` checks both against this, member by member.
     """
 
@@ -58,7 +58,8 @@ class GenerativeModel(Protocol):
 
     def encode_audio(self, wave: torch.Tensor) -> torch.Tensor: ...
     def decode_latents(self, z: torch.Tensor) -> torch.Tensor: ...
-    def encode_video(self, frames: torch.Tensor) -> torch.Tensor: ...
+    def video_input(self, native_fps: float | None) -> tuple[float, int, str]: ...
+    def encode_video(self, frames: torch.Tensor, fps: float | None = None) -> torch.Tensor: ...
     def prepare_conditions(self, *, n_latents: int, video_feats: torch.Tensor | None = None, prompt: str = "",
                            negative_prompt: str | None = None, quality: str | None = None,
                            context_latents: torch.Tensor | None = None, context_mask: torch.Tensor | None = None,

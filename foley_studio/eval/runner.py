@@ -18,7 +18,7 @@ import torch
 
 from foley_studio.core.timebase import LATENT_RATE, SAMPLE_RATE
 from foley_studio.media.audio import read_audio
-from foley_studio.media.video import frames_for_encoder
+from foley_studio.media.video import encoder_frames
 
 from .classifier import AudioClassifier
 from .data import EvalClip
@@ -131,10 +131,10 @@ class Harness:
     def video_feats(self, clip: EvalClip) -> torch.Tensor:
         """Video features of the whole clip at the model's video rate: (T_f, C_v)."""
         if clip.id not in self._video:
-            frames = frames_for_encoder(clip.video, float(self.model.video_fps), int(self.model.video_size),
-                                        0.0, clip.duration)
+            frames, fps = encoder_frames(clip.video, self.model.video_input, 0.0, clip.duration)
             with torch.no_grad():
-                self._video[clip.id] = self.model.encode_video(torch.from_numpy(frames).to(self.model.device)).float()
+                self._video[clip.id] = self.model.encode_video(torch.from_numpy(frames).to(self.model.device),
+                                                               fps).float()
         return self._video[clip.id]
 
     def _video_slice(self, clip: EvalClip, start_s: float, end_s: float) -> torch.Tensor:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import logging
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import av
@@ -203,26 +203,48 @@ def _to_rgb(frame: av.VideoFrame, width: int | None, height: int | None, rotatio
 
 
 def frames_for_encoder(path: str | Path, fps: float, size: int, start: float = 0.0,
-                       end: float | None = None) -> np.ndarray:
-    """Frames sampled at `fps` over [start, end), each scaled to cover `size`x`size` and centre-cropped.
+                       end: float | None = None, *, fit: str = "cover") -> np.ndarray:
+    """Frames sampled at `fps` over [start, end), each made `size`x`size`.
 
+    `fit="cover"` scales to cover the square and centre-crops (the sides of a wide frame are lost);
+    `fit="squash"` scales the whole picture into the square (nothing is lost; shapes are stretched).
     Returns uint8 (T, size, size, 3) with T = ceil((end - start) * fps): frame i is the picture
     shown at start + i / fps (the last frame repeats past the end of the video).
     """
     if fps <= 0 or size <= 0:
         raise ValueError(f"fps and size must be positive, got {fps=} {size=}")
+    if fit not in ("cover", "squash"):
+        raise ValueError(f"fit must be 'cover' or 'squash', got {fit!r}")
     with VideoReader(path) as reader:
         end = reader.duration if end is None else end
         n = max(0, math.ceil((end - start) * fps - 1e-9))
         out = np.empty((n, size, size, 3), np.uint8)
-        scale = size / min(reader.info.width, reader.info.height)
-        w = max(size, int(round(reader.info.width * scale)))
-        h = max(size, int(round(reader.info.height * scale)))
+        if fit == "squash":
+            w = h = size
+        else:
+            scale = size / min(reader.info.width, reader.info.height)
+            w = max(size, int(round(reader.info.width * scale)))
+            h = max(size, int(round(reader.info.height * scale)))
         x0, y0 = (w - size) // 2, (h - size) // 2
         for i in range(n):
             img = reader.frame_at(start + i / fps, width=w, height=h)
             out[i] = img[y0:y0 + size, x0:x0 + size]
     return out
+
+
+def encoder_frames(path: str | Path, reading: Callable[[float | None], tuple[float, int, str]],
+                   start: float = 0.0, end: float | None = None) -> tuple[np.ndarray, float]:
+    """Frames as a video encoder wants them: `reading(native fps) -> (fps, size, fit)` (a model's
+    `video_input`) decides; returns the frames and the rate they were sampled at."""
+    fps, size, fit = reading(native_fps(path))
+    return frames_for_encoder(path, fps, size, start, end, fit=fit), fps
+
+
+def native_fps(path: str | Path) -> float | None:
+    """The video's average frame rate (None when the file does not say)."""
+    from .probe import probe
+    fps = probe(path).fps
+    return float(fps) if fps else None
 
 
 def extract_audio(path: str | Path) -> np.ndarray:

@@ -14,6 +14,7 @@ properties, so they cannot drift apart. Presets:
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,20 +92,45 @@ class TextEncoderConfig:
 
 @dataclass(frozen=True)
 class VideoEncoderConfig:
-    """The video encoder: frames at `fps`, `size` px square -> features (T_f, dim)."""
+    """The video encoder: frames -> features (T_f, dim) at `fps`.
 
-    kind: str = "conv"                  # "conv" (trained with the model) | "pretrained" (frozen, local file)
+    "conv" and "pretrained" read frames at `fps`, scaled to cover `size`x`size` and centre-cropped;
+    "motion" reads frames at the video's own rate (up to `max_input_fps`), the whole frame squashed
+    to `size`x`size`, and resamples its features to `fps` (the latent rate in the demo configs).
+    """
+
+    kind: str = "conv"                  # "conv" | "motion" (trained here) | "pretrained" (frozen conv, local file)
     fps: float = 20.0
     size: int = 64
     dim: int = 64                       # C_v
     channels: tuple[int, ...] = (16, 32, 64, 128)
     path: str | None = None             # pretrained kind: safetensors of a conv encoder of this config
+    max_input_fps: float = 60.0         # motion kind: faster videos are decimated by a whole factor
+    dilations: tuple[int, ...] = (1, 2, 4)   # motion kind: temporal stack; reach ±(2 + sum) input frames
 
     def __post_init__(self) -> None:
-        if self.kind not in ("conv", "pretrained"):
-            raise ValueError(f"video encoder kind must be 'conv' or 'pretrained', got {self.kind!r}")
+        if self.kind not in VIDEO_KINDS:
+            raise ValueError(f"video encoder kind must be one of {', '.join(VIDEO_KINDS)}, got {self.kind!r}")
         if self.fps <= 0 or self.size < 8:
             raise ValueError(f"video encoder needs fps > 0 and size >= 8 px, got fps={self.fps}, size={self.size}")
+        if self.max_input_fps <= 0:
+            raise ValueError(f"video encoder max_input_fps must be > 0, got {self.max_input_fps}")
+
+    @property
+    def fit(self) -> str:
+        """How a frame becomes `size`x`size`: "squash" keeps the whole picture, "cover" centre-crops it."""
+        return "squash" if self.kind == "motion" else "cover"
+
+    def input_fps(self, native_fps: float | None) -> float:
+        """The rate to sample a video at for this encoder (its native rate for the motion kind)."""
+        if self.kind != "motion":
+            return self.fps
+        if not native_fps or native_fps <= 0:
+            return min(30.0, self.max_input_fps)
+        return native_fps / math.ceil(native_fps / self.max_input_fps - 1e-9)
+
+
+VIDEO_KINDS = ("conv", "motion", "pretrained")
 
 
 # ----------------------------------------------------------------------------- denoiser

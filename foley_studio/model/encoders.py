@@ -9,13 +9,15 @@
 `VideoEncoder.encode(frames uint8 (T, H, W, 3), fps) -> feats (T, dim)`: a small 2D conv encoder
 over each frame and its difference to the previous one (motion is what carries sync), followed by a
 temporal conv; trained with the model, or loaded frozen from a local safetensors file ("pretrained",
-the slot for a CAVP-like encoder).
+the slot for a CAVP-like encoder). `MotionVideoEncoder` ("motion"): frames at the video's own rate,
+motion inputs, location-keeping pooling and a ±9-frame reach, features resampled to the latent rate.
 
 Quality tags join captions in exactly one place: `caption_with_quality`.
 """
 from __future__ import annotations
 
 import logging
+import math
 import re
 import zlib
 from pathlib import Path
@@ -231,7 +233,85 @@ class VideoEncoder(nn.Module):
         return self(x)
 
 
-def build_video_encoder(config: VideoEncoderConfig) -> VideoEncoder:
+def features_at_rate(feats: Tensor, src_rate: float, dst_rate: float, n_out: int) -> Tensor:
+    """(T, C) -> (n_out, C): linear interpolation between frame centres (frame k covers [k, k+1) / rate)."""
+    t_out = (torch.arange(n_out, dtype=torch.float64, device=feats.device) + 0.5) / dst_rate
+    pos = (t_out * src_rate - 0.5).clamp(0, max(feats.shape[0] - 1, 0))
+    lo = pos.floor().long()
+    hi = (lo + 1).clamp(max=feats.shape[0] - 1)
+    w = (pos - lo).to(feats.dtype)[:, None]
+    return feats[lo] * (1 - w) + feats[hi] * w
+
+
+class MotionVideoEncoder(nn.Module):
+    """Frames at the video's own rate -> features at `config.fps`, built to see *where motion changes*.
+
+    Inputs carry motion, not looks: each frame minus the clip's mean frame (a static background
+    vanishes), the first and the second temporal difference (a contact is a sudden change of
+    velocity: a spike in the second difference). Three strided convs give a coarse map per frame; a
+    temporal conv at every map location sees each place's motion over ±2 frames; spatial pooling keeps
+    where the motion is (mean, max and a learned attention pool, not a mean alone); a dilated
+    temporal stack widens the reach to about ±9 frames; the result is resampled to `config.fps`.
+    """
+
+    def __init__(self, config: VideoEncoderConfig):
+        super().__init__()
+        self.config = config
+        self.fps, self.size, self.dim = config.fps, config.size, config.dim
+        layers: list[nn.Module] = []
+        cin = 9
+        for cout in config.channels:
+            layers += [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.GroupNorm(min(8, cout), cout), nn.GELU()]
+            cin = cout
+        self.frame_net = nn.Sequential(*layers)
+        self.local_time = nn.Conv1d(cin, cin, 5, padding=2, groups=max(1, cin // 16))
+        self.attn = nn.Conv2d(cin, 1, 1)
+        self.proj = nn.Linear(3 * cin, config.dim)
+        self.stack = nn.ModuleList(nn.Conv1d(config.dim, config.dim, 3, padding=d, dilation=d) for d in config.dilations)
+        self.out = nn.Conv1d(config.dim, config.dim, 3, padding=1)
+
+    @property
+    def external_weights(self) -> bool:
+        return False
+
+    @staticmethod
+    def motion_inputs(x: Tensor) -> Tensor:
+        """(T, 3, S, S) in [-1, 1] -> (T, 9, S, S): frame minus clip mean, first and second differences."""
+        prev = torch.cat([x[:1], x[:-1]])
+        nxt = torch.cat([x[1:], x[-1:]])
+        return torch.cat([x - x.mean(dim=0, keepdim=True), x - prev, nxt - 2 * x + prev], dim=1)
+
+    def forward(self, frames: Tensor, fps: float, n_out: int | None = None) -> Tensor:
+        """(T, 3, size, size) floats in [-1, 1] at `fps` -> (n_out, dim) at `config.fps`."""
+        x = self.motion_inputs(frames)
+        maps = torch.cat([self.frame_net(chunk) for chunk in x.split(256)])        # (T, C, h, w)
+        t, c, h, w = maps.shape
+        local = maps.permute(2, 3, 1, 0).reshape(h * w, c, t)
+        local = (local + self.local_time(F.gelu(local))).reshape(h, w, c, t).permute(3, 2, 0, 1)   # (T, C, h, w)
+        weights = torch.softmax(self.attn(local).flatten(1), dim=1).view(t, 1, h, w)
+        pooled = torch.cat([local.mean(dim=(2, 3)), local.amax(dim=(2, 3)), (local * weights).sum(dim=(2, 3))], 1)
+        y = self.proj(pooled).T[None]                                               # (1, dim, T)
+        for conv in self.stack:
+            y = y + conv(F.gelu(y))
+        n_out = n_out if n_out is not None else max(1, math.ceil(t * self.fps / fps - 1e-6))
+        y = features_at_rate(y[0].T, fps, self.fps, n_out).T[None]
+        return (y + self.out(F.gelu(y)))[0].T
+
+    def encode(self, frames: Tensor, fps: float | None = None, n_out: int | None = None) -> Tensor:
+        """uint8 (T, H, W, 3) frames at `fps` (the video's own rate) -> (n_out, dim) at `config.fps`."""
+        assert frames.dim() == 4 and frames.shape[-1] == 3, f"expected (T, H, W, 3) frames, got {tuple(frames.shape)=}"
+        fps = float(fps or self.config.input_fps(None))
+        if frames.shape[0] == 0:
+            return self.proj.weight.new_zeros(0, self.dim)
+        x = frames.to(self.proj.weight.device).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        if x.shape[-2:] != (self.size, self.size):
+            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)
+        return self(x, fps, n_out)
+
+
+def build_video_encoder(config: VideoEncoderConfig) -> VideoEncoder | MotionVideoEncoder:
+    if config.kind == "motion":
+        return MotionVideoEncoder(config)
     encoder = VideoEncoder(config)
     if config.kind == "pretrained":
         _load_pretrained_video(encoder, config)

@@ -84,10 +84,16 @@ class FoleyModel(nn.Module):
         with torch.autocast(self.device.type, enabled=False):
             return self.autoencoder.decode(z.to(self.device, torch.float32))
 
-    def encode_video(self, frames: Tensor) -> Tensor:
-        """uint8 (T_f, H, W, 3) frames at `.video_fps` -> (T_f, C_v). Gradients only while training."""
+    def video_input(self, native_fps: float | None) -> tuple[float, int, str]:
+        """How to read a video for this model's encoder: (sampling rate, size px, fit "cover"|"squash")."""
+        video = self.config.video
+        return video.input_fps(native_fps), video.size, video.fit
+
+    def encode_video(self, frames: Tensor, fps: float | None = None) -> Tensor:
+        """uint8 (T, H, W, 3) frames read as `video_input` says (at `fps`) -> (T_f, C_v) at `.video_fps`.
+        Gradients only while training."""
         with torch.set_grad_enabled(self.training and torch.is_grad_enabled()):
-            return self.video_encoder.encode(frames)
+            return self.video_encoder.encode(frames, fps)
 
     # -- conditions (once per generation)
     @torch.no_grad()

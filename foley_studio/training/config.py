@@ -39,6 +39,7 @@ class TrainConfig:
     crop_seconds: float = 1.0           # random crops of this length
     stft_scales: tuple[int, ...] = (256, 512, 1024, 2048)
     w_stft: float = 1.0
+    w_stft_hf: float = 0.0              # >0: also the STFT loss of pre-emphasised audio (sharper highs)
     w_wave: float = 1.0
     w_kl: float = 1e-4
     # DiT stage
@@ -55,6 +56,7 @@ class TrainConfig:
     video_encoder_from: str | None = None  # run folder of a finished video sync stage (loaded before freezing)
     # video sync stage (stage 1b)
     sync_crop_seconds: float = 3.2      # random crops of this length per row
+    sync_augment: bool = False          # crop-and-resize, shift, mirror and colour jitter of each crop
     qualities: tuple[str | None, ...] = ("high", "low", None)   # which manifest rows to use
     # bookkeeping
     log_every: int = 10

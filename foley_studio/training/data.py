@@ -26,7 +26,7 @@ from torch import Tensor
 
 from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.media.audio import read_audio
-from foley_studio.media.video import frames_for_encoder
+from foley_studio.media.video import encoder_frames, frames_for_encoder
 from foley_studio.model.encoders import caption_with_quality
 from foley_studio.model.foley import FoleyModel
 
@@ -34,7 +34,7 @@ from foley_studio.media.manifest import ManifestError, ManifestRow, read_manifes
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def select_rows(manifest: Path, split: str | None, qualities: tuple[str | None, ...]) -> list[ManifestRow]:
@@ -182,17 +182,25 @@ def _cache_video(model: FoleyModel, paths: list[str], seconds: float, folder: Pa
     n_frames = int(round(seconds * fps))
     if frozen:
         feats = torch.zeros(len(paths), n_frames, model.config.video.dim)
+    elif model.config.video.kind == "motion":
+        from .trainer import TrainingError
+        raise TrainingError("the motion video encoder is trained in the video sync stage; set "
+                            "freeze_video_encoder (and video_encoder_from) for the DiT stage")
     else:
         frames = np.lib.format.open_memmap(folder / "frames.npy", mode="w+", dtype=np.uint8,
                                            shape=(len(paths), n_frames, size, size, 3))
     for j, path in enumerate(paths):
-        clip = frames_for_encoder(path, fps, size, 0.0, seconds)[:n_frames]
-        if clip.shape[0] < n_frames:      # a short video: hold its last frame
-            pad = np.repeat(clip[-1:], n_frames - clip.shape[0], axis=0)
-            clip = np.concatenate([clip, pad])
         if frozen:
-            feats[j] = model.video_encoder.encode(torch.from_numpy(clip)).cpu()
+            clip, rate = encoder_frames(path, model.video_input, 0.0, seconds)
+            with torch.no_grad():
+                f = model.video_encoder.encode(torch.from_numpy(clip), rate).cpu()[:n_frames]
+            feats[j, : f.shape[0]] = f
+            if f.shape[0] < n_frames:      # a short video: hold its last features
+                feats[j, f.shape[0]:] = f[-1:]
         else:
+            clip = frames_for_encoder(path, fps, size, 0.0, seconds)[:n_frames]
+            if clip.shape[0] < n_frames:      # a short video: hold its last frame
+                clip = np.concatenate([clip, np.repeat(clip[-1:], n_frames - clip.shape[0], axis=0)])
             frames[j] = clip
         if progress:
             progress("video", j + 1, len(paths))

@@ -1,4 +1,5 @@
-"""Autoencoder losses: multi-resolution STFT (log-magnitude + spectral convergence) and waveform L1."""
+"""Autoencoder losses: multi-resolution STFT (log-magnitude + spectral convergence, optionally on a
+pre-emphasised copy that weighs the highs) and waveform L1."""
 from __future__ import annotations
 
 import torch
@@ -21,6 +22,11 @@ def multi_resolution_stft_loss(pred: Tensor, target: Tensor, scales: tuple[int, 
         convergence = torch.linalg.norm(t - p) / torch.linalg.norm(t).clamp(min=1e-5)
         total = total + log_l1 + convergence
     return total / len(scales)
+
+
+def pre_emphasis(x: Tensor, coefficient: float = 0.9) -> Tensor:
+    """x[n] - c x[n-1]: tilts the spectrum up ~6 dB/octave, so STFT losses on it weigh the highs more."""
+    return x[..., 1:] - coefficient * x[..., :-1]
 
 
 def waveform_l1(pred: Tensor, target: Tensor) -> Tensor:

@@ -34,7 +34,7 @@ from foley_studio.model.foley import FoleyModel, resample_features
 
 from .config import TrainConfig
 from .data import AudioCrops, FeatureCache, build_feature_cache, select_rows
-from .losses import multi_resolution_stft_loss, waveform_l1
+from .losses import multi_resolution_stft_loss, pre_emphasis, waveform_l1
 from .masking import loss_mask, masked_mse, sample_condition_mask
 from .state import EMA, load_state, save_state, step_generator
 
@@ -189,6 +189,9 @@ def _autoencoder_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir:
         wav = waveform_l1(out.recon.float(), wave)
         kl = out.kl()
         loss = cfg.w_stft * stft + cfg.w_wave * wav + cfg.w_kl * kl
+        if cfg.w_stft_hf:
+            hf = multi_resolution_stft_loss(pre_emphasis(out.recon.float()), pre_emphasis(wave), cfg.stft_scales)
+            loss = loss + cfg.w_stft_hf * hf
         optimizer_step(fabric, model, opt_f, loss, cfg)
         last = {"step": step + 1, "loss": float(loss.detach()), "stft": float(stft.detach()),
                 "wave": float(wav.detach()), "kl": float(kl.detach())}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import time
 from pathlib import Path
 
@@ -32,9 +33,9 @@ from torch import Tensor, nn
 from foley_studio.core.paths import cache_dir
 from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.media.audio import read_audio
-from foley_studio.media.video import frames_for_encoder
+from foley_studio.media.video import frames_for_encoder, native_fps
 from foley_studio.model.config import VideoEncoderConfig
-from foley_studio.model.encoders import VideoEncoder
+from foley_studio.model.encoders import MotionVideoEncoder, VideoEncoder, build_video_encoder
 
 from .config import TrainConfig
 from foley_studio.media.manifest import ManifestRow, read_manifest
@@ -43,7 +44,7 @@ from .state import load_state, save_state, step_generator
 
 log = logging.getLogger(__name__)
 
-SYNC_CACHE_VERSION = 2
+SYNC_CACHE_VERSION = 3
 TARGET_HOP = 240                 # 5 ms analysis hop at 48 kHz
 TARGET_NFFT = 480                # 10 ms window: short, so an attack is not smeared across frames
 TARGET_BANDS = 16                # log-spaced bands, 150 Hz .. 20 kHz (a 480-point FFT resolves 100 Hz)
@@ -72,13 +73,17 @@ def _band_db(wave: np.ndarray) -> np.ndarray:
 
 def audio_sync_targets(wave: np.ndarray, fps: float, n_frames: int) -> np.ndarray:
     """(n_frames, 2) float32 in [0, 1]: onset strength and loudness of audio [k/fps, (k+1)/fps)."""
-    db = _band_db(wave)
-    rise = np.maximum(np.diff(db, axis=1, prepend=db[:, :1]), 0.0).mean(axis=0)      # (M,)
-    level = db.max(axis=0)
-    edges = np.searchsorted(_flux_times(len(rise)), np.arange(n_frames + 1) / fps)
-    out = np.zeros((n_frames, 2), np.float32)
-    for k in range(n_frames):
-        lo, hi = edges[k], max(edges[k + 1], edges[k] + 1)
+    return bin_curves(onset_curves(wave), 0.0, fps, n_frames)
+
+
+def bin_curves(curves: np.ndarray, t0: float, rate: float, n_bins: int) -> np.ndarray:
+    """(n_bins, 2) in [0, 1] from `onset_curves`: the strongest rise and level inside each bin
+    [t0 + k / rate, t0 + (k + 1) / rate)."""
+    rise, level = curves
+    idx = np.searchsorted(_flux_times(len(rise)), t0 + np.arange(n_bins + 1) / rate)
+    out = np.zeros((n_bins, 2), np.float32)
+    for k in range(n_bins):
+        lo, hi = idx[k], max(idx[k + 1], idx[k] + 1)
         if lo >= len(rise):
             break
         out[k, 0] = rise[lo:hi].max() / FLUX_SCALE_DB
@@ -116,14 +121,35 @@ def _f1(matched: int, n_pred: int, n_true: int) -> float:
 
 # --------------------------------------------------------------------------- data
 
-class SyncClips:
-    """Frames (uint8 memmap) and audio targets of every video in a manifest split, cached on disk."""
+CACHE_MARGIN = 1.25              # frames are cached this much larger than the encoder's size, for crop-and-resize
 
-    def __init__(self, frames: np.ndarray, targets: np.ndarray, events: list[np.ndarray], fps: float):
-        self.frames, self.targets, self.events, self.fps = frames, targets, events, fps
+
+class SyncClips:
+    """Frames of every video in a split (read as the encoder reads them, cached on disk), the audio's
+    onset/loudness curves at 5 ms hops, and the exact impact times when the manifest has them.
+
+    Clips keep their own frame rates (the motion encoder reads videos at their native rate); frames of
+    all clips lie in one flat uint8 memmap, clip j at `offsets[j]:offsets[j + 1]`. Targets are made per
+    crop at the encoder's output rate: output bin k covers [t0 + k / rate, t0 + (k + 1) / rate).
+    """
+
+    def __init__(self, frames: np.ndarray, offsets: np.ndarray, fps: np.ndarray, curves: np.ndarray,
+                 events: list[np.ndarray], has_events: np.ndarray, video: VideoEncoderConfig, seconds: float):
+        self.frames, self.offsets, self.fps, self.curves = frames, offsets, fps, curves
+        self.events, self.has_events, self.video, self.seconds = events, has_events, video, seconds
 
     def __len__(self) -> int:
-        return self.frames.shape[0]
+        return len(self.offsets) - 1
+
+    @property
+    def rate(self) -> float:
+        return float(self.video.fps)
+
+    @property
+    def targets(self) -> np.ndarray:
+        """(clips, bins, 3) targets of whole clips from t = 0 (onset, loudness, exact event)."""
+        n = int(round(self.seconds * self.rate))
+        return np.stack([self.crop_targets(j, 0.0, n) for j in range(len(self))])
 
     @classmethod
     def build(cls, rows: list[ManifestRow], root: Path, video: VideoEncoderConfig, seconds: float,
@@ -134,46 +160,117 @@ class SyncClips:
             raise TrainingError("the video sync stage needs manifest rows with a video (this split has none); add "
                                 "video + audio rows, or skip the stage and train the DiT without video_encoder_from")
         h = hashlib.sha256(json.dumps([[r.id, r.audio, r.video] for r in clips]).encode())
-        h.update(json.dumps([video.fps, video.size, seconds, SYNC_CACHE_VERSION, FLUX_SCALE_DB]).encode())
+        h.update(json.dumps([video.kind, video.fps, video.size, video.max_input_fps, seconds, SYNC_CACHE_VERSION,
+                             FLUX_SCALE_DB, CACHE_MARGIN]).encode())
         folder = Path(cache_root) / h.hexdigest()[:16]
-        n_frames = int(round(seconds * video.fps))
         events = [np.array(sorted(e["time"] for e in r.events if e.get("kind", "impact") == "impact"))
                   for r in clips]
-        if (folder / "done.json").exists():
-            log.info("video sync cache hit: %s", folder)
-            return cls(np.load(folder / "frames.npy", mmap_mode="r"), np.load(folder / "targets.npy"), events,
-                       video.fps)
-        folder.mkdir(parents=True, exist_ok=True)
-        frames = np.lib.format.open_memmap(folder / "frames.npy", mode="w+", dtype=np.uint8,
-                                           shape=(len(clips), n_frames, video.size, video.size, 3))
-        targets = np.zeros((len(clips), n_frames, 2), np.float32)
-        for j, row in enumerate(clips):
-            clip = frames_for_encoder(row.video_path(root), video.fps, video.size, 0.0, seconds)[:n_frames]
-            if clip.shape[0] < n_frames:
-                clip = np.concatenate([clip, np.repeat(clip[-1:], n_frames - clip.shape[0], axis=0)])
-            frames[j] = clip
-            wave = read_audio(row.audio_path(root), 0, int(round(seconds * SAMPLE_RATE)))
-            targets[j] = audio_sync_targets(wave, video.fps, n_frames)
-            if (j + 1) % 50 == 0:
-                log.info("video sync cache: %d/%d clips", j + 1, len(clips))
-        frames.flush()
-        np.save(folder / "targets.npy", targets)
-        (folder / "done.json").write_text(json.dumps({"clips": len(clips), "ids": [r.id for r in clips]}))
-        return cls(np.load(folder / "frames.npy", mmap_mode="r"), targets, events, video.fps)
+        has_events = np.array([bool(r.events) for r in clips])
+        if not (folder / "done.json").exists():
+            _write_sync_cache(folder, clips, root, video, seconds)
+        meta = json.loads((folder / "done.json").read_text())
+        return cls(np.load(folder / "frames.npy", mmap_mode="r"), np.asarray(meta["offsets"]),
+                   np.asarray(meta["fps"], float), np.load(folder / "curves.npy"), events, has_events, video, seconds)
 
-    def batch(self, g: torch.Generator, n: int, crop: int) -> tuple[Tensor, Tensor]:
-        """(n, crop, S, S, 3) uint8 frames and (n, crop, 2) targets: random clips, offsets and mirror flips."""
+    def clip_frames(self, j: int) -> np.ndarray:
+        return np.array(self.frames[self.offsets[j]:self.offsets[j + 1]])
+
+    def crop_targets(self, j: int, t0: float, n_bins: int) -> np.ndarray:
+        """(n_bins, 3) onset strength, loudness, exact event (1 in the bin holding an impact) from t0."""
+        out = np.zeros((n_bins, 3), np.float32)
+        out[:, :2] = bin_curves(self.curves[j], t0, self.rate, n_bins)
+        edges_end = t0 + n_bins / self.rate
+        ev = self.events[j]
+        bins = np.floor((ev[(ev >= t0) & (ev < edges_end)] - t0) * self.rate + 1e-9).astype(int)
+        out[np.clip(bins, 0, n_bins - 1), 2] = 1.0
+        return out
+
+    def batch(self, g: torch.Generator, n: int, crop_seconds: float, *, augment: bool = False
+              ) -> tuple[list[tuple[Tensor, float]], Tensor, Tensor]:
+        """n random crops: ([(uint8 (T, S, S, 3) frames, fps)], targets (n, bins, 3), event mask (n,))."""
+        n_bins = max(4, int(round(crop_seconds * self.rate)))
         picks = torch.randint(len(self), (n,), generator=g).tolist()
-        total = self.frames.shape[1]
-        frames, targets = [], []
-        for i in picks:
-            s = int(torch.randint(max(1, total - crop + 1), (1,), generator=g))
-            f = torch.from_numpy(np.array(self.frames[i, s:s + crop]))
-            if bool(torch.rand(1, generator=g) < 0.5):
-                f = f.flip(2)                      # left-right mirror: same sound, same timing
-            frames.append(f)
-            targets.append(torch.from_numpy(self.targets[i, s:s + crop]))
-        return torch.stack(frames), torch.stack(targets)
+        items, targets = [], []
+        for j in picks:
+            fps = float(self.fps[j])
+            total = int(self.offsets[j + 1] - self.offsets[j])
+            n_in = min(total, int(math.ceil(n_bins * fps / self.rate)) + 1)
+            a = int(torch.randint(max(1, total - n_in + 1), (1,), generator=g))
+            f = torch.from_numpy(np.array(self.frames[self.offsets[j] + a:self.offsets[j] + a + n_in]))
+            f = augment_frames(f, g, self.video.size) if augment else _resize(f, self.video.size)
+            items.append((f, fps))
+            targets.append(torch.from_numpy(self.crop_targets(j, a / fps, n_bins)))
+        mask = torch.from_numpy(self.has_events[picks])
+        return items, torch.stack(targets), mask
+
+
+def _write_sync_cache(folder: Path, clips: list[ManifestRow], root: Path, video: VideoEncoderConfig,
+                      seconds: float) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    cached = max(video.size, int(round(video.size * CACHE_MARGIN)))
+    rates = [video.input_fps(native_fps(row.video_path(root))) for row in clips]
+    counts = [int(math.ceil(seconds * r - 1e-9)) for r in rates]
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    frames = np.lib.format.open_memmap(folder / "frames.npy", mode="w+", dtype=np.uint8,
+                                       shape=(int(offsets[-1]), cached, cached, 3))
+    n_hops = len(_flux_times_for(seconds))
+    curves = np.zeros((len(clips), 2, n_hops), np.float32)
+    for j, row in enumerate(clips):
+        clip = frames_for_encoder(row.video_path(root), rates[j], cached, 0.0, seconds, fit=video.fit)[:counts[j]]
+        if clip.shape[0] < counts[j]:
+            clip = np.concatenate([clip, np.repeat(clip[-1:], counts[j] - clip.shape[0], axis=0)])
+        frames[offsets[j]:offsets[j + 1]] = clip
+        wave = read_audio(row.audio_path(root), 0, int(round(seconds * SAMPLE_RATE)))
+        curves[j] = onset_curves(wave)[:, :n_hops]
+        if (j + 1) % 50 == 0:
+            log.info("video sync cache: %d/%d clips", j + 1, len(clips))
+    frames.flush()
+    np.save(folder / "curves.npy", curves)
+    (folder / "done.json").write_text(json.dumps({"clips": len(clips), "ids": [r.id for r in clips],
+                                                  "offsets": offsets.tolist(), "fps": rates}))
+
+
+def _flux_times_for(seconds: float) -> np.ndarray:
+    return _flux_times(int(round(seconds * SAMPLE_RATE)) // TARGET_HOP + 1)
+
+
+def onset_curves(wave: np.ndarray) -> np.ndarray:
+    """(2, M) per 5 ms hop: mean positive band rise (dB) and the loudest band level (dB)."""
+    db = _band_db(wave)
+    return np.stack([np.maximum(np.diff(db, axis=1, prepend=db[:, :1]), 0.0).mean(axis=0), db.max(axis=0)])
+
+
+def _resize(frames: Tensor, size: int) -> Tensor:
+    if frames.shape[1] == size and frames.shape[2] == size:
+        return frames
+    x = frames.permute(0, 3, 1, 2).float()
+    x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+
+
+def augment_frames(frames: Tensor, g: torch.Generator, size: int) -> Tensor:
+    """Random crop-and-resize (scale and aspect), shift, mirror and colour jitter of one crop, the
+    same for all its frames: where and how large things are must not be what the encoder learns."""
+    _, h, w, _ = frames.shape
+    u = torch.rand(8, generator=g).tolist()
+    scale = 0.55 + 0.45 * u[0]
+    aspect = math.exp((u[1] - 0.5) * 0.5)
+    ch = max(8, min(h, int(round(h * scale / math.sqrt(aspect)))))
+    cw = max(8, min(w, int(round(w * scale * math.sqrt(aspect)))))
+    y0, x0 = int(u[2] * (h - ch + 1)), int(u[3] * (w - cw + 1))
+    x = frames[:, y0:y0 + ch, x0:x0 + cw].permute(0, 3, 1, 2).float()
+    x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    if u[4] < 0.5:
+        x = x.flip(3)
+    gain = 0.7 + 0.6 * torch.rand(3, generator=g)                    # per-channel colour gain
+    contrast = 0.6 + 0.8 * u[5]
+    bright = (u[6] - 0.5) * 60.0
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    x = (x - mean) * contrast + mean + bright
+    x = x * gain.view(1, 3, 1, 1)
+    if u[7] < 0.3:
+        x = x.mean(dim=1, keepdim=True).expand_as(x)                # grey footage
+    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
 
 
 def _one_row_per_video(rows: list[ManifestRow]) -> list[ManifestRow]:
@@ -190,41 +287,63 @@ def _one_row_per_video(rows: list[ManifestRow]) -> list[ManifestRow]:
 # --------------------------------------------------------------------------- model and loss
 
 class SyncProbe(nn.Module):
-    """The video encoder plus a linear head to the two targets (the head is dropped after training)."""
+    """The video encoder plus a linear head to the three targets (the head is dropped after training)."""
 
     def __init__(self, config: VideoEncoderConfig):
         super().__init__()
-        self.encoder = VideoEncoder(config)
-        self.head = nn.Linear(config.dim, 2)
+        self.encoder = build_video_encoder(config)
+        self.head = nn.Linear(config.dim, 3)
 
-    def forward(self, frames: Tensor) -> Tensor:
-        """uint8 (B, T, S, S, 3) -> logits (B, T, 2)."""
-        return torch.stack([self.head(self.encoder.encode(f)) for f in frames])
+    def forward(self, items: list[tuple[Tensor, float]], n_bins: int) -> Tensor:
+        """[(uint8 (T, S, S, 3), fps)] -> logits (B, n_bins, 3) at the encoder's rate."""
+        return torch.stack([self.head(_encode(self.encoder, f, fps, n_bins)) for f, fps in items])
 
 
-def sync_loss(logits: Tensor, targets: Tensor) -> tuple[Tensor, dict[str, float]]:
+def _encode(encoder: nn.Module, frames: Tensor, fps: float, n_bins: int) -> Tensor:
+    if isinstance(encoder, MotionVideoEncoder):
+        return encoder.encode(frames, fps, n_out=n_bins)
+    feats = encoder.encode(frames, fps)
+    if feats.shape[0] < n_bins:
+        feats = torch.cat([feats, feats[-1:].expand(n_bins - feats.shape[0], -1)])
+    return feats[:n_bins]
+
+
+def sync_loss(logits: Tensor, targets: Tensor, event_mask: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
     onset = F.binary_cross_entropy_with_logits(logits[..., 0], targets[..., 0],
                                                pos_weight=logits.new_tensor(ONSET_POS_WEIGHT))
     loud = F.binary_cross_entropy_with_logits(logits[..., 1], targets[..., 1])
-    return onset + loud, {"onset": float(onset.detach()), "loudness": float(loud.detach())}
+    loss, parts = onset + loud, {"onset": float(onset.detach()), "loudness": float(loud.detach())}
+    if targets.shape[-1] > 2 and logits.shape[-1] > 2:
+        mask = torch.ones(targets.shape[0], dtype=torch.bool) if event_mask is None else event_mask
+        if bool(mask.any()):
+            ev = F.binary_cross_entropy_with_logits(logits[mask][..., 2], targets[mask][..., 2],
+                                                    pos_weight=logits.new_tensor(2 * ONSET_POS_WEIGHT))
+            loss = loss + ev
+            parts["event"] = float(ev.detach())
+    return loss, parts
 
 
 @torch.no_grad()
 def evaluate_sync(probe: SyncProbe, clips: SyncClips, tolerance_s: float = 0.05) -> dict[str, float]:
-    """Val loss, and impact-onset F1 (±tolerance) of the predicted onsets and of the audio targets."""
+    """Val loss, and impact-onset F1 (±tolerance) of the predicted onsets, of the event head and of
+    the audio targets themselves."""
     probe.eval()
-    losses, pred_counts, target_counts = [], np.zeros(3), np.zeros(3)
-    for i in range(len(clips)):
-        frames = torch.from_numpy(np.array(clips.frames[i]))[None]
-        logits = probe(frames)
-        losses.append(float(sync_loss(logits, torch.from_numpy(clips.targets[i])[None])[0]))
-        prob = torch.sigmoid(logits[0, :, 0]).numpy()
-        to_times = lambda idx: (idx + 0.5) / clips.fps    # noqa: E731 — frame k covers [k, k+1)/fps
-        pred_counts += event_f1(to_times(pick_onset_frames(prob)), clips.events[i], tolerance_s)
-        target_counts += event_f1(to_times(pick_onset_frames(clips.targets[i, :, 0])), clips.events[i], tolerance_s)
+    losses, counts = [], {"pred": np.zeros(3), "event": np.zeros(3), "target": np.zeros(3)}
+    n_bins = int(round(clips.seconds * clips.rate))
+    to_times = lambda idx: (idx + 0.5) / clips.rate     # noqa: E731 — bin k covers [k, k+1) / rate
+    for j in range(len(clips)):
+        frames = _resize(torch.from_numpy(clips.clip_frames(j)), clips.video.size)
+        logits = probe([(frames, float(clips.fps[j]))], n_bins)
+        target = torch.from_numpy(clips.crop_targets(j, 0.0, n_bins))[None]
+        losses.append(float(sync_loss(logits, target, torch.tensor([bool(clips.has_events[j])]))[0]))
+        prob = torch.sigmoid(logits[0]).numpy()
+        counts["pred"] += event_f1(to_times(pick_onset_frames(prob[:, 0])), clips.events[j], tolerance_s)
+        counts["event"] += event_f1(to_times(pick_onset_frames(prob[:, 2])), clips.events[j], tolerance_s)
+        counts["target"] += event_f1(to_times(pick_onset_frames(target[0, :, 0].numpy())), clips.events[j],
+                                     tolerance_s)
     probe.train()
-    return {"val_loss": round(float(np.mean(losses)), 5), "val_onset_f1": round(_f1(*pred_counts), 4),
-            "target_onset_f1": round(_f1(*target_counts), 4)}
+    return {"val_loss": round(float(np.mean(losses)), 5), "val_onset_f1": round(_f1(*counts["pred"]), 4),
+            "val_event_f1": round(_f1(*counts["event"]), 4), "target_onset_f1": round(_f1(*counts["target"]), 4)}
 
 
 # --------------------------------------------------------------------------- the stage
@@ -252,15 +371,15 @@ def video_sync_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: P
     run_log = RunLog(out_dir, fabric.is_global_zero)
     wrapped, opt_f = fabric.setup(probe, opt)
     local = _local_batch(cfg, fabric)
-    crop = max(4, int(round(cfg.sync_crop_seconds * mcfg.video.fps)))
     last: dict = {}
     t0 = time.monotonic()
     for step in range(start, cfg.steps):
         g = step_generator(cfg.seed, step, fabric.global_rank)
-        frames, targets = train.batch(g, local, crop)
+        items, targets, mask = train.batch(g, local, cfg.sync_crop_seconds, augment=cfg.sync_augment)
         for group in opt_f.param_groups:
             group["lr"] = learning_rate(cfg, step)
-        loss, parts = sync_loss(wrapped(frames.to(fabric.device)), targets.to(fabric.device))
+        items = [(f.to(fabric.device), fps) for f, fps in items]
+        loss, parts = sync_loss(wrapped(items, targets.shape[1]), targets.to(fabric.device), mask)
         optimizer_step(fabric, wrapped, opt_f, loss, cfg)
         last = {"step": step + 1, "loss": float(loss.detach()), **parts}
         stop, checkpoint_due = log_and_check(fabric, cfg, run_log, t0, step, last)
@@ -284,13 +403,13 @@ def _rows(manifest: Path, split: str) -> list[ManifestRow]:
     return [r for r in read_manifest(manifest, split) if r.video]
 
 
-def _write_encoder(encoder: VideoEncoder, config: VideoEncoderConfig, out_dir: Path) -> None:
+def _write_encoder(encoder: nn.Module, config: VideoEncoderConfig, out_dir: Path) -> None:
     state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
     save_file(state, str(out_dir / WEIGHTS_FILE))
     (out_dir / "video_encoder.json").write_text(json.dumps({"video": dict(config.__dict__)}, indent=1, default=str))
 
 
-def load_video_encoder_weights(encoder: VideoEncoder, source: str | Path) -> None:
+def load_video_encoder_weights(encoder: nn.Module, source: str | Path) -> None:
     """Load a finished video sync run (its folder or weights file) into `encoder`; the config must fit."""
     from .trainer import TrainingError
     path = Path(source)
