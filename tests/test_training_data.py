@@ -90,7 +90,7 @@ def test_text_variants_cover_the_dropout_scheme():
 def test_dit_crops_keep_frames_aligned_with_latents():
     from foley_studio.training.config import TrainConfig
     from foley_studio.training.data import FeatureCache
-    from foley_studio.training.trainer import make_dit_batch
+    from foley_studio.training.dit_stage import make_dit_batch
 
     n_lat, fps = 320, 20.0
     latents = torch.arange(n_lat, dtype=torch.float32).repeat(3, 2, 1)          # value = latent index

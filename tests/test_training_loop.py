@@ -13,8 +13,9 @@ from foley_studio.model.config import TINY
 from foley_studio.model.foley import FoleyModel
 from foley_studio.training.config import TrainConfig, TrainConfigError
 from foley_studio.training.data import build_feature_cache, select_rows
+from foley_studio.training.dit_stage import DiTObjective, make_dit_batch, probe_dit_loss
 from foley_studio.training.state import EMA
-from foley_studio.training.trainer import DiTObjective, make_dit_batch, probe_dit_loss, run_stage
+from foley_studio.training.trainer import run_stage
 
 
 def _cfg(**kw) -> TrainConfig:

@@ -9,7 +9,7 @@ from foley_studio.model.foley import FoleyModel
 from foley_studio.training.config import TrainConfig
 from foley_studio.training.data import FeatureCache
 from foley_studio.training.masking import loss_mask, masked_mse, sample_condition_mask
-from foley_studio.training.trainer import DiTObjective, make_dit_batch
+from foley_studio.training.dit_stage import DiTObjective, make_dit_batch
 
 
 def test_spans_follow_the_paper():

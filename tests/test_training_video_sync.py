@@ -11,13 +11,13 @@ from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.model.config import TINY
 from foley_studio.model.encoders import VideoEncoder
 from foley_studio.training.config import TrainConfig
-from foley_studio.training.export import TrainingInitError, saved_part
 from foley_studio.media.manifest import read_manifest
 from foley_studio.training.trainer import TrainingError, run_stage
 from foley_studio.training.video_sync import (
     SyncClips, SyncProbe, audio_sync_targets, evaluate_sync, event_f1, load_video_encoder_weights,
     pick_onset_frames, sync_loss,
 )
+from foley_studio.training.warm_start import TrainingInitError, saved_part
 
 
 def _clicks(times: list[float], seconds: float = 4.0) -> np.ndarray:

@@ -26,11 +26,12 @@ from torch import Tensor
 
 from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.media.audio import read_audio
+from foley_studio.media.manifest import ManifestError, ManifestRow, read_manifest
 from foley_studio.media.video import encoder_frames, frames_for_encoder
 from foley_studio.model.encoders import caption_with_quality
 from foley_studio.model.foley import FoleyModel
 
-from foley_studio.media.manifest import ManifestError, ManifestRow, read_manifest
+from .harness import TrainingError
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,6 @@ def _cache_video(model: FoleyModel, paths: list[str], seconds: float, folder: Pa
     if frozen:
         feats = torch.zeros(len(paths), n_frames, model.config.video.dim)
     elif model.config.video.kind == "motion":
-        from .trainer import TrainingError
         raise TrainingError("the motion video encoder is trained in the video sync stage; set "
                             "freeze_video_encoder (and video_encoder_from) for the DiT stage")
     else:

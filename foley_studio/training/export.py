@@ -2,9 +2,8 @@
 
 `export_model` combines the autoencoder run's weights with the DiT run's EMA weights (and its video
 encoder) into one `FoleyModel` and writes it with `save_pretrained` (safetensors + config.json +
-README.md card), plus MODEL_CARD.md with the same card. `saved_part` is the inverse for warm
-starts: a later session continues from a committed model folder when the optimizer state of the
-original run is gone.
+README.md card), plus MODEL_CARD.md with the same card; `warm_start.saved_part` reads one part of
+such a folder back for a warm start.
 """
 from __future__ import annotations
 
@@ -14,15 +13,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import torch
 from safetensors.torch import load_file
 
-from foley_studio.core.errors import FoleyError
-from foley_studio.model.checkpoint import WEIGHTS_FILE, read_config, save_pretrained
-from foley_studio.model.config import FoleyConfig
+from foley_studio.model.checkpoint import save_pretrained
 from foley_studio.model.foley import FoleyModel
 
+from .autoencoder_stage import load_autoencoder_weights
 from .config import TrainConfig
+from .dit_stage import DiTObjective
 from .state import EMA
 
 log = logging.getLogger(__name__)
@@ -59,8 +57,6 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
 
 def build_trained_model(ae_run: Path, dit_run: Path) -> FoleyModel:
     """A FoleyModel with the autoencoder stage's weights and the DiT stage's EMA weights."""
-    from .trainer import DiTObjective, load_autoencoder_weights
-
     cfg = TrainConfig.from_dict({k: v for k, v in json.loads((Path(dit_run) / "config.json").read_text()).items()
                                  if k != "stage"})
     model = FoleyModel(cfg.model_config())
@@ -84,37 +80,3 @@ def export_model(ae_run: Path, dit_run: Path, dest: Path, card: dict[str, Any]) 
     shutil.copyfile(Path(dest) / "README.md", Path(dest) / "MODEL_CARD.md")
     log.info("exported %s + %s to %s", ae_run, dit_run, dest)
     return Path(dest)
-
-
-def saved_part(source: Path, part: str, config: FoleyConfig) -> dict[str, torch.Tensor]:
-    """Weights of one part ('autoencoder', 'dit', 'video_encoder') of a saved model folder (warm start)."""
-    saved_config, _ = read_config(source)
-    mine, theirs = _part_config(config, part), _part_config(saved_config, part)
-    if mine != theirs:
-        raise TrainingInitError(f"cannot warm-start the {part} from {source}: its config differs "
-                                f"({_config_diff(theirs, mine)}); use the same {part} config")
-    tensors = load_file(str(Path(source) / WEIGHTS_FILE))
-    prefix = f"{part}."
-    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-
-
-class TrainingInitError(FoleyError):
-    """A warm start from a model folder that does not fit the run's model config."""
-
-
-def _part_config(config: FoleyConfig, part: str) -> dict[str, Any]:
-    """What a part's weights depend on: its own section, and for the DiT the sizes of what it reads.
-
-    So a run may change, say, the video encoder's frame rate and still warm-start the DiT.
-    """
-    d = config.to_dict()
-    if part == "dit":
-        return {"dit": d["dit"], "diffusion": d["diffusion"], "latent_channels": config.latent_channels,
-                "video_dim": d["video"]["dim"], "text_dim": d["text"]["dim"]}
-    return {part: d[{"autoencoder": "autoencoder", "video_encoder": "video", "text_encoder": "text"}[part]]}
-
-
-def _config_diff(a: dict[str, Any], b: dict[str, Any]) -> str:
-    return ", ".join(f"{k}: {a[k]} != {b.get(k)}" for k in a if a[k] != b.get(k))[:300]
-
-

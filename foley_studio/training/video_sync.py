@@ -37,10 +37,14 @@ from foley_studio.media.video import frames_for_encoder, native_fps
 from foley_studio.model.config import VideoEncoderConfig
 from foley_studio.model.encoders import MotionVideoEncoder, VideoEncoder, build_video_encoder
 
-from .config import TrainConfig
 from foley_studio.media.manifest import ManifestRow, read_manifest
 from foley_studio.media.onsets import match_onsets
-from .state import load_state, save_state, step_generator
+
+from .config import TrainConfig
+from .harness import (
+    RunLog, TrainingError, local_batch, log_and_check, optimizer_step, prepare_run, rank_checksums, training_steps,
+)
+from .state import load_state, save_state
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +160,6 @@ class SyncClips:
               cache_root: Path) -> SyncClips:
         clips = _one_row_per_video(rows)
         if not clips:
-            from .trainer import TrainingError
             raise TrainingError("the video sync stage needs manifest rows with a video (this split has none); add "
                                 "video + audio rows, or skip the stage and train the DiT without video_encoder_from")
         h = hashlib.sha256(json.dumps([[r.id, r.audio, r.video] for r in clips]).encode())
@@ -349,9 +352,6 @@ def evaluate_sync(probe: SyncProbe, clips: SyncClips, tolerance_s: float = 0.05)
 # --------------------------------------------------------------------------- the stage
 
 def video_sync_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: Path) -> dict:
-    from .trainer import (
-        RunLog, _local_batch, _prepare_run, _rank_checksums, learning_rate, log_and_check, optimizer_step,
-    )
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     torch.manual_seed(cfg.seed)
@@ -361,7 +361,7 @@ def video_sync_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: P
     info = load_state(out_dir / "checkpoint", modules={"probe": probe}, optimizer=opt)
     start = info["step"] if info else 0
     if fabric.is_global_zero:
-        _prepare_run(cfg, out_dir, "video")
+        prepare_run(cfg, out_dir, "video")
     seconds = mcfg.window_seconds
     caches = cache_dir("training-video-sync/v1")
     with fabric.rank_zero_first():
@@ -370,14 +370,11 @@ def video_sync_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: P
         val = SyncClips.build(val_rows, manifest.parent, mcfg.video, seconds, caches) if val_rows else None
     run_log = RunLog(out_dir, fabric.is_global_zero)
     wrapped, opt_f = fabric.setup(probe, opt)
-    local = _local_batch(cfg, fabric)
+    local = local_batch(cfg, fabric)
     last: dict = {}
     t0 = time.monotonic()
-    for step in range(start, cfg.steps):
-        g = step_generator(cfg.seed, step, fabric.global_rank)
+    for step, g in training_steps(fabric, cfg, start, opt_f):
         items, targets, mask = train.batch(g, local, cfg.sync_crop_seconds, augment=cfg.sync_augment)
-        for group in opt_f.param_groups:
-            group["lr"] = learning_rate(cfg, step)
         items = [(f.to(fabric.device), fps) for f, fps in items]
         loss, parts = sync_loss(wrapped(items, targets.shape[1]), targets.to(fabric.device), mask)
         optimizer_step(fabric, wrapped, opt_f, loss, cfg)
@@ -392,7 +389,7 @@ def video_sync_main(fabric: Fabric, cfg: TrainConfig, manifest: Path, out_dir: P
         if stop:
             run_log.write(step=step + 1, stopped="time limit")
             break
-    sums = _rank_checksums(fabric, probe)
+    sums = rank_checksums(fabric, probe)
     if fabric.is_global_zero:
         _write_encoder(probe.encoder, mcfg.video, out_dir)
     fabric.barrier()
@@ -411,7 +408,6 @@ def _write_encoder(encoder: nn.Module, config: VideoEncoderConfig, out_dir: Path
 
 def load_video_encoder_weights(encoder: nn.Module, source: str | Path) -> None:
     """Load a finished video sync run (its folder or weights file) into `encoder`; the config must fit."""
-    from .trainer import TrainingError
     path = Path(source)
     if path.is_dir():
         path = path / WEIGHTS_FILE
