@@ -107,6 +107,8 @@ class VideoEncoderConfig:
     path: str | None = None             # pretrained kind: safetensors of a conv encoder of this config
     max_input_fps: float = 60.0         # motion kind: faster videos are decimated by a whole factor
     dilations: tuple[int, ...] = (1, 2, 4)   # motion kind: temporal stack; reach ±(2 + sum) input frames
+    detail: int = 1                     # motion kind: frames are read at size * detail px; motion is measured
+                                        # there and max-pooled down, so small moving things stay visible
 
     def __post_init__(self) -> None:
         if self.kind not in VIDEO_KINDS:
@@ -115,6 +117,13 @@ class VideoEncoderConfig:
             raise ValueError(f"video encoder needs fps > 0 and size >= 8 px, got fps={self.fps}, size={self.size}")
         if self.max_input_fps <= 0:
             raise ValueError(f"video encoder max_input_fps must be > 0, got {self.max_input_fps}")
+        if not 1 <= self.detail <= 4:
+            raise ValueError(f"video encoder detail must be 1-4, got {self.detail}")
+
+    @property
+    def read_size(self) -> int:
+        """The square size frames are read at (the motion kind measures motion at `detail` times `size`)."""
+        return self.size * (self.detail if self.kind == "motion" else 1)
 
     @property
     def fit(self) -> str:

@@ -87,7 +87,7 @@ class FoleyModel(nn.Module):
     def video_input(self, native_fps: float | None) -> tuple[float, int, str]:
         """How to read a video for this model's encoder: (sampling rate, size px, fit "cover"|"squash")."""
         video = self.config.video
-        return video.input_fps(native_fps), video.size, video.fit
+        return video.input_fps(native_fps), video.read_size, video.fit
 
     def encode_video(self, frames: Tensor, fps: float | None = None) -> Tensor:
         """uint8 (T, H, W, 3) frames read as `video_input` says (at `fps`) -> (T_f, C_v) at `.video_fps`.
