@@ -27,16 +27,6 @@ SR = SAMPLE_RATE
 REGION = (SR, 2 * SR)                 # 1 s at 1.0–2.0 s: one TINY window, a second of work at most
 
 
-@pytest.fixture(scope="module")
-def tiny_weights(tmp_path_factory) -> Path:
-    """A TINY model (layers opened up so takes differ by seed) saved like an installed one."""
-    from foley_studio.model.checkpoint import save_pretrained
-    from tests.model_helpers import tiny_model
-    folder = tmp_path_factory.mktemp("weights") / "tiny"
-    save_pretrained(tiny_model(), folder, card={"note": "untrained, tests only"})
-    return folder
-
-
 @pytest.fixture
 def media(tmp_path: Path) -> dict[str, Path]:
     video = make_video(tmp_path / "picture.mp4", seconds=4.0, fps=24, size=(64, 48), with_audio=False)

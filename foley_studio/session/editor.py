@@ -20,6 +20,8 @@ from typing import Any
 from foley_studio.core.edits import Edit, History, new_gesture_token
 from foley_studio.core.project import Clip, Project
 
+from .generation import default_generation_track
+
 log = logging.getLogger(__name__)
 
 # changed: the project (an edit, undo, redo, load); selection: selected clips; track: selected
@@ -48,7 +50,7 @@ class EditorSession:
         self.history.add_listener(self._on_history)
         self.changed_outside_history = False
         self.selected_clips: list[str] = []
-        self.selected_track: str | None = project.tracks[0].id if project.tracks else None
+        self.selected_track: str | None = default_generation_track(project)
         self.playhead = 0
         self.region: tuple[int, int] | None = None
         self._was_dirty = False
@@ -105,7 +107,7 @@ class EditorSession:
         track_ids = [t.id for t in self.project.tracks]
         track_changed = self.selected_track not in track_ids
         if track_changed:
-            self.selected_track = track_ids[0] if track_ids else None
+            self.selected_track = default_generation_track(self.project)
         if clips_changed:
             self._emit("selection")
         if track_changed:

@@ -106,6 +106,30 @@ def cfg_spread(center: float, n: int) -> tuple[float, ...]:
     return tuple(round(lo + (hi - lo) * i / (n - 1), 2) for i in range(n))
 
 
+def default_generation_track(project: Project) -> str | None:
+    """The track takes go to until the user picks one (None: the project has no track).
+
+    Never a guide: a muted track, or one holding the picture's own sound (production audio kept
+    for reference), is only chosen when there is nothing else. Of the others, the first that has
+    used takes before (generation's track), else the first empty one (room for new sound), else the
+    first. In the demo that is "Foley (generate here)", not the muted guide track above it.
+    """
+    if not project.tracks:
+        return None
+    picture = project.video.path if project.video is not None else None
+
+    def is_guide(track: Any) -> bool:
+        return track.mute or (picture is not None and any(c.source == picture for c in track.clips))
+    candidates = [t for t in project.tracks if not is_guide(t)]
+    if not candidates:
+        return project.tracks[0].id
+    for rule in (lambda t: any(c.take_id for c in t.clips), lambda t: not t.clips):
+        for track in candidates:
+            if rule(track):
+                return track.id
+    return candidates[0].id
+
+
 def random_first_seed(n: int = MAX_TAKES_PER_RUN) -> int:
     """A first seed that leaves room for n consecutive seeds below 2**31."""
     return random.randrange(0, 2**31 - n)
@@ -473,5 +497,5 @@ def scratch_takes_dir() -> Path:
 
 
 __all__ = ["MODE_LABELS", "QUALITY_LABELS", "MAX_TAKES_PER_RUN", "GenerationSettings", "vary_seeds", "vary_cfg",
-           "cfg_spread", "random_first_seed", "take_label", "ReferenceSpan", "file_reference", "timeline_reference", "WarmModels", "JobInfo", "GenerationService",
+           "cfg_spread", "default_generation_track", "random_first_seed", "take_label", "ReferenceSpan", "file_reference", "timeline_reference", "WarmModels", "JobInfo", "GenerationService",
            "scratch_takes_dir"]

@@ -20,7 +20,7 @@ from .theme import apply_theme
 
 log = logging.getLogger(__name__)
 
-DEMO_PROJECT = DEMO_DIR / "demo.fsproj"
+DEMO_PROJECT = DEMO_DIR / "demo.fsproj"      # the template (read only); the editor opens the user's copy
 DEMO_VIDEO = DEMO_DIR / "demo_video.mp4"
 _LOCK = "editor.session"
 
@@ -44,11 +44,14 @@ def application(argv: list[str] | None = None) -> QApplication:
 
 
 def demo_project() -> tuple[Project, Path | None]:
-    """The bundled demo: its saved project when present, else a fresh project on the demo video."""
-    if DEMO_PROJECT.exists():
+    """The demo: the user's copy of the bundled project (made on first use; `resources/` is never
+    written), else a fresh project on the copied demo video."""
+    from foley_studio.session.demo import user_demo_project, user_demo_video
+    path = user_demo_project()
+    if path is not None:
         from foley_studio.core import store
-        return store.load_project(DEMO_PROJECT), DEMO_PROJECT
-    return project_from_video(DEMO_VIDEO), None
+        return store.load_project(path), path
+    return project_from_video(user_demo_video()), None
 
 
 def open_library(scan_demo: bool = True) -> tuple[Any | None, Callable[[], str] | None, str | None]:
