@@ -23,7 +23,7 @@ import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QLineEdit, QPushButton, QProgressBar, QSizePolicy, QSpinBox, QToolButton,
+                               QLabel, QLineEdit, QMenu, QPushButton, QProgressBar, QSizePolicy, QSpinBox, QToolButton,
                                QVBoxLayout, QWidget)
 
 from foley_studio.core.errors import FoleyError
@@ -751,7 +751,12 @@ def install_generation(window: Any, worker: EngineWorker | None = None) -> Gener
     for k in range(1, MAX_TAKES_PER_RUN + 1):
         add(f"take{k}", f"Audition take {k}", lambda k=k: audition(k), [str(k)])
     add("use", "Use auditioned take", enter, ["Return", "Enter"])
-    menu = window.menuBar().addMenu("&Generate")
+    menu = QMenu("&Generate", window)
+    help_menu = getattr(window, "help_menu", None)        # Help stays the last menu
+    if help_menu is not None:
+        window.menuBar().insertMenu(help_menu.menuAction(), menu)
+    else:
+        window.menuBar().addMenu(menu)
     for key in ("focus", "generate", "cancel", "use"):
         menu.addAction(actions[key])
     audition_menu = menu.addMenu("Audition take")

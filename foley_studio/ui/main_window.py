@@ -19,6 +19,7 @@ from foley_studio.core.errors import FoleyError
 from foley_studio.core.paths import data_dir
 from foley_studio.core.project import Project, new_project
 from foley_studio.session.playback import AudioOutput
+from foley_studio.session.transport import next_marker_time
 
 from .about import show_about
 from .document import ProjectDocument
@@ -27,6 +28,7 @@ from .meter import LevelMeter
 from .mime import LIBRARY_MIME, dropped_files, is_video_file
 from .playback import PlaybackController
 from .previews import ThumbnailCache, WaveformCache
+from .shortcuts import PLAIN_NAME, show_shortcuts
 from .spectrogram_panel import SpectrogramPanel
 from .theme import glyph_icon
 from .timeline_view import TimelinePanel
@@ -134,6 +136,7 @@ class MainWindow(QMainWindow):
     def _action(self, menu, text: str, slot: Callable, shortcut: str | QKeySequence | None = None, *,
                 checkable: bool = False, checked: bool = False, tip: str = "") -> QAction:
         action = QAction(text, self)
+        action.setProperty(PLAIN_NAME, text)       # its name in the shortcut table, whatever it reads later
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
         action.setShortcutContext(Qt.WindowShortcut)
@@ -213,12 +216,16 @@ class MainWindow(QMainWindow):
 
         t = bar.addMenu("&Transport")
         self.play_action = self._action(t, "Play / stop", self.toggle_play, "Space")
-        self._action(t, "Shuttle back (J)", lambda: self._shuttle(-1), "J")
-        self._action(t, "Stop (K)", lambda: self._shuttle(0), "K")
-        self._action(t, "Shuttle forward (L)", lambda: self._shuttle(1), "L")
+        for text, direction, key in (("Shuttle back (again: 2×, 4×, 8×)", -1, "J"),
+                                     ("Stop (K)", 0, "K"),
+                                     ("Shuttle forward (again: 2×, 4×, 8×)", 1, "L")):
+            shuttle = self._action(t, text, lambda d=direction: self._shuttle(d), key)
+            shuttle.setAutoRepeat(False)      # a held key is one press, not a restart every 30 ms
         self.loop_action = self._action(t, "Loop selection", self._set_loop, "Ctrl+L", checkable=True)
         self._action(t, "Go to start", lambda: self.seek(0), "Home")
         self._action(t, "Go to end", lambda: self.seek(self.doc.project.duration), "End")
+        self._action(t, "Next marker", lambda: self.go_to_marker(1), "Shift+M")
+        self._action(t, "Previous marker", lambda: self.go_to_marker(-1), "Ctrl+Shift+M")
         t.addSeparator()
         scrubbing = bool(settings().value("playback/scrubbing", True, type=bool))
         self.scrub_action = self._action(t, "Audio scrubbing", self._set_scrubbing, checkable=True, checked=scrubbing,
@@ -226,7 +233,8 @@ class MainWindow(QMainWindow):
         if self.playback is not None:
             self.playback.set_scrubbing(scrubbing)
 
-        h = bar.addMenu("&Help")
+        self.help_menu = h = bar.addMenu("&Help")
+        self._action(h, "Keyboard shortcuts…", lambda: show_shortcuts(self), "Ctrl+/")
         self._action(h, "About Foley Studio", lambda: show_about(self))
 
         tools = QToolBar("Transport", self)
@@ -334,6 +342,15 @@ class MainWindow(QMainWindow):
             self.show_message("Playback is off in this session")
             return
         self.playback.toggle()
+
+    def go_to_marker(self, direction: int) -> bool:
+        """Move the playhead to the next (+1) or previous (-1) marker; False when there is none."""
+        time_ = next_marker_time((m.time for m in self.doc.project.markers), self.doc.playhead, direction)
+        if time_ is None:
+            self.show_message(f"No marker {'after' if direction > 0 else 'before'} the playhead", 2000)
+            return False
+        self.seek(time_)
+        return True
 
     def _shuttle(self, direction: int) -> None:
         if self.playback is not None:
