@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QMenu, QPushButton, QProgressBar, QSizePolicy, QSpinBox, QToolButton,
                                QVBoxLayout, QWidget)
 
 from foley_studio.core.errors import FoleyError
-from foley_studio.core.paths import data_dir
 from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.engine.errors import EngineError, RequestError
 from foley_studio.engine.jobs import JobResult, JobState
@@ -38,6 +37,7 @@ from .engine_worker import EngineWorker
 from .jobs_panel import JobsPanel
 from .mime import LIBRARY_MIME, LibraryDrag, decode_library_drag
 from .qt_bridge import TaskRunner
+from .settings import editor_settings
 from .takes_panel import TakesPanel
 
 if TYPE_CHECKING:
@@ -50,9 +50,7 @@ MAX_RECENT_PROMPTS = 15
 PRESET_SEEDS, PRESET_CFG = "vary seed", "vary γ"
 
 
-def _settings() -> QSettings:
-    # The editor's ini in the data dir (FOLEY_STUDIO_HOME in tests), never the user's registry.
-    return QSettings(str(data_dir() / "editor.ini"), QSettings.IniFormat)
+_settings = editor_settings
 
 
 def _seconds(samples: int) -> str:

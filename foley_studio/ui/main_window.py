@@ -11,12 +11,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
 
 from foley_studio.core.errors import FoleyError
-from foley_studio.core.paths import data_dir
 from foley_studio.core.project import Project, new_project
 from foley_studio.session.playback import AudioOutput
 from foley_studio.session.transport import next_marker_time
@@ -28,6 +27,7 @@ from .meter import LevelMeter
 from .mime import LIBRARY_MIME, dropped_files, is_video_file
 from .playback import PlaybackController
 from .previews import ThumbnailCache, WaveformCache
+from .settings import editor_settings
 from .shortcuts import PLAIN_NAME, show_shortcuts
 from .spectrogram_panel import SpectrogramPanel
 from .theme import glyph_icon
@@ -42,9 +42,7 @@ PROJECT_FILTER = "Foley Studio projects (*.fsproj)"
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.webm *.m4v);;All files (*)"
 
 
-def settings() -> QSettings:
-    """Editor settings in the data dir (an ini file), so tests and CI never touch the user's."""
-    return QSettings(str(data_dir() / "editor.ini"), QSettings.IniFormat)
+settings = editor_settings          # the editor's ini in the data dir (ui.settings)
 
 
 class MainWindow(QMainWindow):
@@ -209,6 +207,7 @@ class MainWindow(QMainWindow):
         self.snap_action = self._action(v, "Snap", self._set_snap, "N", checkable=True, checked=True,
                                         tip="Snap to frames, clip edges, playhead and markers")
         self._action(v, "Follow playhead", self._set_follow, checkable=True, checked=True)
+        v.addAction(self.spectrogram.log_action)          # "Log frequency": the spectrogram's own toggle
         v.addSeparator()
         for dock in self.docks.values():
             v.addAction(dock.toggleViewAction())
