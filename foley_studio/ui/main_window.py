@@ -163,6 +163,8 @@ class MainWindow(QMainWindow):
         self._action(f, "Save as…", self.save_as, "Ctrl+Shift+S")
         f.addSeparator()
         self._action(f, "Export…", self.export_dialog, "Ctrl+E")
+        self._action(f, "Add library folder…", self.library.add_folder_dialog,
+                     tip="Add a folder of sounds to the library and index it (progress in the Library panel)")
         f.addSeparator()
         self._action(f, "Quit", self.close, QKeySequence.Quit)
 
@@ -601,7 +603,7 @@ class MainWindow(QMainWindow):
         if self.playback is not None:
             self.playback.shutdown()
         self.meter.shutdown()
-        self.library.stop_preview()
+        self.library.shutdown()
         self.thumbnails.shutdown()
         self.video.shutdown()
         self.waveforms.shutdown()
