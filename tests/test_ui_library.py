@@ -111,7 +111,8 @@ def test_search_as_you_type_preview_from_click_and_drag_to_reference(qtbot, entr
     QApplication.sendEvent(slot, QDragEnterEvent(QPointF(5, 5).toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
     QApplication.sendEvent(slot, QDropEvent(QPointF(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
     assert slot.reference is not None and slot.reference.path == entries[1].path
-    assert slot.reference.waveform.size > 0 and "used, no picture" in slot.label.text()
+    assert slot.reference.waveform.size > 0 and "used, sound only" in slot.label.text()
+    assert "∅" not in slot.label.text()                  # plain words, not the paper's symbols
     panel.stop_preview()
 
 

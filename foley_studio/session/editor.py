@@ -12,6 +12,7 @@ the change (the GUI thread in the editor), after every piece of state is consist
 """
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 # changed: the project (an edit, undo, redo, load); selection: selected clips; track: selected
 # track; playhead (called with the sample); region; path: the file or its saved state.
 EVENTS = ("changed", "selection", "track", "playhead", "region", "path")
+_PROJECT_SERIALS = itertools.count(1)     # shared by every session: a number names one opened project
 
 
 class EditorSession:
@@ -45,6 +47,8 @@ class EditorSession:
 
     def _install(self, project: Project, path: str | Path | None) -> None:
         self.project = project
+        # Which project jobs were asked for: id(project) could be reused by the next one once the old is freed.
+        self.project_serial = next(_PROJECT_SERIALS)
         self.path: Path | None = Path(path) if path else None
         self.history = History(project)
         self.history.add_listener(self._on_history)

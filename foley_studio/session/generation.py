@@ -224,7 +224,7 @@ class JobInfo:
     submitted: float = field(default_factory=time.perf_counter)
     first_take_s: float | None = None     # seconds from submit to the takes being on disk
     result: JobResult | None = None
-    tag: Any = None                       # the project the job was asked for (its id)
+    tag: Any = None                       # the project the job was asked for (`EditorSession.project_serial`)
 
 
 class _JobPipeline:
@@ -308,7 +308,7 @@ class GenerationService:
         from foley_studio.engine.sources import ProjectAudio
         session = self._need_session()
         source = ProjectAudio.snapshot(session.project)
-        return [self.submit(r, takes_dir=self.takes_dir(), source=source, tag=id(session.project))
+        return [self.submit(r, takes_dir=self.takes_dir(), source=source, tag=session.project_serial)
                 for r in requests]
 
     def regenerate(self, take_id: str) -> str:
@@ -322,7 +322,7 @@ class GenerationService:
         take = session.project.take(take_id)
         request = read_sidecar(take.path).take_request()
         return self.submit(request, takes_dir=Path(take.path).parent,
-                           source=ProjectAudio.snapshot(session.project), tag=id(session.project))
+                           source=ProjectAudio.snapshot(session.project), tag=session.project_serial)
 
     def takes_edit(self, result: JobResult) -> Compound:
         """One undoable edit that adds a finished job's takes to the project."""
@@ -334,7 +334,15 @@ class GenerationService:
     def for_open_project(self, job_id: str) -> bool:
         """Whether the job was asked for the project the session has open now."""
         info = self.jobs.get(job_id)
-        return info is None or self.session is None or info.tag == id(self.session.project)
+        return info is None or self.session is None or info.tag == self.session.project_serial
+
+    def jobs_of_open_project(self) -> list[JobInfo]:
+        """The job table as the open project sees it: its own jobs, and others' still queued or
+        running (so they can be cancelled), in submission order."""
+        serial = self.session.project_serial if self.session is not None else None
+        with self._lock:
+            infos = list(self.jobs.values())
+        return [i for i in infos if i.tag == serial or not i.state.finished]
 
     def add_takes(self, result: JobResult) -> list[str]:
         """Put a finished job's takes into the session's project (one undo step); their ids."""

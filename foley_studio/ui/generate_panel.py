@@ -223,7 +223,7 @@ class ReferenceSlot(QGroupBox):
                                "“Use selected clip”.")
             self.label.setProperty("role", "hint")
         else:
-            picture = "with its picture" if ref.path is None else "no picture (∅ᵥ)"
+            picture = "with its picture" if ref.path is None else "sound only (a sound file brings no picture)"
             self.label.setText(f"<b>{ref.name}</b>: {_seconds(ref.end - ref.start)} used, {picture}")
             self.label.setProperty("role", "")
 
@@ -384,7 +384,7 @@ class GeneratePanel(QWidget):
         self.error.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.error.hide()
         outer.addWidget(self.error)
-        self.jobs = JobsPanel(self.worker, self)
+        self.jobs = JobsPanel(self.worker, self, document=self.doc)
         self.jobs.setMinimumHeight(110)
         outer.addWidget(self.jobs, 1)
 

@@ -217,6 +217,7 @@ class MainWindow(QMainWindow):
 
         t = bar.addMenu("&Transport")
         self.play_action = self._action(t, "Play / stop", self.toggle_play, "Space")
+        self.play_action.setText("Play")                 # what pressing it does now ("Stop" while playing)
         for text, direction, key in (("Shuttle back (again: 2×, 4×, 8×)", -1, "J"),
                                      ("Stop (K)", 0, "K"),
                                      ("Shuttle forward (again: 2×, 4×, 8×)", 1, "L")):
@@ -259,6 +260,20 @@ class MainWindow(QMainWindow):
         for text, slot in (("Split", c.split_at_playhead), ("Marker", c.add_marker),
                            ("Zoom fit", c.zoom_fit), ("Export", self.export_dialog)):
             tools.addAction(text, slot)
+        self._steady_toolbar(tools)
+
+    def _steady_toolbar(self, tools: QToolBar) -> None:
+        """Buttons whose text changes must not move the others: Undo/Redo show their icon only (the
+        step's name is in the tooltip and the Edit menu), Play/Stop keeps the width of its wider text."""
+        for action in (self.undo_action, self.redo_action):
+            tools.widgetForAction(action).setToolButtonStyle(Qt.ToolButtonIconOnly)
+        play, shown = tools.widgetForAction(self.play_action), self.play_action.text()
+        widths = []
+        for text in ("Play", "Stop"):
+            self.play_action.setText(text)
+            widths.append(play.sizeHint().width())
+        self.play_action.setText(shown)
+        play.setFixedWidth(max(widths))
 
     def _update_undo_actions(self) -> None:
         history = self.doc.history
@@ -266,6 +281,8 @@ class MainWindow(QMainWindow):
                                          (self.redo_action, "Redo", history.can_redo, history.redo_text)):
             action.setEnabled(able)
             action.setText(f"{verb} {text}" if able and text else verb)
+            keys = action.shortcut().toString(QKeySequence.NativeText)
+            action.setToolTip(f"{action.text()} ({keys})" if keys else action.text())
 
     def _build_status(self) -> None:
         status = self.statusBar()

@@ -5,7 +5,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QWidget
 
-ELIDED_MIN_WIDTH = 48     # px an elided label asks for at least: a word and the ellipsis
+ELIDED_MIN_WIDTH = 48     # px an elided label asks for at least, whatever it says: a word and the ellipsis
 
 
 class ElidedLabel(QLabel):
@@ -23,8 +23,9 @@ class ElidedLabel(QLabel):
         self.setWordWrap(False)
 
     def minimumSizeHint(self) -> QSize:
-        hint = super().minimumSizeHint()
-        return QSize(min(hint.width(), ELIDED_MIN_WIDTH), hint.height())
+        # The same whatever the text: a label whose minimum followed its text would still move its
+        # neighbours (and, added up, the window) each time the text changed.
+        return QSize(ELIDED_MIN_WIDTH, super().minimumSizeHint().height())
 
     def elided_text(self) -> str:
         return self.fontMetrics().elidedText(self.text(), Qt.ElideRight, max(0, self.contentsRect().width()))
