@@ -111,3 +111,23 @@ def test_export_dialog_browse_buttons_say_browse_and_are_not_cut(qtbot, window):
         assert button.text() == "Browse…"
         assert button.width() >= button.sizeHint().width(), "the label would be cut"
     dialog.done(0)
+
+
+def test_a_long_recent_prompt_does_not_widen_the_next_window(qtbot, tmp_path):
+    from foley_studio.ui.settings import editor_settings
+
+    def least_width() -> int:
+        win = MainWindow(audio=False, restore_layout=False)
+        qtbot.addWidget(win)
+        win.resize(1366, 768)
+        win.show()
+        qtbot.waitExposed(win)
+        try:
+            return win.minimumSizeHint().width()
+        finally:
+            win.shutdown()
+    plain = least_width()
+    settings = editor_settings()
+    settings.setValue("generate/recent_prompts", [LONG_PROMPT * 2, "door"])
+    settings.sync()
+    assert least_width() == plain

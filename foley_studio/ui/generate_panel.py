@@ -143,6 +143,9 @@ class ReferenceSlot(QGroupBox):
         row.addWidget(QLabel("to", self))
         row.addWidget(self.end_spin)
         row.addStretch(1)
+        layout.addLayout(row)
+        row = QHBoxLayout()                   # a row of their own: beside the range they widened the panel
+        row.addStretch(1)
         row.addWidget(self.use_clip_button)
         row.addWidget(self.clear_button)
         layout.addLayout(row)
@@ -287,6 +290,9 @@ class GeneratePanel(QWidget):
         form.addRow("Mode", self.mode)
         self.prompt = QComboBox(self)
         self.prompt.setEditable(True)
+        # Sized by a few words, not by the longest recent prompt (which would widen the window at start-up).
+        self.prompt.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.prompt.setMinimumContentsLength(8)
         self.prompt.setInsertPolicy(QComboBox.NoInsert)
         self.prompt.lineEdit().setPlaceholderText("e.g. heavy wooden door slams shut")
         self.prompt.setToolTip("What the sound should be (recent prompts in the list)")
@@ -342,6 +348,8 @@ class GeneratePanel(QWidget):
         row.addWidget(self.seed, 1)
         form.addRow("Seed", row)
         self.model = QComboBox(self)
+        self.model.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)   # model names can be long
+        self.model.setMinimumContentsLength(8)
         self.model.currentIndexChanged.connect(self._on_model_picked)
         self.refresh_button = QToolButton(self)      # a push button's padding clips a one-glyph label
         self.refresh_button.setText("⟳")
@@ -513,7 +521,7 @@ class GeneratePanel(QWidget):
                     f"{t(end)} – {t(after)} after the region.")
         else:
             ref = self.reference_slot.reference
-            used = (f"imitates <b>{ref.name}</b> ({_seconds(ref.end - ref.start)}) as the prepended condition."
+            used = (f"imitates <b>{ref.name}</b> (the {_seconds(ref.end - ref.start)} chosen below)."
                     if ref else "<span style='color:#ff8a80'>drop a reference sound below first</span>")
         return f"Generates {where}; {used}"
 

@@ -186,9 +186,9 @@ class ScanBar(QWidget):
         if phase == "listing":
             text = f"Looking for sounds in {name}…" if name else "Looking for sounds…"
         elif phase == "reading":
-            text = f"Reading {done} of {total} sounds…"
+            text = f"Reading {done} of {total}"
         elif phase == "embedding":
-            text = f"Indexing descriptions {done} of {total}…"
+            text = f"Describing {done} of {total}"
         else:
             text = "Finishing…"
         self.label.setText(text)
@@ -239,11 +239,14 @@ class LibraryPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.search_box, 1)
         top.addWidget(self.count_label)
-        top.addWidget(self.add_button)
+        folders = QHBoxLayout()               # the search box keeps the whole first row
+        folders.addWidget(self.add_button)
+        folders.addWidget(self.scan_bar, 1)
+        folders.addStretch(0)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(top)
-        layout.addWidget(self.scan_bar)
+        layout.addLayout(folders)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.preview)
         self._debounce = QTimer(self, singleShot=True, interval=120)
@@ -261,8 +264,8 @@ class LibraryPanel(QWidget):
         """Name a fixed start; duration and rate as wide as their longest text or title needs."""
         fm = self.table.fontMetrics()
         pad = 2 * self.style().pixelMetric(QStyle.PM_FocusFrameHMargin) + 18     # cell margins and a little air
-        self.table.setColumnWidth(0, 170)
-        for col, widest in ((1, format_seconds(35_999.999)), (2, "192 kHz")):
+        self.table.setColumnWidth(0, 150)
+        for col, widest in ((1, format_seconds(599.999)), (2, "88.2 kHz")):
             needed = max(fm.horizontalAdvance(widest), fm.horizontalAdvance(COLUMNS[col])) + pad
             self.table.setColumnWidth(col, needed)
 
@@ -339,8 +342,10 @@ class LibraryPanel(QWidget):
         if report.cancelled:
             self.statusMessage.emit(f"Library scan cancelled: {kept} sound{'s' if kept != 1 else ''} indexed "
                                     f"before it stopped{skipped}")
-        else:
+        elif kept:
             self.statusMessage.emit(f"Library: {kept} sound{'s' if kept != 1 else ''} indexed{skipped}")
+        else:
+            self.statusMessage.emit(f"Library up to date: {len(self.index)} sounds{skipped}")
         self.run_search()
         self.scanFinished.emit(report)
 
@@ -363,6 +368,7 @@ class LibraryPanel(QWidget):
         self.run_search()
 
     def run_search(self) -> None:
+        self.add_button.setEnabled(self.index is not None and not self.scanning)
         if self.index is None:
             self.model.set_entries([])
             self.count_label.setText("no library")

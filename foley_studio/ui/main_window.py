@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 10
+GENERATE_DOCK_WIDTH = 440      # px at first start: the takes rows (tabbed with Generate) fit without scrolling
 PROJECT_FILTER = "Foley Studio projects (*.fsproj)"
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.webm *.m4v);;All files (*)"
 
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         self.library = LibraryPanel(library_index, self._preview_output() if audio else None, self)
         self.spectrogram = SpectrogramPanel(self.doc, parent=self)
         self.docks: dict[str, QDockWidget] = {}
+        self._layout_restored = False
         from .generate_panel import install_generation      # the generate and takes panels and their keys
         self._build_docks()
         self._build_actions()
@@ -122,10 +124,22 @@ class MainWindow(QMainWindow):
         takes = self._dock("takes", "Takes", None, Qt.RightDockWidgetArea)
         self.tabifyDockWidget(generate, takes)
         generate.raise_()
-        self.resizeDocks([library], [380], Qt.Horizontal)
-        self.resizeDocks([generate], [300], Qt.Horizontal)
-        self.resizeDocks([video], [330], Qt.Vertical)
-        self.resizeDocks([video, spectrum], [560, 560], Qt.Horizontal)
+        self._default_dock_sizes()
+
+    def _default_dock_sizes(self) -> None:
+        d = self.docks
+        self.resizeDocks([d["library"]], [380], Qt.Horizontal)
+        self.resizeDocks([d["generate"]], [GENERATE_DOCK_WIDTH], Qt.Horizontal)
+        # The picture row takes a third of a laptop screen at most: the tracks need the height more.
+        self.resizeDocks([d["video"]], [min(330, int(0.34 * self.height()))], Qt.Vertical)
+        self.resizeDocks([d["video"], d["spectrogram"]], [560, 560], Qt.Horizontal)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not getattr(self, "_shown_once", False):
+            self._shown_once = True
+            if not self._layout_restored:      # sizes given before the window had its own are not kept
+                QTimer.singleShot(0, self._default_dock_sizes)
 
     def set_dock_widget(self, key: str, widget: QWidget) -> None:
         """Put a panel into one of the window's docks (the generate and takes panels)."""
@@ -317,7 +331,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         if isinstance(state, QByteArray):
-            self.restoreState(state)
+            self._layout_restored = self.restoreState(state)
 
     def save_layout(self) -> None:
         s = settings()
@@ -332,6 +346,7 @@ class MainWindow(QMainWindow):
         s = settings()
         s.remove("window/state")
         self._build_docks_positions()
+        self._default_dock_sizes()
 
     def _build_docks_positions(self) -> None:
         d = self.docks

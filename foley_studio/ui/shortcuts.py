@@ -76,6 +76,7 @@ class ShortcutsDialog(QDialog):
         self.table = QTableWidget(len(self.rows), 3, self)
         self.table.setHorizontalHeaderLabels(("Keys", "Command", "Menu"))
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setAlternatingRowColors(True)

@@ -53,6 +53,8 @@ class FrequencyAxis(pg.AxisItem):
     """Hz as people write it (500, 2k, 12.5k), on a linear axis or on a log one (values are log10 Hz)."""
 
     def tickStrings(self, values, scale, spacing):
+        if self.logMode:
+            return self.logTickStrings(values, scale, spacing)
         return [_hz(v * scale) for v in values]
 
     def logTickStrings(self, values, scale, spacing):

@@ -423,6 +423,10 @@ class TakesPanel(QWidget):
         self.activity = ElidedLabel("", self)  # what the engine is doing (set by the generate panel); never widens
         self.activity.setProperty("role", "hint")
         header.addWidget(self.activity)
+        layout.addLayout(header)
+        # The controls take a second row: on one row with the title they made the dock (and, tabbed
+        # with the generate panel, both) too wide for a 1366 px screen.
+        header = QHBoxLayout()
         header.addWidget(QLabel("Pre-roll", self))
         self.preroll = QDoubleSpinBox(self)
         self.preroll.setRange(0.0, 10.0)
@@ -438,6 +442,7 @@ class TakesPanel(QWidget):
         self.hide_discarded = QCheckBox("Hide discarded", self)
         self.hide_discarded.toggled.connect(self.refresh)
         header.addWidget(self.hide_discarded)
+        header.addStretch(1)
         layout.addLayout(header)
         self.rows_host = QWidget(self)
         self.rows_layout = QVBoxLayout(self.rows_host)
