@@ -139,7 +139,7 @@ class MainWindow(QMainWindow):
         if not getattr(self, "_shown_once", False):
             self._shown_once = True
             if not self._layout_restored:      # sizes given before the window had its own are not kept
-                QTimer.singleShot(0, self._default_dock_sizes)
+                self._default_dock_sizes()
 
     def set_dock_widget(self, key: str, widget: QWidget) -> None:
         """Put a panel into one of the window's docks (the generate and takes panels)."""
