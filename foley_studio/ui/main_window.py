@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 10
-GENERATE_DOCK_WIDTH = 440      # px at first start: the takes rows (tabbed with Generate) fit without scrolling
+LIBRARY_DOCK_SHARE = 0.2        # of the window's width at first start (each dock keeps its own minimum)
+GENERATE_DOCK_SHARE = 0.24      # the generate / takes column
 PROJECT_FILTER = "Foley Studio projects (*.fsproj)"
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.webm *.m4v);;All files (*)"
 
@@ -128,8 +129,9 @@ class MainWindow(QMainWindow):
 
     def _default_dock_sizes(self) -> None:
         d = self.docks
-        self.resizeDocks([d["library"]], [380], Qt.Horizontal)
-        self.resizeDocks([d["generate"]], [GENERATE_DOCK_WIDTH], Qt.Horizontal)
+        # Shares of the window, the timeline keeping the most; at 1600 px the takes rows fit the right column.
+        self.resizeDocks([d["library"]], [int(LIBRARY_DOCK_SHARE * self.width())], Qt.Horizontal)
+        self.resizeDocks([d["generate"]], [int(GENERATE_DOCK_SHARE * self.width())], Qt.Horizontal)
         # The picture row takes a third of a laptop screen at most: the tracks need the height more.
         self.resizeDocks([d["video"]], [min(330, int(0.34 * self.height()))], Qt.Vertical)
         self.resizeDocks([d["video"], d["spectrogram"]], [560, 560], Qt.Horizontal)
