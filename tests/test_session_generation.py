@@ -15,7 +15,40 @@ from foley_studio.engine.jobs import JobState
 from foley_studio.engine.models import StaticModels
 from foley_studio.session import EditorSession
 from foley_studio.session.generation import (GenerationService, GenerationSettings, WarmModels, cfg_spread,
-                                             vary_cfg, vary_seeds)
+                                             default_generation_track, vary_cfg, vary_seeds)
+
+
+def _clip(cid: str, source: str, take_id: str | None = None):
+    from foley_studio.core.project import Clip
+    return Clip(id=cid, source=source, start=0, source_in=0, source_out=SR, take_id=take_id)
+
+
+def test_takes_go_to_the_track_meant_for_them_by_default_never_a_guide():
+    from foley_studio.core.edits import RemoveTrack
+    from foley_studio.core.project import VideoRef
+    picture = VideoRef(path="/m/picture.mp4", fps_num=24, fps_den=1, duration=8 * SR, width=64, height=48)
+    guide = Track(id="guide", name="Guide", clips=[_clip("g", "/m/picture.mp4")])          # the picture's sound
+    muted = Track(id="muted", name="Old", clips=[_clip("o", "/m/old.wav")], mute=True)
+    hits = Track(id="hits", name="Hits", clips=[_clip("h", "/m/hit.wav")])
+    empty = Track(id="empty", name="Foley (generate here)")
+    project = Project(video=picture, tracks=[guide, muted, hits, empty])
+    assert default_generation_track(project) == "empty"          # room for new sound beats a full track
+    hits.clips.append(_clip("t", "/m/take.wav", take_id="take-1"))
+    assert default_generation_track(project) == "hits"           # where takes went before
+    assert default_generation_track(Project(video=picture, tracks=[guide, muted])) == "guide"   # nothing else
+    assert default_generation_track(Project()) is None
+    # The session starts with that track selected (the generate panel's target) and falls back by the
+    # same rule when it is removed.
+    session = EditorSession(Project(video=picture, tracks=[guide, muted, Track(id="fx", name="FX"), empty]))
+    assert session.selected_track == "fx"
+    session.set_region((0, SR))
+    service = GenerationService(session)
+    try:
+        assert service.target()["track_id"] == "fx"
+    finally:
+        service.shutdown()
+    session.apply(RemoveTrack("fx"))
+    assert session.selected_track == "empty"
 
 
 def test_vary_seeds_and_vary_cfg_rows():

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import torch
 
 from foley_studio.core import paths
 from foley_studio.core.jsonfile import JsonProblem, parse_bounded, read_bounded
+from foley_studio.core.safepaths import settle_mode, staging_file
 from foley_studio.model.config import FoleyConfig
 from foley_studio.model.errors import (
     PICKLE_SUFFIXES, CheckpointFormatError, ConfigMismatchError, PickleRefusedError, WeightsMissingError,
@@ -67,13 +67,13 @@ class _atomic:
         self.path = path
 
     def __enter__(self) -> Path:
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        fd, self.tmp = staging_file(self.path)      # the finished file's mode, not mkstemp's 0600
         os.close(fd)
-        self.tmp = Path(name)
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
+            settle_mode(self.tmp, self.path)
             os.replace(self.tmp, self.path)
         else:
             self.tmp.unlink(missing_ok=True)

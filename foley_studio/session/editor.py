@@ -12,6 +12,7 @@ the change (the GUI thread in the editor), after every piece of state is consist
 """
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -20,11 +21,14 @@ from typing import Any
 from foley_studio.core.edits import Edit, History, new_gesture_token
 from foley_studio.core.project import Clip, Project
 
+from .generation import default_generation_track
+
 log = logging.getLogger(__name__)
 
 # changed: the project (an edit, undo, redo, load); selection: selected clips; track: selected
 # track; playhead (called with the sample); region; path: the file or its saved state.
 EVENTS = ("changed", "selection", "track", "playhead", "region", "path")
+_PROJECT_SERIALS = itertools.count(1)     # shared by every session: a number names one opened project
 
 
 class EditorSession:
@@ -43,12 +47,14 @@ class EditorSession:
 
     def _install(self, project: Project, path: str | Path | None) -> None:
         self.project = project
+        # Which project jobs were asked for: id(project) could be reused by the next one once the old is freed.
+        self.project_serial = next(_PROJECT_SERIALS)
         self.path: Path | None = Path(path) if path else None
         self.history = History(project)
         self.history.add_listener(self._on_history)
         self.changed_outside_history = False
         self.selected_clips: list[str] = []
-        self.selected_track: str | None = project.tracks[0].id if project.tracks else None
+        self.selected_track: str | None = default_generation_track(project)
         self.playhead = 0
         self.region: tuple[int, int] | None = None
         self._was_dirty = False
@@ -105,7 +111,7 @@ class EditorSession:
         track_ids = [t.id for t in self.project.tracks]
         track_changed = self.selected_track not in track_ids
         if track_changed:
-            self.selected_track = track_ids[0] if track_ids else None
+            self.selected_track = default_generation_track(self.project)
         if clips_changed:
             self._emit("selection")
         if track_changed:
