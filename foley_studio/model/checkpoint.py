@@ -27,6 +27,7 @@ from foley_studio.model.errors import (
     PICKLE_SUFFIXES, CheckpointFormatError, ConfigMismatchError, PickleRefusedError, WeightsMissingError,
 )
 from foley_studio.model.foley import FoleyModel
+from foley_studio.model.limits import check_size
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ def read_config(directory: str | Path) -> tuple[FoleyConfig, dict[str, Any]]:
                                     "folder again or re-export it with `foley-studio train export`")
     try:
         config = FoleyConfig.from_dict(meta["config"])
+        check_size(config)                  # ConfigRangeError, before anything is built
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointFormatError(f"the model config in {config_path} is invalid: {exc}") from None
     return config, dict(meta.get("card") or {})
