@@ -8,13 +8,13 @@ import pytest
 import soundfile as sf
 import torch
 
-from engine_fakes import HOP, FakeModel, sine, expected_window_seed
 from foley_studio.engine.errors import EngineError, OutOfMemoryFailure, RequestError
 from foley_studio.engine.models import StaticModels
 from foley_studio.engine.pipeline import Pipeline, regenerate_take
 from foley_studio.engine.request import GenerationRequest, ReferenceClip
 from foley_studio.engine.sources import ArrayAudio
 from foley_studio.engine.takes import read_sidecar
+from tests.engine_fakes import HOP, FakeModel, sine, expected_window_seed
 
 SR = 48_000
 
@@ -214,7 +214,7 @@ def test_a_missing_video_is_a_media_error(tmp_path):
 
 
 def test_video_features_per_window_and_for_a_timeline_reference(tmp_path):
-    from media_fixtures import make_video
+    from tests.media_fixtures import make_video
     video = make_video(tmp_path / "shot.mp4", seconds=2.0, fps=10, size=(64, 48))
     source = ArrayAudio(0.3 * sine(2 * SR).astype(np.float32), video=str(video))
     pipeline, model = make_pipeline(tmp_path, source=source)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 import pytest
-from engine_fakes import FakeModel
 
 from foley_studio.cli.generate_cmd import build_request
 from foley_studio.core.project import Project, Track
@@ -16,6 +15,7 @@ from foley_studio.engine.models import StaticModels
 from foley_studio.session import EditorSession
 from foley_studio.session.generation import (GenerationService, GenerationSettings, WarmModels, cfg_spread,
                                              vary_cfg, vary_seeds)
+from tests.engine_fakes import FakeModel
 
 
 def test_vary_seeds_and_vary_cfg_rows():
