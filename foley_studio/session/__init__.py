@@ -11,6 +11,6 @@
 
 May import `core`, `media`, `engine` and `library`; nothing below imports it, and Qt never appears here.
 """
-from .editor import EVENTS, EditorSession, new_gesture
+from .editor import EVENTS, EditorSession, new_gesture, project_from_video
 
-__all__ = ["EVENTS", "EditorSession", "new_gesture"]
+__all__ = ["EVENTS", "EditorSession", "new_gesture", "project_from_video"]

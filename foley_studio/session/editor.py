@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from foley_studio.core.edits import Edit, History, new_gesture_token
-from foley_studio.core.project import Clip, Project
+from foley_studio.core.project import Clip, Project, new_project
+from foley_studio.engine.sources import video_ref
 
 log = logging.getLogger(__name__)
 
@@ -205,3 +206,9 @@ class EditorSession:
 def new_gesture() -> int:
     """A continuation token: edits applied with it merge into one step while that step is on top."""
     return new_gesture_token()
+
+
+def project_from_video(path: str | Path, n_tracks: int = 3, name: str | None = None) -> Project:
+    """A new project of `n_tracks` empty tracks scored against the video at `path` (File > New from
+    video, a video dropped on the editor, `project new`); `MediaError` when it cannot be the picture."""
+    return new_project(video_ref(path), n_tracks=n_tracks, name=name or Path(path).stem)

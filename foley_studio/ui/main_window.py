@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 from foley_studio.core.errors import FoleyError
 from foley_studio.core.paths import data_dir
 from foley_studio.core.project import Project, new_project
+from foley_studio.session.editor import project_from_video
 from foley_studio.session.playback import AudioOutput
 
 from .about import show_about
@@ -590,21 +591,6 @@ class MainWindow(QMainWindow):
         self.video.shutdown()
         self.waveforms.shutdown()
         self.spectrogram.shutdown()
-
-
-def project_from_video(path: str | Path, n_tracks: int = 3) -> Project:
-    """A new project scored against `path` (probed for rate, size and duration)."""
-    from foley_studio.core.project import VideoRef
-    from foley_studio.core.timebase import seconds_to_samples
-    from foley_studio.media.probe import probe
-    info = probe(path)
-    if not info.has_video:
-        from foley_studio.media.errors import NoVideoStreamError
-        raise NoVideoStreamError(f"{path} has no video stream; choose a video file to score against")
-    fps = info.fps
-    video = VideoRef(path=str(Path(path).resolve()), fps_num=fps.numerator, fps_den=fps.denominator,
-                     duration=seconds_to_samples(info.duration), width=info.width, height=info.height)
-    return new_project(video, n_tracks=n_tracks, name=Path(path).stem)
 
 
 def wait_for_first_paint(window: MainWindow, timeout_s: float = 10.0) -> float:
