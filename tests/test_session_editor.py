@@ -98,6 +98,27 @@ def test_a_project_file_round_trips_through_the_session(tmp_path):
 
 
 
+
+def test_the_editors_first_save_supersedes_its_untitled_copy_and_the_command_lines_leaves_it(tmp_path):
+    from foley_studio.core.store import list_recoveries, recovery_path_for
+    editor = EditorSession(_project(), keeps_recovery=True)
+    assert editor.autosave() is None                                  # clean: nothing to keep
+    editor.apply(E.AddMarker(Marker(id="m2", time=2_000, name="M2")))
+    untitled = editor.autosave()
+    assert untitled == recovery_path_for(None, editor.project.name) and untitled.exists()
+
+    command_line = EditorSession(_project())                          # `project new` of the same name
+    command_line.save(tmp_path / "other.fsproj")
+    assert untitled.exists(), "the command line must not delete the editor's unsaved work"
+
+    editor.save(tmp_path / "p.fsproj")
+    assert not untitled.exists() and list_recoveries() == []
+    editor.apply(E.AddMarker(Marker(id="m3", time=3_000, name="M3")))
+    assert editor.autosave() == recovery_path_for(tmp_path / "p.fsproj") and len(list_recoveries()) == 1
+    editor.save()
+    assert list_recoveries() == []                                    # the file's own copy goes with the save
+
+
 def test_a_new_project_from_a_video_has_its_exact_picture_and_refuses_what_cannot_be_scored(tmp_path):
     """One way a video becomes the picture, for the editor's File > New from video and `project new`."""
     video = make_video(tmp_path / "v.mp4", 1.0, Fraction(30000, 1001), (64, 48), with_audio=False)

@@ -505,18 +505,11 @@ class MainWindow(QMainWindow):
         return bool(path) and self._save_to(Path(path))
 
     def _save_to(self, path: Path) -> bool:
-        from foley_studio.core import store
         try:
-            store.save_project(self.doc.project, path)
+            self.doc.session.save(path)         # atomic; supersedes the autosave copies
         except (FoleyError, OSError) as exc:
             QMessageBox.critical(self, "Cannot save", str(exc))
             return False
-        previous = self.doc.path
-        self.doc.mark_saved(path)
-        # The saved file supersedes its autosave copies (the untitled one too, after a first save).
-        store.discard_recovery(path, self.doc.project.name)
-        if previous is None:
-            store.discard_recovery(None, self.doc.project.name)
         self._add_recent(str(path))
         settings().setValue("paths/last_dir", str(Path(path).parent))
         self.show_message(f"Saved {path}")
@@ -533,15 +526,11 @@ class MainWindow(QMainWindow):
 
     def autosave(self) -> Path | None:
         """Write a recovery copy when there are unsaved changes (every minute)."""
-        if not self.doc.is_dirty:
-            return None
-        from foley_studio.core import store
         try:
-            written = store.write_recovery(self.doc.project, self.doc.path)
+            return self.doc.session.autosave()
         except (FoleyError, OSError) as exc:
             self.show_message(f"Autosave failed: {exc}")
             return None
-        return Path(written) if written else None
 
     def recent_files(self) -> list[str]:
         value = settings().value("recent", [])
