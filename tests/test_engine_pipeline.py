@@ -135,9 +135,19 @@ def test_out_of_memory_retries_with_smaller_batches(tmp_path):
     assert read_sidecar(results[2].sidecar_path).request.seeds == (3, 4)   # the batch it was made in
 
 
-def test_out_of_memory_even_for_one_take_is_a_clear_error(tmp_path):
-    pipeline, _ = make_pipeline(tmp_path, model=FakeModel(oom_above=0))
-    with pytest.raises(OutOfMemoryFailure, match="out of memory .* one take .*--device cpu"):
+@pytest.mark.parametrize("error", [RuntimeError, MemoryError], ids=["torch CPU allocator", "numpy"])
+def test_out_of_memory_on_the_cpu_retries_with_smaller_batches(tmp_path, error):
+    pipeline, model = make_pipeline(tmp_path, model=FakeModel(oom_above=1, oom_error=error))
+    results = pipeline.run(request(seeds=(1, 2, 3)))
+    assert model.sample_calls == [[1], [2], [3]] and [r.seed for r in results] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("error", [None, RuntimeError, MemoryError], ids=["CUDA", "torch CPU allocator", "numpy"])
+def test_out_of_memory_even_for_one_take_is_a_clear_error(tmp_path, error):
+    pipeline, _ = make_pipeline(tmp_path, model=FakeModel(oom_above=0, oom_error=error))
+    with pytest.raises(OutOfMemoryFailure, match=r"out of memory on cpu even for one take of 1\.0 s with model "
+                                                  r"'fake'; close other programs to free memory, or choose a "
+                                                  r"shorter region\. Nothing was written"):
         pipeline.run(request(seeds=(1, 2)))
     assert not (tmp_path / "takes").exists() or not any((tmp_path / "takes").iterdir())
 
