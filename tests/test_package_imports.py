@@ -219,6 +219,28 @@ def test_the_exemptions_are_still_needed(graph):
         assert libraries <= used, f"{layer} no longer imports {sorted(libraries - used)}: drop the exemption"
 
 
+# The use cases `session` owns; a view calling one of these is doing the session's work again.
+SESSION_ONLY_CALLS = {"GenerationRequest", "JobQueue", "Pipeline", "mixdown", "export_all", "History", "QUndoStack",
+                      "save_project", "write_recovery"}
+
+
+def calls_in(path: Path, names: set[str]) -> list[str]:
+    """`name(...)` and `obj.name(...)` calls of the given names, with their lines."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+            if name in names:
+                found.append(f"{path.name}:{node.lineno} calls {name}")
+    return found
+
+
+def test_no_view_builds_a_request_runs_a_job_loop_mixes_down_saves_or_keeps_an_undo_stack(graph):
+    found = [c for m, p in graph.paths.items() if graph.layer(m) == "ui" for c in calls_in(p, SESSION_ONLY_CALLS)]
+    assert found == []
+
+
 # -- the checks themselves, on a made-up package with one of each fault -------------------------------
 def _write(root: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
@@ -248,6 +270,8 @@ def test_the_graph_finds_function_local_circles_upward_imports_and_misplaced_lib
     assert found.layer_violations(rules) == ["pkg.core.c (line 1) imports pkg.ui.view: core may not import ui"]
     owners = {"soundfile": {"media"}, "av": {"media"}, "PySide6": {"ui"}}
     assert found.library_violations(owners, set(), {}) == ["pkg.ui.view (line 1) imports av, which only media may use"]
+    (root / "ui" / "panel.py").write_text("from x import mixdown\ndef f(doc):\n    return doc.History(mixdown(1))\n")
+    assert calls_in(root / "ui" / "panel.py", SESSION_ONLY_CALLS) == ["panel.py:3 calls History", "panel.py:3 calls mixdown"]
 
 
 if __name__ == "__main__":       # print the layer-to-layer picture
