@@ -12,7 +12,7 @@ from foley_studio.library import LibraryIndex, QuerySyntaxError, load_preview
 from foley_studio.library.index import fuse_rankings
 from foley_studio.library.query import parse_query
 from foley_studio.library.textfields import name_fields, parse_ucs, split_words
-from library_helpers import BagOfWordsEmbedder, noise, tone, write_bwf, write_wav
+from tests.library_helpers import BagOfWordsEmbedder, noise, tone, write_bwf, write_wav
 
 
 @pytest.fixture

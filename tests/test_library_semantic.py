@@ -80,7 +80,7 @@ def test_cli_ship_horn_on_demo_library(capsys):
 
 
 def test_door_slam_finds_the_heavy_wooden_door(tmp_path):
-    from library_helpers import noise, write_bwf
+    from tests.library_helpers import noise, write_bwf
 
     captions = ["Heavy wooden door closing hard", "Glass bottle rolling on concrete", "Footsteps on gravel, slow",
                 "Rain on a car roof", "Kettle whistling", "Metal pipe dropped on tiles"]

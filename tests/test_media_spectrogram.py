@@ -12,7 +12,7 @@ from foley_studio.media.spectrogram import (
     CACHE_KIND, N_LEVELS, TILE_FRAMES, TileStore, array_tile_source, choose_level, columns_per_tile,
     compose, compute_tile, display_spectrogram, file_tile_source, max_pool_columns, pool_factor, tile_levels,
 )
-from media_fixtures import make_tone, tone
+from tests.media_fixtures import make_tone, tone
 
 SR = 48_000
 TILE_SAMPLES = TILE_FRAMES * 256

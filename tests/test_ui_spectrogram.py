@@ -19,7 +19,7 @@ from foley_studio.core.project import Clip, Project, Track
 from foley_studio.media.spectrogram import TileStore
 from foley_studio.ui.document import ProjectDocument
 from foley_studio.ui.spectrogram_panel import MARGIN, SpectrogramPanel
-from media_fixtures import make_tone, tone
+from tests.media_fixtures import make_tone, tone
 
 pytestmark = pytest.mark.gui
 log = logging.getLogger(__name__)

@@ -27,6 +27,7 @@ from foley_studio.model.errors import (
     PICKLE_SUFFIXES, CheckpointFormatError, ConfigMismatchError, PickleRefusedError, WeightsMissingError,
 )
 from foley_studio.model.foley import FoleyModel
+from foley_studio.model.limits import check_size
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +110,18 @@ def render_card(model: FoleyModel, card: dict[str, Any]) -> str:
 
 
 # ----------------------------------------------------------------------------- load
+def _refuse_special(path: Path) -> None:
+    """A model file that is there but is a pipe, device or folder is named as such (not as missing)."""
+    if path.exists() and not path.is_file():
+        raise CheckpointFormatError(f"{path} is not a regular file (a folder, device, pipe or socket); copy the model "
+                                    "folder again or re-export it with `foley-studio train export`")
+
+
 def read_config(directory: str | Path) -> tuple[FoleyConfig, dict[str, Any]]:
     """(config, card) of a checkpoint folder, with the errors `load_pretrained` gives."""
     folder = _checkpoint_folder(directory)
     config_path = folder / CONFIG_FILE
+    _refuse_special(config_path)
     if not config_path.is_file():
         raise WeightsMissingError(f"model folder {folder} has no {CONFIG_FILE}; a Foley Studio model folder "
                                   f"holds {WEIGHTS_FILE} and {CONFIG_FILE} (written by save_pretrained)")
@@ -135,6 +144,7 @@ def read_config(directory: str | Path) -> tuple[FoleyConfig, dict[str, Any]]:
                                     "folder again or re-export it with `foley-studio train export`")
     try:
         config = FoleyConfig.from_dict(meta["config"])
+        check_size(config)                  # ConfigRangeError, before anything is built
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointFormatError(f"the model config in {config_path} is invalid: {exc}") from None
     return config, dict(meta.get("card") or {})
@@ -148,6 +158,7 @@ def load_pretrained(directory: str | Path, device: str | torch.device | None = N
     folder = _checkpoint_folder(directory)
     config, _ = read_config(folder)
     weights = folder / WEIGHTS_FILE
+    _refuse_special(weights)
     if not weights.is_file():
         raise WeightsMissingError(f"model folder {folder} has no {WEIGHTS_FILE}; copy the weights there or "
                                   + HOW_TO_GET.format(user_dir=paths.user_models_dir()))

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from foley_studio.core.edits import Edit, History, new_gesture_token
-from foley_studio.core.project import Clip, Project
+from foley_studio.core.project import Clip, Project, new_project
+from foley_studio.engine.sources import video_ref
 
 from .generation import default_generation_track
 
@@ -34,7 +35,10 @@ _PROJECT_SERIALS = itertools.count(1)     # shared by every session: a number na
 class EditorSession:
     """The project being edited, its one undo history, selection, playhead, region and file."""
 
-    def __init__(self, project: Project, path: str | Path | None = None):
+    def __init__(self, project: Project, path: str | Path | None = None, *, keeps_recovery: bool = False):
+        # The editor's session autosaves, and its first save supersedes the untitled recovery copy;
+        # the command line's leaves alone an untitled copy (of the same name) the editor may hold.
+        self.keeps_recovery = keeps_recovery
         self._listeners: dict[str, list[Callable[..., None]]] = {kind: [] for kind in EVENTS}
         self.revision = 0              # bumped on every change of the project; caches key on it
         self._install(project, path)
@@ -144,13 +148,23 @@ class EditorSession:
 
     def save(self, path: str | Path | None = None) -> Path:
         """Write the project (atomically) to `path` or its own file; it is clean afterwards."""
-        from foley_studio.core.store import save_project
+        from foley_studio.core.store import discard_recovery, save_project
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("the project has no file yet; give a path to save it to")
+        previous = self.path
         save_project(self.project, target)
         self.mark_saved(target)
+        if self.keeps_recovery and previous is None:    # the file's own copy goes with save_project
+            discard_recovery(None, self.project.name)    # the untitled copy is superseded by the first save
         return target
+
+    def autosave(self) -> Path | None:
+        """A recovery copy of unsaved changes (`core.store.write_recovery`); None when there are none."""
+        from foley_studio.core.store import write_recovery
+        if not self.is_dirty:
+            return None
+        return Path(write_recovery(self.project, self.path))
 
     def replace_project(self, project: Project, path: str | Path | None) -> None:
         """Load another project into this session (clears history and selection)."""
@@ -211,3 +225,9 @@ class EditorSession:
 def new_gesture() -> int:
     """A continuation token: edits applied with it merge into one step while that step is on top."""
     return new_gesture_token()
+
+
+def project_from_video(path: str | Path, n_tracks: int = 3, name: str | None = None) -> Project:
+    """A new project of `n_tracks` empty tracks scored against the video at `path` (File > New from
+    video, a video dropped on the editor, `project new`); `MediaError` when it cannot be the picture."""
+    return new_project(video_ref(path), n_tracks=n_tracks, name=name or Path(path).stem)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 
 from foley_studio.core.errors import FoleyError
 from foley_studio.core.project import Project, new_project
+from foley_studio.session.editor import project_from_video
 from foley_studio.session.playback import AudioOutput
 from foley_studio.session.transport import next_marker_time
 
@@ -556,18 +557,11 @@ class MainWindow(QMainWindow):
         return bool(path) and self._save_to(Path(path))
 
     def _save_to(self, path: Path) -> bool:
-        from foley_studio.core import store
         try:
-            store.save_project(self.doc.project, path)
+            self.doc.session.save(path)         # atomic; supersedes the autosave copies
         except (FoleyError, OSError) as exc:
             QMessageBox.critical(self, "Cannot save", str(exc))
             return False
-        previous = self.doc.path
-        self.doc.mark_saved(path)
-        # The saved file supersedes its autosave copies (the untitled one too, after a first save).
-        store.discard_recovery(path, self.doc.project.name)
-        if previous is None:
-            store.discard_recovery(None, self.doc.project.name)
         self._add_recent(str(path))
         settings().setValue("paths/last_dir", str(Path(path).parent))
         self.show_message(f"Saved {path}")
@@ -584,15 +578,11 @@ class MainWindow(QMainWindow):
 
     def autosave(self) -> Path | None:
         """Write a recovery copy when there are unsaved changes (every minute)."""
-        if not self.doc.is_dirty:
-            return None
-        from foley_studio.core import store
         try:
-            written = store.write_recovery(self.doc.project, self.doc.path)
+            return self.doc.session.autosave()
         except (FoleyError, OSError) as exc:
             self.show_message(f"Autosave failed: {exc}")
             return None
-        return Path(written) if written else None
 
     def recent_files(self) -> list[str]:
         value = settings().value("recent", [])
@@ -642,21 +632,6 @@ class MainWindow(QMainWindow):
         self.video.shutdown()
         self.waveforms.shutdown()
         self.spectrogram.shutdown()
-
-
-def project_from_video(path: str | Path, n_tracks: int = 3) -> Project:
-    """A new project scored against `path` (probed for rate, size and duration)."""
-    from foley_studio.core.project import VideoRef
-    from foley_studio.core.timebase import seconds_to_samples
-    from foley_studio.media.probe import probe
-    info = probe(path)
-    if not info.has_video:
-        from foley_studio.media.errors import NoVideoStreamError
-        raise NoVideoStreamError(f"{path} has no video stream; choose a video file to score against")
-    fps = info.fps
-    video = VideoRef(path=str(Path(path).resolve()), fps_num=fps.numerator, fps_den=fps.denominator,
-                     duration=seconds_to_samples(info.duration), width=info.width, height=info.height)
-    return new_project(video, n_tracks=n_tracks, name=Path(path).stem)
 
 
 def wait_for_first_paint(window: MainWindow, timeout_s: float = 10.0) -> float:
