@@ -731,6 +731,12 @@ def model_cases() -> None:
     case("model folder is a .pt file", "model",
          lambda b: model_run(b, H.write_pickle(_mkdir(b.inp) / "model.pt")), expect=r"pickle", timeout=120)
     case("model folder missing", "model", lambda b: model_run(b, b.inp / "none"), timeout=120)
+    case("model config a named pipe", "model",
+         folder(lambda d: (os.mkfifo(d / "config.json"), d.joinpath("model.safetensors").symlink_to(S.weights))),
+         expect=r"regular file", timeout=120)
+    case("model weights a named pipe", "model",
+         folder(lambda d: (d.joinpath("config.json").write_text(meta_text), os.mkfifo(d / "model.safetensors"))),
+         expect=r"regular file", timeout=120)
     case("model weights of another config", "model",
          with_config("dit", "depth", 2), timeout=120)
 

@@ -26,13 +26,13 @@ import numpy as np
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
 from foley_studio.core.project import Clip, Project, Track  # noqa: E402
 from foley_studio.media.mixdown import SourceCache, mixdown  # noqa: E402
 from foley_studio.media.peaks import PeakPyramid, build_peaks  # noqa: E402
 from foley_studio.media.video import VideoReader  # noqa: E402
-from media_fixtures import make_video, tone  # noqa: E402
+from tests.media_fixtures import make_video, tone  # noqa: E402
 
 SR = 48_000
 

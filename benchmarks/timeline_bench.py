@@ -202,7 +202,7 @@ t_import = time.time()
 from foley_studio.ui.app import application, demo_project, open_library
 from foley_studio.ui.main_window import MainWindow
 app = application([sys.argv[0]])
-index, _scan, _message = open_library(scan_demo=False)     # as run_editor does (no first-run scan)
+index, _needs_scan, _message = open_library(scan_demo=False)     # as run_editor does (no first-run scan)
 project, path = demo_project()
 window = MainWindow(project, path, library_index=index, restore_layout=False)
 window.resize(1600, 960)

@@ -104,6 +104,40 @@ def main() -> int:
         window.library.table.selectRow(0)
     settle(app, 2)
     shot("04_library_search")
+    window.spectrogram.set_log_frequency(True)
+    settle(app, 8, lambda: "computing" not in window.spectrogram.caption.text())
+    shot("05_spectrogram_log")
+    window.spectrogram.set_log_frequency(False)
+    g = window.generation
+    window.docks["generate"].raise_()
+    g.panel.set_mode("analogy")
+    flac = sorted(DEMO_LIBRARY_DIR.glob("*.flac"))[17]
+    from foley_studio.ui.mime import LibraryDrag
+    g.panel.reference_slot.set_library_sound(LibraryDrag(path=str(flac), name=flac.stem, duration=1.0))
+    window.doc.set_region((hits[1].start, hits[2].end))
+    settle(app, 2)
+    shot("06_generate_analogy")
+    g.panel.set_mode("text")
+
+    def dialog_shot(name: str, dialog) -> None:
+        dialog.show()
+        settle(app, 1)
+        file = args.out / f"{name}.png"
+        dialog.grab().save(str(file))
+        shots.append(file)
+        dialog.close()
+    from foley_studio.ui.export_dialog import ExportDialog
+    from foley_studio.ui.shortcuts import ShortcutsDialog
+    dialog_shot("07_export_dialog", ExportDialog(window.doc.project, window.doc.path, window))
+    dialog_shot("08_keyboard_shortcuts", ShortcutsDialog(window))
+    if index is not None:
+        window.docks["library"].raise_()
+        bar = window.library.scan_bar              # the scan bar as it looks while a folder is read
+        bar.show_progress("reading", 128, 940, "")
+        bar.show()
+        settle(app, 0.5)
+        shot("09_library_scanning")
+        bar.hide()
     for file in shots:
         print(file)
     window.shutdown()

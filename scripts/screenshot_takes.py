@@ -111,7 +111,7 @@ def main() -> int:
               f"model {model}: Generate -> takes in project {elapsed:.2f} s")
         if attempt == "cold":    # the screenshot shows one batch: drop the first one's takes
             g.panel.seed.setValue(101)
-            window.doc.undo_stack.undo()
+            window.doc.undo()
             assert len(window.doc.project.takes) == before
     window.docks["takes"].raise_()
     window.resizeDocks([window.docks["takes"]], [720], __import__("PySide6.QtCore").QtCore.Qt.Horizontal)

@@ -1,26 +1,30 @@
 #!/usr/bin/env bash
 # Train the bundled demo model (models/demo) with Foley Studio's own pipeline, end to end.
 #
-#   scripts/train_demo.sh            CPU: Foley world (320 clips + 120 audio-only items), autoencoder
-#                                    stage (configs/demo_autoencoder.json, 2000 steps), video encoder
-#                                    sync pre-training (configs/demo_video.json, 1500 steps, ~20 min),
-#                                    DiT stage (configs/demo_dit.json: v-prediction, 8 s windows, video
-#                                    encoder frozen), export.
-#   MODE=gpu scripts/train_demo.sh   one GPU: configs/gpu_*.json (bf16, bigger batches), about 10
-#                                    minutes in all on one H100, exported the same way.
+#   scripts/train_demo.sh            CPU: Foley world v2 (480 clips + 120 audio-only items), then in
+#                                    parallel the autoencoder fine-tune (configs/demo2_autoencoder.json,
+#                                    warm from models/demo, highs weighted) and the motion video encoder's
+#                                    sync pre-training (configs/demo2_video.json), then the DiT
+#                                    (configs/demo2_dit.json: warm from models/demo, video encoder frozen),
+#                                    export.
+#   MODE=gpu scripts/train_demo.sh   one GPU: configs/gpu_*.json (bf16, bigger batches, minutes each).
+#   scripts/train_demo.sh --dry-run  the same commands on a 12-clip world with 3 steps per stage and a
+#                                    throw-away output folder: proves on a CPU, in a few minutes, that a
+#                                    lent GPU machine's time will not be lost to a bug.
 #
 # Every stage resumes: rerun the same command after an interruption and each stage continues from
 # runs/<mode>_<stage>/checkpoint (bit-exact). A stage that has finished is skipped (delete its
-# autoencoder.safetensors, or raise "steps"/"time_limit_minutes" in its config, to train it further).
-# To continue from the committed model when the runs/ folder is gone, set "init_from": "models/demo"
-# in a copy of the config (a warm start with a fresh optimizer).
+# weights file, or raise "steps"/"time_limit_minutes" in its config, to train it further).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY=${PY:-.venv/bin/python}
 MODE=${MODE:-cpu}
-DATA=${DATA:-data/world}
-N=${N:-320}
+DRY=0
+[[ "${1:-}" == --dry-run ]] && DRY=1
+DATA=${DATA:-data/world2}
+N=${N:-480}
 AUDIO_ONLY=${AUDIO_ONLY:-120}
+WORKERS=${WORKERS:-2}
 SOURCES=${SOURCES:-all}          # "library" where apt-get cannot reach Debian (e.g. an offline GPU box)
 OUT=${OUT:-models/demo}
 FS=("$PY" -m foley_studio)
@@ -28,25 +32,40 @@ FS=("$PY" -m foley_studio)
 if [[ "$MODE" == gpu ]]; then
     AE_CFG=configs/gpu_autoencoder.json; VIDEO_CFG=configs/gpu_video.json; DIT_CFG=configs/gpu_dit.json; RUN=runs/gpu
 else
-    AE_CFG=configs/demo_autoencoder.json; VIDEO_CFG=configs/demo_video.json; DIT_CFG=configs/demo_dit.json; RUN=runs/demo
+    AE_CFG=configs/demo2_autoencoder.json; VIDEO_CFG=configs/demo2_video.json; DIT_CFG=configs/demo2_dit.json; RUN=runs/demo2
 fi
 mkdir -p runs
+if (( DRY )); then
+    # tiny world, 3 steps per stage, everything under runs/dry/: the output model is thrown away
+    DATA=runs/dry/world; N=12; AUDIO_ONLY=2; RUN=runs/dry/$MODE; OUT=runs/dry/model; rm -rf runs/dry; mkdir -p runs/dry
+    for name in AE_CFG VIDEO_CFG DIT_CFG; do
+        "$PY" - "${!name}" "runs/dry/$(basename "${!name}")" <<'PYEOF'
+import json, sys
+cfg = json.load(open(sys.argv[1]))
+cfg.update(steps=3, checkpoint_every=2, log_every=1, time_limit_minutes=0)
+json.dump(cfg, open(sys.argv[2], "w"), indent=1)
+PYEOF
+        printf -v "$name" '%s' "runs/dry/$(basename "${!name}")"
+    done
+fi
 
 echo "== $(date -u +%H:%M:%S) world: $DATA"
 [[ -f "$DATA/manifest.jsonl" ]] || "${FS[@]}" world generate --n "$N" --audio-only "$AUDIO_ONLY" --seed 0 \
-    --sources "$SOURCES" --out "$DATA"
+    --sources "$SOURCES" --workers "$WORKERS" --out "$DATA"
 
-echo "== $(date -u +%H:%M:%S) autoencoder: ${RUN}_ae"
-[[ -f "${RUN}_ae/autoencoder.safetensors" ]] || "${FS[@]}" -v train autoencoder --config "$AE_CFG" \
-    --data "$DATA/manifest.jsonl" --out "${RUN}_ae"
-
-echo "== $(date -u +%H:%M:%S) video encoder (sync pre-training): ${RUN}_video"
+echo "== $(date -u +%H:%M:%S) autoencoder (${RUN}_ae) and video encoder sync pre-training (${RUN}_video), in parallel"
+AE_PID=
+if [[ ! -f "${RUN}_ae/autoencoder.safetensors" ]]; then
+    "${FS[@]}" -v train autoencoder --config "$AE_CFG" --data "$DATA/manifest.jsonl" --out "${RUN}_ae" &
+    AE_PID=$!
+fi
 [[ -f "${RUN}_video/video_encoder.safetensors" ]] || "${FS[@]}" -v train video --config "$VIDEO_CFG" \
     --data "$DATA/manifest.jsonl" --out "${RUN}_video"
+[[ -z "$AE_PID" ]] || wait "$AE_PID"
 
 echo "== $(date -u +%H:%M:%S) dit: ${RUN}_dit"
 # the DiT config names its autoencoder and video encoder runs; point them at this mode's run folders
-DIT_RUN_CFG="runs/$(basename "$DIT_CFG")"
+DIT_RUN_CFG="${RUN}_dit.json"
 "$PY" - "$DIT_CFG" "${RUN}_ae" "${RUN}_video" "$DIT_RUN_CFG" <<'PYEOF'
 import json, sys
 cfg = json.load(open(sys.argv[1]))

@@ -65,6 +65,17 @@ def tiny_model_folder(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    """A TINY model (layers opened up so takes differ by seed) saved like an installed one; copy it into
+    `user_models_dir() / "tiny"` to install it."""
+    from foley_studio.model.checkpoint import save_pretrained
+    from tests.model_helpers import tiny_model
+    folder = tmp_path_factory.mktemp("weights") / "tiny"
+    save_pretrained(tiny_model(), folder, card={"note": "untrained, tests only"})
+    return folder
+
+
+@pytest.fixture(scope="module")
 def short_video(tmp_path_factory):
     """A 2 s, 10 fps, 64x48 H.264 video with a sine soundtrack."""
     from tests.media_fixtures import make_video

@@ -33,12 +33,22 @@ def sine(n: int, start: int = 0) -> np.ndarray:
     return np.sin(2 * np.pi * FREQ * t / SR)
 
 
+# What each allocator says when it runs out, word for word (torch 2.13's CPU allocator, numpy).
+OOM_MESSAGES = {
+    RuntimeError: "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: "
+                  "you tried to allocate 140737488355328 bytes. Error code 12 (Cannot allocate memory)",
+    MemoryError: "Unable to allocate 8.00 PiB for an array with shape (1125899906842624,) and data type float64",
+}
+
+
 class FakeModel(torch.nn.Module):
-    def __init__(self, window_latents: int = 320, slope: float = 0.001, oom_above: int | None = None):
+    def __init__(self, window_latents: int = 320, slope: float = 0.001, oom_above: int | None = None,
+                 oom_error: type[BaseException] | None = None):
         super().__init__()
         self.config = FakeConfig(window_latents=window_latents)
         self.slope = slope
         self.oom_above = oom_above
+        self.oom_error = oom_error       # None: CUDA's OutOfMemoryError
         self.video_fps = 10.0
         self.video_size = 32
         self.conditions: list[dict] = []
@@ -80,7 +90,8 @@ class FakeModel(torch.nn.Module):
     def sample(self, cond: dict, seeds: list[int], *, steps: int = 25, sampler: str = "dpmpp",
                cfg: float = 4.0, callback=None) -> torch.Tensor:
         if self.oom_above is not None and len(seeds) > self.oom_above:
-            raise torch.cuda.OutOfMemoryError(f"CUDA out of memory (fake: batch {len(seeds)} > {self.oom_above})")
+            raise (self.oom_error or torch.cuda.OutOfMemoryError)(OOM_MESSAGES.get(self.oom_error, (
+                f"CUDA out of memory (fake: batch {len(seeds)} > {self.oom_above})")))
         self.sample_calls.append(list(seeds))
         for i in range(steps):
             self.steps_run += 1

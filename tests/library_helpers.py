@@ -8,6 +8,20 @@ import numpy as np
 import soundfile as sf
 
 
+class BagOfWordsEmbedder:
+    """A tiny stand-in for MiniLM: hashed word counts, so tests need no model."""
+
+    name = "bag-of-words"
+    dim = 64
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in t.lower().replace(",", " ").split():
+                out[i, sum(map(ord, w)) % self.dim] += 1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
 def tone(seconds: float = 0.2, freq: float = 440.0, sr: int = 48000, amp: float = 0.5,
          decay: float = 0.0) -> np.ndarray:
     t = np.arange(int(seconds * sr)) / sr

@@ -8,7 +8,7 @@ import soundfile as sf
 
 from foley_studio.cli import main
 from foley_studio.core import paths
-from media_fixtures import make_tone
+from tests.media_fixtures import make_tone
 
 FLAGS = ["--mode", "--prompt", "--negative", "--quality", "--reference", "--region", "--takes", "--cfg",
          "--steps", "--sampler", "--seed", "--model", "--out"]

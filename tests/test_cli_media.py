@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from foley_studio.cli import main
-from media_fixtures import UPRIGHT_H, UPRIGHT_W, make_phone_video, make_tone, make_video, tone, video_packets
+from tests.media_fixtures import UPRIGHT_H, UPRIGHT_W, make_phone_video, make_tone, make_video, tone, video_packets
 
 Q24 = 2.0 ** -23
 

@@ -78,5 +78,12 @@ def test_device_choice_on_this_machine():
 def test_out_of_memory_is_recognised():
     assert is_out_of_memory(torch.cuda.OutOfMemoryError("CUDA out of memory"))
     assert is_out_of_memory(RuntimeError("MPS backend out of memory (MPS allocated: 1 GB)"))
+    try:
+        torch.empty(2**50, dtype=torch.uint8)                  # a petabyte: the CPU allocator's own words
+    except RuntimeError as exc:
+        assert is_out_of_memory(exc), exc
+    else:
+        pytest.fail("a petabyte was allocated")
+    assert is_out_of_memory(MemoryError("Unable to allocate 8.00 PiB for an array"))
     assert not is_out_of_memory(RuntimeError("shape mismatch"))
     assert not is_out_of_memory(ValueError("out of memory"))

@@ -5,11 +5,11 @@ import threading
 
 import pytest
 
-from engine_fakes import FakeModel
 from foley_studio.engine.jobs import JobQueue, JobState
 from foley_studio.engine.models import StaticModels
 from foley_studio.engine.pipeline import Pipeline
 from foley_studio.engine.request import GenerationRequest
+from tests.engine_fakes import FakeModel
 
 SR = 48_000
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from engine_fakes import FakeModel
 
 from foley_studio.engine.models import GenerativeModel, ModelSizes
 from foley_studio.model.config import TINY
 from foley_studio.model.foley import FoleyModel
+from tests.engine_fakes import FakeModel
 
 _OBJECT_MEMBERS = set(dir(object)) | {"__protocol_attrs__", "_is_protocol", "_is_runtime_protocol",
                                       "__non_callable_proto_members__", "__abstractmethods__", "_abc_impl",

@@ -8,13 +8,13 @@ import pytest
 import soundfile as sf
 import torch
 
-from engine_fakes import HOP, FakeModel, sine, expected_window_seed
 from foley_studio.engine.errors import EngineError, OutOfMemoryFailure, RequestError
 from foley_studio.engine.models import StaticModels
 from foley_studio.engine.pipeline import Pipeline, regenerate_take
 from foley_studio.engine.request import GenerationRequest, ReferenceClip
 from foley_studio.engine.sources import ArrayAudio
 from foley_studio.engine.takes import read_sidecar
+from tests.engine_fakes import HOP, FakeModel, sine, expected_window_seed
 
 SR = 48_000
 
@@ -143,9 +143,19 @@ def test_out_of_memory_retries_with_smaller_batches(tmp_path):
     assert read_sidecar(results[2].sidecar_path).request.seeds == (3, 4)   # the batch it was made in
 
 
-def test_out_of_memory_even_for_one_take_is_a_clear_error(tmp_path):
-    pipeline, _ = make_pipeline(tmp_path, model=FakeModel(oom_above=0))
-    with pytest.raises(OutOfMemoryFailure, match="out of memory .* one take .*--device cpu"):
+@pytest.mark.parametrize("error", [RuntimeError, MemoryError], ids=["torch CPU allocator", "numpy"])
+def test_out_of_memory_on_the_cpu_retries_with_smaller_batches(tmp_path, error):
+    pipeline, model = make_pipeline(tmp_path, model=FakeModel(oom_above=1, oom_error=error))
+    results = pipeline.run(request(seeds=(1, 2, 3)))
+    assert model.sample_calls == [[1], [2], [3]] and [r.seed for r in results] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("error", [None, RuntimeError, MemoryError], ids=["CUDA", "torch CPU allocator", "numpy"])
+def test_out_of_memory_even_for_one_take_is_a_clear_error(tmp_path, error):
+    pipeline, _ = make_pipeline(tmp_path, model=FakeModel(oom_above=0, oom_error=error))
+    with pytest.raises(OutOfMemoryFailure, match=r"out of memory on cpu even for one take of 1\.0 s with model "
+                                                  r"'fake'; close other programs to free memory, or choose a "
+                                                  r"shorter region\. Nothing was written"):
         pipeline.run(request(seeds=(1, 2)))
     assert not (tmp_path / "takes").exists() or not any((tmp_path / "takes").iterdir())
 
@@ -222,7 +232,7 @@ def test_a_missing_video_is_a_media_error(tmp_path):
 
 
 def test_video_features_per_window_and_for_a_timeline_reference(tmp_path):
-    from media_fixtures import make_video
+    from tests.media_fixtures import make_video
     video = make_video(tmp_path / "shot.mp4", seconds=2.0, fps=10, size=(64, 48))
     source = ArrayAudio(0.3 * sine(2 * SR).astype(np.float32), video=str(video))
     pipeline, model = make_pipeline(tmp_path, source=source)

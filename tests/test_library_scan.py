@@ -13,7 +13,7 @@ import pytest
 
 from foley_studio.library import LibraryError, LibraryIndex, ScanProgress
 from foley_studio.library.metadata import read_metadata
-from library_helpers import noise, tone, write_broken_set, write_bwf, write_wav
+from tests.library_helpers import noise, tone, write_broken_set, write_bwf, write_wav
 
 
 def _index(tmp_path: Path) -> LibraryIndex:

@@ -12,21 +12,7 @@ from foley_studio.library import LibraryIndex, QuerySyntaxError, load_preview
 from foley_studio.library.index import fuse_rankings
 from foley_studio.library.query import parse_query
 from foley_studio.library.textfields import name_fields, parse_ucs, split_words
-from library_helpers import noise, tone, write_bwf, write_wav
-
-
-class BagOfWordsEmbedder:
-    """A tiny stand-in for MiniLM: hashed word counts, so tests need no model."""
-
-    name = "bag-of-words"
-    dim = 64
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in t.lower().replace(",", " ").split():
-                out[i, sum(map(ord, w)) % self.dim] += 1.0
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+from tests.library_helpers import BagOfWordsEmbedder, noise, tone, write_bwf, write_wav
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def test_cli_ship_horn_on_demo_library(capsys):
 
 
 def test_door_slam_finds_the_heavy_wooden_door(tmp_path):
-    from library_helpers import noise, write_bwf
+    from tests.library_helpers import noise, write_bwf
 
     captions = ["Heavy wooden door closing hard", "Glass bottle rolling on concrete", "Footsteps on gravel, slow",
                 "Rain on a car roof", "Kettle whistling", "Metal pipe dropped on tiles"]
@@ -91,3 +91,26 @@ def test_door_slam_finds_the_heavy_wooden_door(tmp_path):
     index.scan()
     assert index.search("door slam", 3, mode="text") == []        # "slam" is in no description...
     assert index.search("door slam", 3)[0].description == captions[0]   # ...but the same meaning
+
+
+def test_a_single_word_finds_the_recordings_that_carry_it_before_loosely_similar_ones(tmp_path):
+    """'metal' with the real encoder: the recordings named, categorised or described as metal come first;
+    cow, horse, wind and helicopter (which MiniLM rates closer to "metal" than some of them) only after."""
+    from library_helpers import noise, write_bwf, write_wav
+    lib = tmp_path / "sfx"
+    metal = {write_wav(lib / "METLImpt_Pipe Hit_JD_Yard.wav", noise(0.3, seed=1)).name,       # UCS category
+             write_wav(lib / "metal_scrape_01.wav", noise(0.3, seed=2)).name}                 # file name
+    for i, text in enumerate(("Heavy metal door slam", "Garden gate latch, metal, clicks shut twice",
+                              "Cafeteria tray dropped on a tiled floor, metal",
+                              "Cash drawer opening with bell; metal mechanism")):             # descriptions
+        metal.add(write_bwf(lib / f"metal_{i}.wav", noise(0.3, seed=3 + i), bext_description=text).name)
+    loose = set()
+    for i, text in enumerate(("Cow", "Horse", "Wind", "Helicopter", "Applause", "Sheep")):       # demo captions
+        loose.add(write_bwf(lib / f"other_{i}.wav", noise(0.3, seed=10 + i), bext_description=text).name)
+    index = LibraryIndex(tmp_path / "lib.sqlite3")
+    index.add_folder(lib)
+    index.scan()
+    hits = [Path(h.path).name for h in index.search("metal", 20)]
+    assert set(hits[:len(metal)]) == metal, hits
+    assert set(hits[len(metal):]) <= loose and {"other_0.wav", "other_2.wav"} <= set(hits), hits   # still offered
+    assert [Path(h.path).name for h in index.search("Metal", 3)] == hits[:3]          # case does not matter

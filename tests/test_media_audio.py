@@ -6,7 +6,7 @@ import pytest
 import soundfile as sf
 
 from foley_studio.media.audio import audio_info, read_audio, resample, write_audio
-from media_fixtures import make_audio_with_pyav, make_tone, make_video, tone
+from tests.media_fixtures import make_audio_with_pyav, make_tone, make_video, tone
 
 
 def test_48k_wav_round_trip_exact_range(tmp_path):

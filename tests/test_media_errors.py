@@ -19,7 +19,7 @@ from foley_studio.media.errors import (CorruptMediaError, EmptyMediaError, Media
 from foley_studio.media.export import export_stems
 from foley_studio.media.probe import probe
 from foley_studio.media.video import VideoReader, extract_audio, frames_for_encoder
-from media_fixtures import make_tone, make_video, tone, with_video_fourcc
+from tests.media_fixtures import make_tone, make_video, tone, with_video_fourcc
 
 
 def wav_with_format_tag(path, tag: int, n: int = 4800, sr: int = 48_000):
@@ -196,7 +196,7 @@ def test_six_channels(tmp_path):
 
 def test_stereo_probe(tmp_path):
     """Channel counts come from the layout for compressed and PCM stereo alike."""
-    from media_fixtures import make_audio_with_pyav
+    from tests.media_fixtures import make_audio_with_pyav
     aac = probe(make_audio_with_pyav(tmp_path / "stereo.m4a", 0.3, channels=2))
     wav = probe(make_tone(tmp_path / "stereo.wav", 0.3, channels=2))
     assert (aac.channels, aac.audio_codec, aac.sample_rate) == (2, "aac", 48_000)

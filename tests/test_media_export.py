@@ -17,7 +17,7 @@ from foley_studio.media.export import (build_otio, export_all, export_mix, expor
                                        export_video)
 from foley_studio.media.mixdown import mixdown
 from foley_studio.media.probe import probe
-from media_fixtures import (UPRIGHT_H, UPRIGHT_W, assert_upright, make_phone_video, make_tone, make_video, tone,
+from tests.media_fixtures import (UPRIGHT_H, UPRIGHT_W, assert_upright, make_phone_video, make_tone, make_video, tone,
                             video_packets)
 
 Q24 = 2.0 ** -23

@@ -8,7 +8,7 @@ import pytest
 
 from foley_studio.core.project import Clip, Project, Track, new_id
 from foley_studio.media.mixdown import SourceCache, fade_envelope, mixdown, render_clip
-from media_fixtures import make_tone, tone
+from tests.media_fixtures import make_tone, tone
 
 
 def clip(path, start, source_in=0, source_out=None, **kw) -> Clip:

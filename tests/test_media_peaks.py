@@ -10,7 +10,7 @@ from foley_studio.core.paths import cache_dir
 from foley_studio.media import peaks as peaks_mod
 from foley_studio.media.peaks import BASE_BLOCK, PeakPyramid, build_peaks, load_peaks
 from foley_studio.media.spectrogram import display_spectrogram
-from media_fixtures import make_tone, make_video, tone
+from tests.media_fixtures import make_tone, make_video, tone
 
 
 def brute(x: np.ndarray, a: int, b: int, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from foley_studio.media.spectrogram import (
     CACHE_KIND, N_LEVELS, TILE_FRAMES, TileStore, array_tile_source, choose_level, columns_per_tile,
     compose, compute_tile, display_spectrogram, file_tile_source, max_pool_columns, pool_factor, tile_levels,
 )
-from media_fixtures import make_tone, tone
+from tests.media_fixtures import make_tone, tone
 
 SR = 48_000
 TILE_SAMPLES = TILE_FRAMES * 256
@@ -135,3 +135,28 @@ def test_compose_stitches_levels_and_marks_what_is_missing():
     fine = compose(store, src.key, 513, 1, 2 * columns_per_tile(1), 3 * columns_per_tile(1))
     assert fine.missing == [2] and fine.stand_ins == 1 and not np.isnan(fine.db).any()
     assert fine.db[64].max() > -10
+
+
+def test_log_frequency_rows_keep_a_tones_level_and_put_it_in_its_band():
+    from foley_studio.media.spectrogram import LOG_ROWS, log_frequency_edges, to_log_frequency
+    sr, n_fft = 48_000, 1024
+    df = sr / n_fft
+    t = np.arange(sr) / sr
+    edges = log_frequency_edges(sr)
+    assert len(edges) == LOG_ROWS + 1 and edges[0] == pytest.approx(20.0) and edges[-1] == pytest.approx(sr / 2)
+    assert np.allclose(np.diff(np.log(edges)), np.log(edges[1] / edges[0]))          # even steps in log f
+    for hz in (60.0, 440.0, 3000.0, 15000.0):
+        spec = display_spectrogram(np.sin(2 * np.pi * hz * t).astype(np.float32), sr, n_fft)
+        rows = to_log_frequency(spec.db, sr, n_fft)
+        assert rows.shape == (LOG_ROWS, spec.db.shape[1]) and rows.dtype == np.float32 and rows.flags.c_contiguous
+        column = rows[:, spec.db.shape[1] // 2]
+        peak = int(np.argmax(column))
+        # The tone's band, give or take the FFT's own resolution (a bin) at the bottom.
+        assert edges[peak] - df <= hz <= edges[peak + 1] + df, (hz, edges[peak], edges[peak + 1])
+        assert column[peak] == pytest.approx(spec.db[:, spec.db.shape[1] // 2].max(), abs=1.0)
+    flat = np.full((n_fft // 2 + 1, 3), -40.0, np.float32)
+    flat[:, 1] = np.nan                                              # a column not computed yet
+    out = to_log_frequency(flat, sr, n_fft)
+    assert np.allclose(out[:, [0, 2]], -40.0) and np.isnan(out[:, 1]).all()
+    with pytest.raises(ValueError, match="rows for n_fft"):
+        to_log_frequency(flat[:100], sr, n_fft)

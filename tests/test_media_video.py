@@ -9,7 +9,7 @@ import pytest
 
 from foley_studio.media.probe import probe
 from foley_studio.media.video import VideoReader, extract_audio, frames_for_encoder
-from media_fixtures import UPRIGHT_H, UPRIGHT_W, assert_upright, make_phone_video, make_video
+from tests.media_fixtures import UPRIGHT_H, UPRIGHT_W, assert_upright, make_phone_video, make_video
 
 
 def decode_all(path) -> list[np.ndarray]:

@@ -11,8 +11,8 @@ from foley_studio.model.checkpoint import ModelRegistry, load_pretrained, read_c
 from foley_studio.model.config import TINY, DiTConfig
 from foley_studio.model.errors import CheckpointFormatError, ConfigMismatchError, ModelError, WeightsMissingError
 from foley_studio.model.foley import FoleyModel
+from tests.model_helpers import tiny_model
 
-from model_helpers import tiny_model
 
 
 def test_save_then_load_is_bit_exact_and_samples_the_same(tmp_path):

@@ -4,8 +4,8 @@ import torch
 
 from foley_studio.model.config import DEMO, TINY
 from foley_studio.model.dit import DiT
+from tests.model_helpers import tiny_model
 
-from model_helpers import tiny_model
 
 C_Z, C_V, C_T, L = TINY.latent_channels, TINY.video.dim, TINY.text.dim, 24
 

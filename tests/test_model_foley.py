@@ -4,8 +4,8 @@ import torch
 
 from foley_studio.model.config import TINY
 from foley_studio.model.foley import FoleyModel, resample_features
+from tests.model_helpers import tiny_model
 
-from model_helpers import tiny_model
 
 
 def test_video_features_land_on_the_latent_frames_of_their_time():

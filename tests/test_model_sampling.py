@@ -9,8 +9,8 @@ from foley_studio.model.config import TINY, DiffusionConfig
 from foley_studio.model.diffusion import NoiseSchedule, get_sampler, make_schedule
 from foley_studio.model.errors import ModelError
 from foley_studio.model.guidance import _batch_inputs, guided_denoiser
+from tests.model_helpers import tiny_model
 
-from model_helpers import tiny_model
 
 T = 48   # latent frames per test generation (1.2 s): long enough for context + generated parts
 

@@ -65,7 +65,7 @@ def test_main_window_help_menu_has_about(qtbot):
     try:
         menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
         assert "Help" in menus
-        assert [a.text() for a in menus["Help"].actions()] == ["About Foley Studio"]
+        assert [a.text() for a in menus["Help"].actions()] == ["Keyboard shortcuts…", "About Foley Studio"]
     finally:
         window.shutdown()
         # The generate panel lists models on its own pool; let that finish before the window goes away.

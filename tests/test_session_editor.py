@@ -5,11 +5,18 @@ from __future__ import annotations
 import copy
 import subprocess
 import sys
+from fractions import Fraction
+
+import pytest
 
 from foley_studio.core import edits as E
 from foley_studio.core.project import Clip, Marker, Project, Track
 from foley_studio.core.store import load_project
+from foley_studio.core.timebase import SAMPLE_RATE
+from foley_studio.media.errors import MediaError, NoVideoStreamError
 from foley_studio.session import EditorSession
+from foley_studio.session.editor import project_from_video
+from tests.media_fixtures import make_tone, make_video
 
 
 def _project() -> Project:
@@ -88,6 +95,43 @@ def test_a_project_file_round_trips_through_the_session(tmp_path):
     again = EditorSession.open(path)
     assert again.project == session.project and again.path == path and not again.is_dirty
     assert [m.id for m in load_project(path).markers] == ["m", "m2"]
+
+
+
+
+def test_the_editors_first_save_supersedes_its_untitled_copy_and_the_command_lines_leaves_it(tmp_path):
+    from foley_studio.core.store import list_recoveries, recovery_path_for
+    editor = EditorSession(_project(), keeps_recovery=True)
+    assert editor.autosave() is None                                  # clean: nothing to keep
+    editor.apply(E.AddMarker(Marker(id="m2", time=2_000, name="M2")))
+    untitled = editor.autosave()
+    assert untitled == recovery_path_for(None, editor.project.name) and untitled.exists()
+
+    command_line = EditorSession(_project())                          # `project new` of the same name
+    command_line.save(tmp_path / "other.fsproj")
+    assert untitled.exists(), "the command line must not delete the editor's unsaved work"
+
+    editor.save(tmp_path / "p.fsproj")
+    assert not untitled.exists() and list_recoveries() == []
+    editor.apply(E.AddMarker(Marker(id="m3", time=3_000, name="M3")))
+    assert editor.autosave() == recovery_path_for(tmp_path / "p.fsproj") and len(list_recoveries()) == 1
+    editor.save()
+    assert list_recoveries() == []                                    # the file's own copy goes with the save
+
+
+def test_a_new_project_from_a_video_has_its_exact_picture_and_refuses_what_cannot_be_scored(tmp_path):
+    """One way a video becomes the picture, for the editor's File > New from video and `project new`."""
+    video = make_video(tmp_path / "v.mp4", 1.0, Fraction(30000, 1001), (64, 48), with_audio=False)
+    project = project_from_video(video, n_tracks=2)
+    ref = project.video
+    assert (ref.fps_num, ref.fps_den, ref.width, ref.height) == (30000, 1001, 64, 48)
+    assert abs(ref.duration - SAMPLE_RATE) <= SAMPLE_RATE // 20 and ref.path == str(video.resolve())
+    assert [t.clips for t in project.tracks] == [[], []] and project.name == "v"
+    tiny = make_video(tmp_path / "tiny.mp4", 0.5, 24, (2, 2), with_audio=False, codec="mpeg4")
+    with pytest.raises(MediaError, match=r"its picture is 2x2 pixels, smaller than the 16x16"):
+        project_from_video(tiny)
+    with pytest.raises(NoVideoStreamError, match="has no video stream"):
+        project_from_video(make_tone(tmp_path / "a.wav", 0.5))
 
 
 def test_the_session_loads_no_qt():

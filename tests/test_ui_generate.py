@@ -27,16 +27,6 @@ SR = SAMPLE_RATE
 REGION = (SR, 2 * SR)                 # 1 s at 1.0–2.0 s: one TINY window, a second of work at most
 
 
-@pytest.fixture(scope="module")
-def tiny_weights(tmp_path_factory) -> Path:
-    """A TINY model (layers opened up so takes differ by seed) saved like an installed one."""
-    from foley_studio.model.checkpoint import save_pretrained
-    from tests.model_helpers import tiny_model
-    folder = tmp_path_factory.mktemp("weights") / "tiny"
-    save_pretrained(tiny_model(), folder, card={"note": "untrained, tests only"})
-    return folder
-
-
 @pytest.fixture
 def media(tmp_path: Path) -> dict[str, Path]:
     video = make_video(tmp_path / "picture.mp4", seconds=4.0, fps=24, size=(64, 48), with_audio=False)
@@ -368,3 +358,31 @@ def test_closing_the_window_before_the_model_listing_starts_is_quiet(qtbot, tmp_
     qtbot.wait(50)
     assert win.generation.panel._lister.idle
     assert win.generation.panel.models_ready is False
+
+
+def test_the_jobs_list_belongs_to_the_open_project(qtbot, window, media):
+    g = window.generation
+    jobs_list = g.panel.jobs
+    first = _generate_one_take(qtbot, window)
+    assert jobs_list.job_ids() == [first.job_id] and jobs_list.state_of(first.job_id) == "done (1)"
+    # A slow job is still running when another project is opened: it stays listed (it can be
+    # cancelled), marked as the earlier project's; the finished one goes.
+    g.panel.steps.setValue(200)
+    g.panel.n_takes.setValue(1)
+    slow = g.panel.generate()[0]
+    qtbot.waitUntil(lambda: g.worker.jobs[slow].state is JobState.RUNNING, timeout=30_000)
+    window._install(project_from_video(media["video"], n_tracks=1), None)
+    assert jobs_list.job_ids() == [slow]
+    assert "(earlier project)" in jobs_list.table.item(0, 2).text()
+    jobs_list.table.selectRow(0)
+    qtbot.mouseClick(jobs_list.cancel_button, Qt.LeftButton)
+    _wait_done(qtbot, window, [slow])
+    assert g.worker.jobs[slow].state is JobState.CANCELLED
+    qtbot.mouseClick(jobs_list.clear_button, Qt.LeftButton)
+    assert jobs_list.job_ids() == []
+    window.doc.set_region(REGION)
+    g.panel.steps.setValue(3)
+    mine = _generate_one_take(qtbot, window)
+    assert jobs_list.job_ids() == [mine.job_id]
+    assert "(earlier project)" not in jobs_list.table.item(0, 2).text()
+    assert len(window.doc.project.takes) == 1            # the new project got its own take, and only that

@@ -111,7 +111,8 @@ def test_search_as_you_type_preview_from_click_and_drag_to_reference(qtbot, entr
     QApplication.sendEvent(slot, QDragEnterEvent(QPointF(5, 5).toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
     QApplication.sendEvent(slot, QDropEvent(QPointF(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
     assert slot.reference is not None and slot.reference.path == entries[1].path
-    assert slot.reference.waveform.size > 0 and "used, no picture" in slot.label.text()
+    assert slot.reference.waveform.size > 0 and "used, sound only" in slot.label.text()
+    assert "∅" not in slot.label.text()                  # plain words, not the paper's symbols
     panel.stop_preview()
 
 
@@ -129,3 +130,97 @@ def test_bad_query_keeps_results_and_reports(qtbot, entries):
     panel.run_search()
     assert panel.model.rowCount() == 3 and panel.count_label.text() == "query error"
     assert "unbalanced" in messages[-1]
+
+
+def _sounds(folder: Path, n: int) -> Path:
+    from tests.library_helpers import tone, write_wav
+    for i in range(n):
+        write_wav(folder / f"metal_hit_{i:02d}.wav", tone(0.05, 400 + 40 * i))
+    return folder
+
+
+@pytest.fixture
+def real_panel(qtbot, tmp_path):
+    from foley_studio.library import LibraryIndex
+    from tests.library_helpers import BagOfWordsEmbedder
+    index = LibraryIndex(tmp_path / "lib.sqlite3", text_embedder=BagOfWordsEmbedder)
+    panel = LibraryPanel(index)
+    qtbot.addWidget(panel)
+    panel.resize(460, 520)
+    panel.show()
+    qtbot.waitExposed(panel)
+    messages: list[str] = []
+    panel.statusMessage.connect(messages.append)
+    yield panel, messages
+    panel.shutdown()
+    index.close()
+
+
+def test_add_folder_button_scans_it_in_with_progress_and_the_rate_column_reads_whole(qtbot, real_panel, tmp_path,
+                                                                                     monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+    panel, messages = real_panel
+    folder = _sounds(tmp_path / "sfx", 5)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(folder)))
+    assert panel.model.rowCount() == 0
+    qtbot.mouseClick(panel.add_button, Qt.LeftButton)
+    assert panel.scanning and panel.scan_bar.isVisible() and not panel.add_button.isEnabled()
+    with qtbot.waitSignal(panel.scanFinished, timeout=60_000) as done:
+        pass
+    report = done.args[0]
+    assert report.added == 5 and not report.cancelled
+    assert not panel.scanning and not panel.scan_bar.isVisible() and panel.add_button.isEnabled()
+    assert "5 sounds indexed" in messages[-1]
+    assert panel.model.rowCount() == 5 and panel.count_label.text() == "5 sounds"
+    assert panel.index.folders() == [folder.resolve()]
+    rate = panel.model.index(0, 2)
+    assert panel.model.data(rate) == "48 kHz"
+    assert panel.table.columnWidth(2) >= panel.table.sizeHintForColumn(2), "the rate must not be cut"
+    assert panel.table.columnWidth(1) >= panel.table.sizeHintForColumn(1)
+    header = panel.table.horizontalHeader()
+    assert all(panel.table.columnWidth(c) >= header.sectionSizeHint(c) for c in (1, 2))
+    # On a desktop with a larger font the columns grow with it (fixed pixel widths cut "48 kHz" to "48 kH").
+    from PySide6.QtGui import QFont
+    normal = QApplication.font()
+    big = QFont(normal)
+    big.setPointSizeF(normal.pointSizeF() * 1.8)
+    QApplication.setFont(big)
+    try:
+        wide = LibraryPanel(panel.index)
+        qtbot.addWidget(wide)
+        wide.show()
+        assert wide.model.rowCount() == 5
+        assert all(wide.table.columnWidth(c) >= wide.table.sizeHintForColumn(c) for c in (1, 2))
+        wide.shutdown()
+    finally:
+        QApplication.setFont(normal)
+
+
+def test_a_scan_can_be_cancelled_from_the_panel_and_keeps_what_it_read(qtbot, real_panel, tmp_path, monkeypatch):
+    import threading
+
+    from foley_studio.library import scanner
+    panel, messages = real_panel
+    folder = _sounds(tmp_path / "many", 10)
+    gate = threading.Event()
+    real_read = scanner.read_metadata
+
+    def held(path, **kwargs):
+        if int(Path(path).stem[-2:]) >= 4 and not gate.wait(30):      # batches of 2: the third waits here
+            raise AssertionError("the test never opened the gate")
+        return real_read(path, **kwargs)
+    monkeypatch.setattr(scanner, "BATCH", 2)
+    monkeypatch.setattr(scanner, "read_metadata", held)
+    monkeypatch.setattr(scanner.LibraryScanner, "_plan_root",                 # in name order, for the gate
+                        lambda self, *a, _plan=scanner.LibraryScanner._plan_root: sorted(
+                            _plan(self, *a), key=lambda item: item[0].path))
+    assert panel.add_folder(folder)
+    qtbot.waitUntil(lambda: "Reading 4 of 10" in panel.scan_bar.label.text(), timeout=30_000)
+    assert panel.scan_bar.bar.maximum() == 10 and panel.scan_bar.bar.value() == 4
+    with qtbot.waitSignal(panel.scanFinished, timeout=60_000) as done:
+        qtbot.mouseClick(panel.scan_bar.cancel_button, Qt.LeftButton)
+        gate.set()
+    report = done.args[0]
+    assert report.cancelled and 4 <= report.added < 10
+    assert "cancelled" in messages[-1] and panel.model.rowCount() == report.added
+    assert len(panel.index) == report.added

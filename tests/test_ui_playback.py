@@ -123,11 +123,10 @@ def test_jkl_shuttle_rates_and_loop_start(qtbot, monkeypatch):
     monkeypatch.setattr(playback, "AudioOutput", FakeOutput)
     doc = ProjectDocument(one_clip_project(4))
     ctl = playback.PlaybackController(doc, render=ramp)
-    ctl.shuttle(1)
-    ctl.shuttle(1)
-    ctl.shuttle(1)
+    for _ in range(5):
+        ctl.shuttle(1)
     ctl.shuttle(-1)
-    assert [r for _, r, _ in started] == [1, 2, 2, -1]
+    assert [r for _, r, _ in started] == [1, 2, 4, 8, 8, -1]
     ctl.shuttle(0)
     assert not ctl.playing
     doc.set_region((SAMPLE_RATE, 2 * SAMPLE_RATE))

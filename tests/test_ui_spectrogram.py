@@ -19,7 +19,7 @@ from foley_studio.core.project import Clip, Project, Track
 from foley_studio.media.spectrogram import TileStore
 from foley_studio.ui.document import ProjectDocument
 from foley_studio.ui.spectrogram_panel import MARGIN, SpectrogramPanel
-from media_fixtures import make_tone, tone
+from tests.media_fixtures import make_tone, tone
 
 pytestmark = pytest.mark.gui
 log = logging.getLogger(__name__)
@@ -232,3 +232,33 @@ def test_unreadable_source_fails_in_the_worker_and_says_so(qtbot, make_panel, tm
     panel.doc.select_clips(["short"])
     qtbot.waitUntil(lambda: not panel.busy, timeout=10000)
     assert panel.caption.text().startswith("Clip: beep: ") and "bad.wav" in panel.caption.text()
+
+
+def test_log_frequency_is_a_click_redraws_from_the_cache_and_is_remembered(qtbot, make_panel):
+    import math
+
+    from PySide6.QtCore import Qt
+
+    from foley_studio.media.spectrogram import LOG_MIN_HZ, LOG_ROWS
+    panel = _long_clip_settled(qtbot, make_panel)
+    computed = panel.store.computed
+    assert not panel.log_frequency
+    qtbot.mouseClick(panel.log_button, Qt.LeftButton)
+    _settled(qtbot, panel)
+    assert panel.log_frequency and panel.store.computed == computed          # redrawn, not recomputed
+    img = panel.image.image
+    assert img.shape[0] == LOG_ROWS
+    _, (y0, y1) = panel.viewbox.viewRange()
+    assert (y0, y1) == (pytest.approx(math.log10(LOG_MIN_HZ)), pytest.approx(math.log10(SR / 2)))
+    col = _column_at(panel, BURST_AT + 0.025)
+    row = int(np.argmax(img[:, col]))
+    assert abs(panel.last_spectrogram.freqs[row] - BURST_HZ) < 100
+    assert abs(row - _row_at(panel, math.log10(BURST_HZ))) <= 1               # the log axis agrees
+    assert img[row, col] > -10
+    assert panel.plot.getAxis("left").tickStrings([2.0, 3.0, 4.0], 1, 1) == ["100", "1k", "10k"]
+    again = make_panel(panel.store)                                            # a new window: still log
+    assert again.log_frequency
+    qtbot.mouseClick(panel.log_button, Qt.LeftButton)
+    _settled(qtbot, panel)
+    assert panel.image.image.shape[0] == 513 and not panel.log_frequency
+    assert panel.plot.getAxis("left").tickStrings([500.0, 5000.0], 1, 1) == ["500", "5k"]

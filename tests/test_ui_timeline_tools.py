@@ -209,7 +209,7 @@ def test_escape_mid_band_select_restores_the_selection(qtbot, window):
 def test_escape_mid_track_drag_restores_the_track_order(qtbot, window):
     doc, canvas, g = window.doc, window.canvas, window.canvas.geo
     project, view = _before(window)
-    assert doc.selected_track == "track-a"
+    assert doc.selected_track == "track-c"       # by default the empty track (generation's target)
     start = QPointF(g.header_width - 30, g.track_top(1) + 12)           # on the name, clear of M/S
     end = start + QPointF(0, g.track_height)
     _press_and_drag(qtbot, canvas, start, end, steps=8)

@@ -52,10 +52,9 @@ def headless_demo() -> int:
                   "(`foley-studio generate` is missing); open the editor on a machine with a display.",
                   file=sys.stderr)
             return 2
-        from foley_studio.core.paths import DEMO_DIR, data_dir
-        demo = DEMO_DIR / "demo.fsproj"
-        if not demo.exists():
-            demo = DEMO_DIR / "demo_video.mp4"
+        from foley_studio.core.paths import data_dir
+        from foley_studio.session.demo import user_demo_project, user_demo_video
+        demo = user_demo_project() or user_demo_video()       # the user's copy: resources/ stay as shipped
         out = data_dir() / "demo_takes"
         print(f"foley-studio: generating demo takes for {demo.name} into {out}", file=sys.stderr)
         args = parser.parse_args(["generate", str(demo), "--prompt", "a mallet striking a metal object",

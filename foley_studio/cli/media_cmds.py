@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from foley_studio.core.errors import ProjectError
-from foley_studio.core.project import Clip, Project, Track, VideoRef, new_id, new_project
+from foley_studio.core.project import Clip, Track, new_id
 from foley_studio.core.timebase import SAMPLE_RATE, format_seconds, seconds_to_samples
 
 from . import arguments
@@ -22,7 +21,6 @@ if TYPE_CHECKING:
     from foley_studio.media.probe import MediaInfo
     from foley_studio.session.editor import EditorSession
 
-log = logging.getLogger(__name__)
 
 MAX_NEW_TRACKS = 1000
 
@@ -119,31 +117,14 @@ def _rotation_text(info: MediaInfo) -> str:
 # ---------------------------------------------------------------------------------------------
 # project
 # ---------------------------------------------------------------------------------------------
-def video_ref(path: Path) -> VideoRef:
-    """Probe a video into the project's reference (absolute path, exact fps, duration in samples)."""
-    from foley_studio.media.errors import NoVideoStreamError
-    from foley_studio.media.limits import check_picture
-    from foley_studio.media.probe import probe
-
-    info = probe(path)
-    if not info.has_video or info.fps is None:
-        raise NoVideoStreamError(f"{path}: has no video stream; a project is scored against a video "
-                                 f"(MP4, MOV, MKV)")
-    check_picture(info)
-    if info.variable_frame_rate:
-        log.warning("%s has a variable frame rate; the timeline uses its average %.3f fps", path, float(info.fps))
-    return VideoRef(path=str(path.resolve()), fps_num=info.fps.numerator, fps_den=info.fps.denominator,
-                    duration=seconds_to_samples(info.duration), width=info.width, height=info.height)
-
-
 def cmd_project_new(args: argparse.Namespace) -> int:
-    from foley_studio.session.editor import EditorSession
+    from foley_studio.session.editor import EditorSession, project_from_video
 
     _check_suffix(args.output)
     if args.tracks < 1:
         raise ProjectError(f"--tracks must be at least 1, got {args.tracks}")
-    ref = video_ref(args.video)
-    project = new_project(ref, n_tracks=args.tracks, name=args.output.stem)
+    project = project_from_video(args.video, n_tracks=args.tracks, name=args.output.stem)
+    ref = project.video
     EditorSession(project).save(args.output)
     print(f"wrote {args.output} ({ref.width}x{ref.height}, {float(ref.fps):.3f} fps, "
           f"{format_seconds(ref.duration / SAMPLE_RATE)}, {args.tracks} tracks)")

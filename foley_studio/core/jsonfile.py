@@ -28,8 +28,13 @@ class JsonProblem(Exception):
 
 
 def read_bounded(path: str | Path, max_bytes: int) -> bytes:
-    """The bytes of a regular file of at most `max_bytes`; OSError as from open(), JsonProblem('size')."""
-    with open(path, "rb") as handle:
+    """The bytes of a regular file of at most `max_bytes`; OSError as from open(), JsonProblem('size').
+
+    Opened without blocking: a plain open() of a named pipe waits for a writer forever, before
+    there is a descriptor to look at (O_NONBLOCK changes nothing for a regular file).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
             raise JsonProblem("size", "it is not a regular file (a device, pipe or socket)")

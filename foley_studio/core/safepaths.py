@@ -6,6 +6,8 @@ resolve outside `folder` (`..`, absolute paths, a symlinked sub-folder), so no p
 crafted, can make an export or a take land elsewhere. Every atomic write stages its content under
 `staging_file(target)`: a hidden name beside the target that carries the writer's process id, so
 `remove_stale_staging` can later delete what a killed process left half-written, and nothing else.
+A staged file gets the mode the finished file should have (that of the file it replaces, else what
+the umask allows: 0644 under the usual 022), not mkstemp's private 0600.
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LP
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 _STAGING = re.compile(r"^\..*\.(?P<pid>\d+)\.[^.]+\.part(\.[^.]*)?$")
 _STALE_SECONDS = 24 * 3600    # where a writer's liveness cannot be asked (Windows): age decides
+_UMASK_AT_IMPORT = os.umask(0o022)   # read once (setting is the only way to read it) ...
+os.umask(_UMASK_AT_IMPORT)           # ... and put straight back
 
 
 class UnsafePathError(FoleyError):
@@ -90,7 +94,37 @@ def staging_file(target: str | Path) -> tuple[int, Path]:
     folder = target.parent if str(target.parent) else Path(".")
     stem = safe_name(target.stem, max_bytes=40)
     fd, name = tempfile.mkstemp(prefix=f".{stem}.{os.getpid()}.", suffix=".part" + target.suffix[:16], dir=folder)
+    if hasattr(os, "fchmod"):
+        with contextlib.suppress(OSError):   # some file systems (FAT, SMB) refuse chmod; the write still counts
+            os.fchmod(fd, final_mode(target) | 0o600)     # the writer may reopen it by name
     return fd, Path(name)
+
+
+def settle_mode(staged: str | Path, target: str | Path) -> None:
+    """Give a staged file the mode `staging_file` gave it again, for writers that recreate the
+    file they are handed (safetensors does) and so bring back mkstemp's 0600."""
+    with contextlib.suppress(OSError):
+        os.chmod(staged, final_mode(target))
+
+
+def final_mode(target: str | Path) -> int:
+    """The permission bits a file written to `target` should get: those of the file it replaces,
+    else 0666 less the process umask (mkstemp alone would make every written file 0600)."""
+    try:
+        return os.stat(target).st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the system says it (Linux >= 4.7);
+    elsewhere the value read at import (os.umask can only be read by setting it)."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    return _UMASK_AT_IMPORT
 
 
 def is_staging_name(name: str) -> bool:

@@ -183,7 +183,6 @@ def _atomic_write_json(path: Path, document: dict[str, Any]) -> None:
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
-        _copy_mode(path, tmp)
         os.replace(tmp, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -226,16 +225,6 @@ def _json_chunks(value: Any, depth: int = 0) -> Iterator[str]:
             yield f"{',' if i else ''}{pad}"
             yield from _json_chunks(item, depth + 1)
         yield "\n" + "  " * depth + "]"
-
-
-def _copy_mode(path: Path, tmp: Path) -> None:
-    """mkstemp makes 0600 files; keep an existing file's mode, or the usual 0644 for a new one."""
-    try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o644
-    with contextlib.suppress(OSError):   # some file systems (FAT, SMB) refuse chmod; the save still counts
-        os.chmod(tmp, mode)
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -70,13 +70,19 @@ def autocast(device: torch.device) -> Iterator[None]:
         yield
 
 
+# What the allocators say when they run out: CUDA and MPS ("... out of memory ..."), and PyTorch's
+# CPU allocator ("DefaultCPUAllocator: can't allocate memory: you tried to allocate ... bytes").
+_OOM_WORDS = ("out of memory", "can't allocate memory", "cannot allocate memory")
+
+
 def is_out_of_memory(exc: BaseException) -> bool:
-    """True for CUDA's OutOfMemoryError and for the RuntimeErrors MPS and the allocator raise."""
+    """True for CUDA's OutOfMemoryError, Python's MemoryError (numpy) and the RuntimeErrors the MPS and
+    CPU allocators raise."""
     oom_types = tuple(t for t in (getattr(torch, "OutOfMemoryError", None),
                                   getattr(torch.cuda, "OutOfMemoryError", None)) if t is not None)
-    if oom_types and isinstance(exc, oom_types):
+    if isinstance(exc, MemoryError) or (oom_types and isinstance(exc, oom_types)):
         return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    return isinstance(exc, RuntimeError) and any(words in str(exc).lower() for words in _OOM_WORDS)
 
 
 def release_memory(device: torch.device) -> None:

@@ -291,9 +291,10 @@ class _Job:
 
     def oom_message(self) -> str:
         seconds = self.request.length / SAMPLE_RATE
+        advice = ("close other programs to free memory, or choose a shorter region" if self.device.type == "cpu"
+                  else "close other programs using the GPU, choose a shorter region, or run on the CPU (--device cpu)")
         return (f"out of memory on {describe(self.device)} even for one take of {seconds:.1f} s with model "
-                f"{self.request.model!r}; close other programs using the GPU, choose a shorter region, "
-                "or run on the CPU (--device cpu)")
+                f"{self.request.model!r}; {advice}. Nothing was written; the project is unchanged")
 
     # ------------------------------------------------------------ layout and given inputs
     def _layout(self) -> Layout:

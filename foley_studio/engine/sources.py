@@ -3,7 +3,8 @@
 `ProjectAudio` wraps `media.mixdown` so the pipeline asks for exactly [start, end) samples and gets
 them zero-padded past the project's end. `project_for_video` turns a bare video file (the CLI's
 input) into a one-track project whose only clip is the video's own sound, so the same code serves
-both a saved project and a video given on the command line.
+both a saved project and a video given on the command line; `video_ref` is the one way a video
+becomes a project's picture (the editor's and the CLI's new projects).
 """
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ import numpy as np
 from foley_studio.core.project import Clip, Project, Track, VideoRef, new_id
 from foley_studio.core.timebase import SAMPLE_RATE, seconds_to_samples
 from foley_studio.media import mixdown as media_mixdown
+from foley_studio.media.errors import NoVideoStreamError
 from foley_studio.media.limits import check_picture
-from foley_studio.media.probe import probe
+from foley_studio.media.probe import MediaInfo, probe
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +59,32 @@ class ProjectAudio:
         return out
 
 
+def video_ref(path: str | Path) -> VideoRef:
+    """The project's reference to the video at `path`: absolute path, exact frame rate, duration in
+    samples. A file with no picture, or one no one can score against (`media.limits`), is refused."""
+    path = Path(path).resolve()
+    info = probe(path)
+    if not info.has_video or info.fps is None:
+        raise NoVideoStreamError(f"{path}: has no video stream; a project is scored against a video "
+                                 f"(MP4, MOV, MKV)")
+    return _reference(path, info)
+
+
+def _reference(path: Path, info: MediaInfo) -> VideoRef:
+    check_picture(info)
+    if info.variable_frame_rate:
+        log.warning("%s has a variable frame rate; the timeline uses its average %.3f fps", path, float(info.fps))
+    return VideoRef(path=str(path), fps_num=info.fps.numerator, fps_den=info.fps.denominator,
+                    duration=seconds_to_samples(info.duration), width=info.width or 0, height=info.height or 0)
+
+
 def project_for_video(path: str | Path) -> Project:
     """A project scored against `path` whose first track holds the video's own sound (if any)."""
     path = Path(path).resolve()
     info = probe(path)
     check_picture(info)
     duration = seconds_to_samples(info.duration)
-    video = None
-    if info.has_video:
-        fps = info.fps
-        video = VideoRef(path=str(path), fps_num=fps.numerator, fps_den=fps.denominator, duration=duration,
-                         width=info.width or 0, height=info.height or 0)
+    video = _reference(path, info) if info.has_video else None
     track = Track(id=new_id("track"), name="Production sound")
     if info.has_audio and duration > 0:
         track.clips.append(Clip(id=new_id("clip"), source=str(path), start=0, source_in=0,

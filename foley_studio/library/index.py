@@ -34,7 +34,7 @@ from .vectors import VectorCache
 log = logging.getLogger(__name__)
 
 __all__ = ["DB_NAME", "LibraryEntry", "LibraryIndex", "LibraryStats", "ScanProgress", "ScanReport", "SkippedFile",
-           "fuse_rankings"]
+           "fuse_rankings", "words_first"]
 
 RRF_K = 60               # reciprocal-rank-fusion constant (Cormack et al. 2009)
 SEARCH_MODES = ("combined", "text", "semantic")
@@ -118,8 +118,10 @@ class LibraryIndex:
         """Search by words and filters ("text"), by meaning ("semantic"), or both fused ("combined").
 
         Combined ranking is reciprocal-rank fusion of the FTS5 bm25 ranking and the MiniLM cosine
-        ranking, so a file found by both rises above one found by either. Without the encoder,
-        combined falls back to text alone.
+        ranking, so a file found by both rises above one found by either. A single word ("metal",
+        "door") is a name, a category or a tag: every file that carries it comes before files that
+        only mean something close (MiniLM rates "Cow" nearer to "metal" than "Crash"). Without the
+        encoder, combined falls back to text alone.
         """
         if mode not in SEARCH_MODES:
             raise ValueError(f"search mode must be 'combined', 'text' or 'semantic', not {mode!r}")
@@ -139,7 +141,10 @@ class LibraryIndex:
                 log.warning("semantic search unavailable, using text search only: %s", exc)
                 self._semantic_warned = True
             return text_hits[:limit]
-        return fuse_rankings([text_hits, sem_hits], limit)
+        fused = fuse_rankings([text_hits, sem_hits], len(text_hits) + len(sem_hits))
+        if len(parsed.text.split()) == 1:
+            fused = words_first(fused, {e.id for e in text_hits})
+        return fused[:limit]
 
     def semantic_search(self, query: str, limit: int = 50) -> list[LibraryEntry]:
         """Files whose description means what `query` says (MiniLM cosine), filters applied."""
@@ -171,6 +176,11 @@ class LibraryIndex:
 
     def stats(self) -> LibraryStats:
         return self.store.stats()
+
+
+def words_first(ranking: list[LibraryEntry], matched: set[int]) -> list[LibraryEntry]:
+    """`ranking` with the entries in `matched` (the word matches) first, each part in its own order."""
+    return [e for e in ranking if e.id in matched] + [e for e in ranking if e.id not in matched]
 
 
 def fuse_rankings(rankings: list[list[LibraryEntry]], limit: int) -> list[LibraryEntry]:

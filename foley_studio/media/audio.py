@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 # Extra output samples read around a sub-range at another rate so the resampler's filter has
 # real context at both edges (soxr's HQ filter is far shorter than this).
 _EDGE_PAD = 512
-_UMASK = os.umask(0o022)   # read once at import (os.umask can only be read by setting it) ...
-os.umask(_UMASK)           # ... and put straight back
 _FORMATS = {".wav": "WAV", ".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF", ".ogg": "OGG", ".w64": "W64"}
 
 
@@ -324,10 +322,6 @@ class atomic_output:  # noqa: N801 - used as a context manager, reads like one
         try:
             with open(self.tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
-            # mkstemp makes the file private (0600); an export should get the usual permissions,
-            # or keep those of the file it replaces.
-            mode = self.path.stat().st_mode & 0o7777 if self.path.exists() else 0o666 & ~_UMASK
-            os.chmod(self.tmp, mode)
             os.replace(self.tmp, self.path)
         except OSError as exc:
             _remove_quietly(self.tmp)

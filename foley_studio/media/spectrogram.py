@@ -95,6 +95,51 @@ def _stft_db(padded: np.ndarray, n_frames: int, n_fft: int, hop: int, floor_db: 
 
 
 # ---------------------------------------------------------------------------------------------
+# Log-frequency display
+# ---------------------------------------------------------------------------------------------
+LOG_MIN_HZ = 20.0      # bottom of a log-frequency view: the low end of hearing
+LOG_ROWS = 256         # rows of a log-frequency view (a plot is rarely taller)
+
+
+def log_frequency_edges(sr: int = SAMPLE_RATE, *, n_rows: int = LOG_ROWS, f_min: float = LOG_MIN_HZ) -> np.ndarray:
+    """Band edges (Hz, float64 (n_rows + 1,)) spaced evenly in log frequency from `f_min` to Nyquist."""
+    if not 0 < f_min < sr / 2 or n_rows < 1:
+        raise ValueError(f"log-frequency bands need 0 < f_min < Nyquist and rows >= 1, got {f_min=} {n_rows=}")
+    return np.geomspace(f_min, sr / 2, n_rows + 1)
+
+
+def to_log_frequency(db: np.ndarray, sr: int = SAMPLE_RATE, n_fft: int = 1024, *, n_rows: int = LOG_ROWS,
+                     f_min: float = LOG_MIN_HZ) -> np.ndarray:
+    """(F, T) dB rows on the FFT's linear axis -> (n_rows, T) rows on a log axis (`log_frequency_edges`).
+
+    A band that holds FFT bins takes their maximum, so a tone keeps its level however wide the band;
+    a band narrower than one bin (the bottom octaves) interpolates between the two nearest bins.
+    NaN (a part not computed yet) stays NaN. float32, C-contiguous.
+    """
+    db = np.asarray(db, dtype=np.float32)
+    n_bins = n_fft // 2 + 1
+    if db.ndim != 2 or db.shape[0] != n_bins:
+        raise ValueError(f"to_log_frequency wants ({n_bins}, T) rows for n_fft={n_fft}, got {db.shape=}")
+    edges = log_frequency_edges(sr, n_rows=n_rows, f_min=f_min)
+    df = sr / n_fft
+    first = np.ceil(edges[:-1] / df - 1e-9).astype(np.int64)      # bins centred in [lo, hi)
+    stop = np.ceil(edges[1:] / df - 1e-9).astype(np.int64)
+    stop[-1] = n_bins                                             # the Nyquist bin belongs to the top band
+    out = np.empty((n_rows, db.shape[1]), np.float32)
+    pooled = stop > first
+    if pooled.any():
+        # Bands with bins cover consecutive bins, so one reduceat over their starts pools each band.
+        out[pooled] = np.maximum.reduceat(db[:stop[pooled][-1]], first[pooled], axis=0)
+    thin = ~pooled
+    if thin.any():
+        centre = np.sqrt(edges[:-1][thin] * edges[1:][thin]) / df
+        j = np.clip(np.floor(centre).astype(np.int64), 0, n_bins - 2)
+        w = (centre - j).astype(np.float32)[:, None]
+        out[thin] = db[j] * (1 - w) + db[j + 1] * w
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Tiles and levels
 # ---------------------------------------------------------------------------------------------
 def frames_per_column(level: int) -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,13 @@ import torch
 
 from foley_studio.core import paths
 from foley_studio.core.jsonfile import JsonProblem, parse_bounded, read_bounded
+from foley_studio.core.safepaths import settle_mode, staging_file
 from foley_studio.model.config import FoleyConfig
 from foley_studio.model.errors import (
     PICKLE_SUFFIXES, CheckpointFormatError, ConfigMismatchError, PickleRefusedError, WeightsMissingError,
 )
 from foley_studio.model.foley import FoleyModel
+from foley_studio.model.limits import check_size
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +68,13 @@ class _atomic:
         self.path = path
 
     def __enter__(self) -> Path:
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        fd, self.tmp = staging_file(self.path)      # the finished file's mode, not mkstemp's 0600
         os.close(fd)
-        self.tmp = Path(name)
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
+            settle_mode(self.tmp, self.path)
             os.replace(self.tmp, self.path)
         else:
             self.tmp.unlink(missing_ok=True)
@@ -109,10 +110,18 @@ def render_card(model: FoleyModel, card: dict[str, Any]) -> str:
 
 
 # ----------------------------------------------------------------------------- load
+def _refuse_special(path: Path) -> None:
+    """A model file that is there but is a pipe, device or folder is named as such (not as missing)."""
+    if path.exists() and not path.is_file():
+        raise CheckpointFormatError(f"{path} is not a regular file (a folder, device, pipe or socket); copy the model "
+                                    "folder again or re-export it with `foley-studio train export`")
+
+
 def read_config(directory: str | Path) -> tuple[FoleyConfig, dict[str, Any]]:
     """(config, card) of a checkpoint folder, with the errors `load_pretrained` gives."""
     folder = _checkpoint_folder(directory)
     config_path = folder / CONFIG_FILE
+    _refuse_special(config_path)
     if not config_path.is_file():
         raise WeightsMissingError(f"model folder {folder} has no {CONFIG_FILE}; a Foley Studio model folder "
                                   f"holds {WEIGHTS_FILE} and {CONFIG_FILE} (written by save_pretrained)")
@@ -135,6 +144,7 @@ def read_config(directory: str | Path) -> tuple[FoleyConfig, dict[str, Any]]:
                                     "folder again or re-export it with `foley-studio train export`")
     try:
         config = FoleyConfig.from_dict(meta["config"])
+        check_size(config)                  # ConfigRangeError, before anything is built
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointFormatError(f"the model config in {config_path} is invalid: {exc}") from None
     return config, dict(meta.get("card") or {})
@@ -148,6 +158,7 @@ def load_pretrained(directory: str | Path, device: str | torch.device | None = N
     folder = _checkpoint_folder(directory)
     config, _ = read_config(folder)
     weights = folder / WEIGHTS_FILE
+    _refuse_special(weights)
     if not weights.is_file():
         raise WeightsMissingError(f"model folder {folder} has no {WEIGHTS_FILE}; copy the weights there or "
                                   + HOW_TO_GET.format(user_dir=paths.user_models_dir()))

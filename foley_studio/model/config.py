@@ -1,6 +1,7 @@
 """Every size of the MultiFoley model, as frozen dataclasses with named presets.
 
-A config is JSON on disk and becomes a dataclass at one boundary (`FoleyConfig.from_dict`).
+A config is JSON on disk and becomes a dataclass at one boundary (`FoleyConfig.from_dict`, which
+checks every field with `check_section` first; the model's size is `limits.check_size`'s).
 Sizes that follow from others (latent rate, DiT input channels, window length in latents) are
 properties, so they cannot drift apart. Presets:
 
@@ -14,12 +15,15 @@ properties, so they cannot drift apart. Presets:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import types
+import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Union
 
-from foley_studio.core import timebase
-from foley_studio.model.errors import UnknownNameError
+from foley_studio.core import timebase, values
+from foley_studio.model.errors import ConfigRangeError, UnknownNameError
 
 CONFIG_VERSION = 1
 
@@ -107,6 +111,8 @@ class VideoEncoderConfig:
     path: str | None = None             # pretrained kind: safetensors of a conv encoder of this config
     max_input_fps: float = 60.0         # motion kind: faster videos are decimated by a whole factor
     dilations: tuple[int, ...] = (1, 2, 4)   # motion kind: temporal stack; reach ±(2 + sum) input frames
+    detail: int = 1                     # motion kind: frames are read at size * detail px; motion is measured
+                                        # there and max-pooled down, so small moving things stay visible
 
     def __post_init__(self) -> None:
         if self.kind not in VIDEO_KINDS:
@@ -115,6 +121,13 @@ class VideoEncoderConfig:
             raise ValueError(f"video encoder needs fps > 0 and size >= 8 px, got fps={self.fps}, size={self.size}")
         if self.max_input_fps <= 0:
             raise ValueError(f"video encoder max_input_fps must be > 0, got {self.max_input_fps}")
+        if not 1 <= self.detail <= 4:
+            raise ValueError(f"video encoder detail must be 1-4, got {self.detail}")
+
+    @property
+    def read_size(self) -> int:
+        """The square size frames are read at (the motion kind measures motion at `detail` times `size`)."""
+        return self.size * (self.detail if self.kind == "motion" else 1)
 
     @property
     def fit(self) -> str:
@@ -229,8 +242,6 @@ class FoleyConfig:
             "autoencoder": AutoencoderConfig, "dit": DiTConfig, "text": TextEncoderConfig,
             "video": VideoEncoderConfig, "diffusion": DiffusionConfig,
         }
-        from foley_studio.model import limits   # imports this module: bound at call time
-
         if not isinstance(data, dict):
             raise ValueError(f"the model config must be an object, found {type(data).__name__}")
         version = data.get("version", CONFIG_VERSION)
@@ -245,25 +256,95 @@ class FoleyConfig:
                 kwargs[key] = value
             else:
                 raise ValueError(f"unknown model config key {key!r}")
-        limits.check_section(cls, kwargs, "")
-        config = cls(**kwargs)
-        limits.check_size(config)
-        return config
+        check_section(cls, kwargs, "")
+        return cls(**kwargs)
 
 
 def _build(kind: type, value: dict[str, Any], where: str) -> Any:
-    from foley_studio.model import limits
-
     if not isinstance(value, dict):
         raise ValueError(f"model config section {where!r} must be an object, found {type(value).__name__}")
     names = {f.name: f for f in dataclasses.fields(kind)}
     unknown = set(value) - set(names)
     if unknown:
         raise ValueError(f"unknown keys in model config section {where!r}: {sorted(unknown)}")
-    limits.check_section(kind, value, where)       # before the dataclass divides by a size of 0
+    check_section(kind, value, where)       # before the dataclass divides by a size of 0
     # JSON has lists where the dataclass keeps tuples (hashable, frozen)
     fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
     return kind(**fixed)
+
+
+# ----------------------------------------------------------------------------- field values
+# Each value of a config read from disk against its field's type and range, before the dataclass is
+# built: ints are whole numbers, floats finite, strings bounded, tuples short, each inside the range
+# `FIELD_RANGES` gives it (or a generic one by type), so `heads: 0`, `fps: NaN` or `depth: 1e6` stop
+# with a message naming the field before the dataclass (or a division by a field) sees them. A new
+# field is covered by its type at once; give it a range here when the generic one is too loose.
+MAX_ITEMS = 16                      # entries of a tuple field (strides, channel lists)
+
+
+@dataclass(frozen=True)
+class Range:
+    lo: float
+    hi: float
+
+
+INT_DEFAULT = Range(0, 65_536)      # a size or count nobody set a range for
+FLOAT_DEFAULT = Range(-1e6, 1e6)
+
+FIELD_RANGES: dict[type, dict[str, Range]] = {
+    AutoencoderConfig: {
+        "latent_channels": Range(1, 1024), "sample_rate": Range(8_000, 384_000), "hop": Range(1, 48_000),
+        "n_fft": Range(16, 16_384), "frames_per_latent": Range(1, 64), "hidden": Range(1, 4096),
+        "blocks": Range(0, 32), "channels": Range(1, 4096), "strides": Range(1, 64), "max_channels": Range(1, 8192),
+        "chunk_latents": Range(1, 4000), "overlap_latents": Range(0, 1000),
+    },
+    TextEncoderConfig: {"dim": Range(1, 4096), "max_tokens": Range(1, 4096), "vocab_size": Range(2, 1_000_000)},
+    VideoEncoderConfig: {"fps": Range(values.MIN_FPS, 240), "size": Range(8, 1024), "dim": Range(1, 4096),
+                         "channels": Range(1, 4096)},
+    DiTConfig: {"width": Range(8, 8192), "depth": Range(1, 64), "heads": Range(1, 128), "mlp_ratio": Range(0.25, 16),
+                "rope_base": Range(1, 1e9)},
+    DiffusionConfig: {"logsnr_min": Range(-40, 40), "logsnr_max": Range(-40, 40)},
+    FoleyConfig: {"window_seconds": Range(0.5, 60), "version": Range(1, 1_000)},
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def check_section(cls: type, raw: dict[str, Any], where: str) -> None:
+    """Each value of one config section against its field's type and range (`ConfigRangeError`)."""
+    hints = _hints(cls)
+    ranges = FIELD_RANGES.get(cls, {})
+    for name, value in raw.items():
+        if name in hints and not dataclasses.is_dataclass(hints[name]):
+            _check_value(hints[name], value, f"{where}.{name}" if where else name, ranges.get(name))
+
+
+def _check_value(hint: Any, value: Any, where: str, bound: Range | None) -> None:
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in typing.get_args(hint):
+            return
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+        origin = typing.get_origin(hint)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigRangeError(f"{where} is {value!r}; it must be true or false")
+    elif hint is int:
+        b = bound or INT_DEFAULT
+        values.whole_number(value, where, lo=int(b.lo), hi=int(b.hi), error=ConfigRangeError)
+    elif hint is float:
+        b = bound or FLOAT_DEFAULT
+        values.finite_number(value, where, lo=b.lo, hi=b.hi, error=ConfigRangeError)
+    elif hint is str:
+        values.checked_text(value, where, error=ConfigRangeError)
+    elif origin is tuple:
+        if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= MAX_ITEMS:
+            raise ConfigRangeError(f"{where} is {value!r}; it must be a list of 1 to {MAX_ITEMS} whole numbers")
+        for i, item in enumerate(value):
+            _check_value(int, item, f"{where}[{i}]", bound or Range(1, INT_DEFAULT.hi))
 
 
 # ----------------------------------------------------------------------------- presets

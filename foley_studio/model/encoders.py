@@ -248,7 +248,8 @@ class MotionVideoEncoder(nn.Module):
 
     Inputs carry motion, not looks: each frame minus the clip's mean frame (a static background
     vanishes), the first and the second temporal difference (a contact is a sudden change of
-    velocity: a spike in the second difference). Three strided convs give a coarse map per frame; a
+    velocity: a spike in the second difference), measured at `detail` times the network's size and
+    pooled down (magnitudes by max) so small objects keep their motion. Three strided convs give a coarse map per frame; a
     temporal conv at every map location sees each place's motion over ±2 frames; spatial pooling keeps
     where the motion is (mean, max and a learned attention pool, not a mean alone); a dilated
     temporal stack widens the reach to about ±9 frames; the result is resampled to `config.fps`.
@@ -259,7 +260,7 @@ class MotionVideoEncoder(nn.Module):
         self.config = config
         self.fps, self.size, self.dim = config.fps, config.size, config.dim
         layers: list[nn.Module] = []
-        cin = 9
+        cin = 15
         for cout in config.channels:
             layers += [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.GroupNorm(min(8, cout), cout), nn.GELU()]
             cin = cout
@@ -274,15 +275,22 @@ class MotionVideoEncoder(nn.Module):
     def external_weights(self) -> bool:
         return False
 
-    @staticmethod
-    def motion_inputs(x: Tensor) -> Tensor:
-        """(T, 3, S, S) in [-1, 1] -> (T, 9, S, S): frame minus clip mean, first and second differences."""
+    def motion_inputs(self, x: Tensor) -> Tensor:
+        """(T, 3, S*d, S*d) in [-1, 1] -> (T, 15, S, S): the frame minus the clip's mean frame, the first
+        and second temporal differences (averaged down), and their magnitudes (max-pooled down, so a
+        thing a few pixels wide that moves is not averaged away)."""
         prev = torch.cat([x[:1], x[:-1]])
         nxt = torch.cat([x[1:], x[-1:]])
-        return torch.cat([x - x.mean(dim=0, keepdim=True), x - prev, nxt - 2 * x + prev], dim=1)
+        d1, d2 = x - prev, nxt - 2 * x + prev
+        signed = torch.cat([x - x.mean(dim=0, keepdim=True), d1, d2], dim=1)
+        energy = torch.cat([d1.abs(), d2.abs()], dim=1)
+        k = self.config.detail
+        if k > 1:
+            signed, energy = F.avg_pool2d(signed, k), F.max_pool2d(energy, k)
+        return torch.cat([signed, energy], dim=1)
 
     def forward(self, frames: Tensor, fps: float, n_out: int | None = None) -> Tensor:
-        """(T, 3, size, size) floats in [-1, 1] at `fps` -> (n_out, dim) at `config.fps`."""
+        """(T, 3, size * detail, size * detail) floats in [-1, 1] at `fps` -> (n_out, dim) at `config.fps`."""
         x = self.motion_inputs(frames)
         maps = torch.cat([self.frame_net(chunk) for chunk in x.split(256)])        # (T, C, h, w)
         t, c, h, w = maps.shape
@@ -304,8 +312,9 @@ class MotionVideoEncoder(nn.Module):
         if frames.shape[0] == 0:
             return self.proj.weight.new_zeros(0, self.dim)
         x = frames.to(self.proj.weight.device).permute(0, 3, 1, 2).float() / 127.5 - 1.0
-        if x.shape[-2:] != (self.size, self.size):
-            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)
+        side = self.config.read_size
+        if x.shape[-2:] != (side, side):
+            x = F.interpolate(x, size=(side, side), mode="bilinear", antialias=True, align_corners=False)
         return self(x, fps, n_out)
 
 

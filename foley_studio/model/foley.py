@@ -26,6 +26,7 @@ from foley_studio.model.encoders import (
 )
 from foley_studio.model.errors import ModelError
 from foley_studio.model.guidance import Cfg, Conditions, cfg_values, guided_denoiser
+from foley_studio.model.limits import check_size
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class FoleyModel(nn.Module):
     """Autoencoder + DiT + text and video encoders + noise schedule, built from one `FoleyConfig`."""
 
     def __init__(self, config: FoleyConfig):
+        check_size(config)                  # a config too big to hold is refused before any tensor
         super().__init__()
         self.config = config
         self.autoencoder: AudioAutoencoder = build_autoencoder(config.autoencoder)
@@ -87,7 +89,7 @@ class FoleyModel(nn.Module):
     def video_input(self, native_fps: float | None) -> tuple[float, int, str]:
         """How to read a video for this model's encoder: (sampling rate, size px, fit "cover"|"squash")."""
         video = self.config.video
-        return video.input_fps(native_fps), video.size, video.fit
+        return video.input_fps(native_fps), video.read_size, video.fit
 
     def encode_video(self, frames: Tensor, fps: float | None = None) -> Tensor:
         """uint8 (T, H, W, 3) frames read as `video_input` says (at `fps`) -> (T_f, C_v) at `.video_fps`.

@@ -1,103 +1,24 @@
-"""Bounds of a model config read from disk, and its size estimated before any tensor exists.
-
-`check_section(cls, values, where)` checks one section's raw JSON values against the field types of
-its dataclass: ints are whole numbers, floats finite, strings bounded, tuples short, each inside the
-range `FIELD_RANGES` gives it (or a generic one), so `heads: 0`, `fps: NaN` or `depth: 1e6` stop
-with a message naming the field before the dataclass (or a division by a field) sees them. A new
-field is covered by its type at once; give it a range here when the generic one is too loose.
+"""The size of a model config, estimated before any tensor exists.
 
 `estimate_parameters(config)` counts the parameters the config describes, from formulas per
 component kind (`ESTIMATORS`); `check_size` refuses a config whose model would not fit in memory
 (`width: 2e5` is 500 billion parameters). A kind without a formula is counted by building that
-component on PyTorch's meta device, which allocates nothing.
+component on PyTorch's meta device, which allocates nothing. `checkpoint.read_config` and
+`FoleyModel` call `check_size`; the field-by-field checks of a config read from disk are
+`config.check_section`'s, at the JSON boundary (`FoleyConfig.from_dict`).
 """
 from __future__ import annotations
 
-import dataclasses
-import functools
 import logging
-import types
-import typing
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
-from foley_studio.core import values
-from foley_studio.model.config import (
-    AutoencoderConfig, DiffusionConfig, DiTConfig, FoleyConfig, TextEncoderConfig, VideoEncoderConfig,
-)
+from foley_studio.model.config import AutoencoderConfig, FoleyConfig, TextEncoderConfig, VideoEncoderConfig
 from foley_studio.model.errors import ConfigRangeError
 
 log = logging.getLogger(__name__)
 
 MAX_PARAMETERS = 1_500_000_000      # 6 GB of float32: far above any Foley model (the paper's scale is ~0.3 B)
-MAX_ITEMS = 16                      # entries of a tuple field (strides, channel lists)
-
-
-@dataclass(frozen=True)
-class Range:
-    lo: float
-    hi: float
-
-
-INT_DEFAULT = Range(0, 65_536)      # a size or count nobody set a range for
-FLOAT_DEFAULT = Range(-1e6, 1e6)
-
-FIELD_RANGES: dict[type, dict[str, Range]] = {
-    AutoencoderConfig: {
-        "latent_channels": Range(1, 1024), "sample_rate": Range(8_000, 384_000), "hop": Range(1, 48_000),
-        "n_fft": Range(16, 16_384), "frames_per_latent": Range(1, 64), "hidden": Range(1, 4096),
-        "blocks": Range(0, 32), "channels": Range(1, 4096), "strides": Range(1, 64), "max_channels": Range(1, 8192),
-        "chunk_latents": Range(1, 4000), "overlap_latents": Range(0, 1000),
-    },
-    TextEncoderConfig: {"dim": Range(1, 4096), "max_tokens": Range(1, 4096), "vocab_size": Range(2, 1_000_000)},
-    VideoEncoderConfig: {"fps": Range(values.MIN_FPS, 240), "size": Range(8, 1024), "dim": Range(1, 4096),
-                         "channels": Range(1, 4096)},
-    DiTConfig: {"width": Range(8, 8192), "depth": Range(1, 64), "heads": Range(1, 128), "mlp_ratio": Range(0.25, 16),
-                "rope_base": Range(1, 1e9)},
-    DiffusionConfig: {"logsnr_min": Range(-40, 40), "logsnr_max": Range(-40, 40)},
-    FoleyConfig: {"window_seconds": Range(0.5, 60), "version": Range(1, 1_000)},
-}
-
-
-# ----------------------------------------------------------------------------- field values
-@functools.lru_cache(maxsize=None)
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def check_section(cls: type, raw: dict[str, Any], where: str) -> None:
-    """Each value of one config section against its field's type and range (`ConfigRangeError`)."""
-    hints = _hints(cls)
-    ranges = FIELD_RANGES.get(cls, {})
-    for name, value in raw.items():
-        if name in hints and not dataclasses.is_dataclass(hints[name]):
-            _check_value(hints[name], value, f"{where}.{name}" if where else name, ranges.get(name))
-
-
-def _check_value(hint: Any, value: Any, where: str, bound: Range | None) -> None:
-    origin = typing.get_origin(hint)
-    if origin in (Union, types.UnionType):
-        if value is None and type(None) in typing.get_args(hint):
-            return
-        hint = next(a for a in typing.get_args(hint) if a is not type(None))
-        origin = typing.get_origin(hint)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigRangeError(f"{where} is {value!r}; it must be true or false")
-    elif hint is int:
-        b = bound or INT_DEFAULT
-        values.whole_number(value, where, lo=int(b.lo), hi=int(b.hi), error=ConfigRangeError)
-    elif hint is float:
-        b = bound or FLOAT_DEFAULT
-        values.finite_number(value, where, lo=b.lo, hi=b.hi, error=ConfigRangeError)
-    elif hint is str:
-        values.checked_text(value, where, error=ConfigRangeError)
-    elif origin is tuple:
-        if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= MAX_ITEMS:
-            raise ConfigRangeError(f"{where} is {value!r}; it must be a list of 1 to {MAX_ITEMS} whole numbers")
-        for i, item in enumerate(value):
-            _check_value(int, item, f"{where}[{i}]", bound or Range(1, INT_DEFAULT.hi))
 
 
 # ----------------------------------------------------------------------------- size

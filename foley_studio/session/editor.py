@@ -12,25 +12,33 @@ the change (the GUI thread in the editor), after every piece of state is consist
 """
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from foley_studio.core.edits import Edit, History, new_gesture_token
-from foley_studio.core.project import Clip, Project
+from foley_studio.core.project import Clip, Project, new_project
+from foley_studio.engine.sources import video_ref
+
+from .generation import default_generation_track
 
 log = logging.getLogger(__name__)
 
 # changed: the project (an edit, undo, redo, load); selection: selected clips; track: selected
 # track; playhead (called with the sample); region; path: the file or its saved state.
 EVENTS = ("changed", "selection", "track", "playhead", "region", "path")
+_PROJECT_SERIALS = itertools.count(1)     # shared by every session: a number names one opened project
 
 
 class EditorSession:
     """The project being edited, its one undo history, selection, playhead, region and file."""
 
-    def __init__(self, project: Project, path: str | Path | None = None):
+    def __init__(self, project: Project, path: str | Path | None = None, *, keeps_recovery: bool = False):
+        # The editor's session autosaves, and its first save supersedes the untitled recovery copy;
+        # the command line's leaves alone an untitled copy (of the same name) the editor may hold.
+        self.keeps_recovery = keeps_recovery
         self._listeners: dict[str, list[Callable[..., None]]] = {kind: [] for kind in EVENTS}
         self.revision = 0              # bumped on every change of the project; caches key on it
         self._install(project, path)
@@ -43,12 +51,14 @@ class EditorSession:
 
     def _install(self, project: Project, path: str | Path | None) -> None:
         self.project = project
+        # Which project jobs were asked for: id(project) could be reused by the next one once the old is freed.
+        self.project_serial = next(_PROJECT_SERIALS)
         self.path: Path | None = Path(path) if path else None
         self.history = History(project)
         self.history.add_listener(self._on_history)
         self.changed_outside_history = False
         self.selected_clips: list[str] = []
-        self.selected_track: str | None = project.tracks[0].id if project.tracks else None
+        self.selected_track: str | None = default_generation_track(project)
         self.playhead = 0
         self.region: tuple[int, int] | None = None
         self._was_dirty = False
@@ -105,7 +115,7 @@ class EditorSession:
         track_ids = [t.id for t in self.project.tracks]
         track_changed = self.selected_track not in track_ids
         if track_changed:
-            self.selected_track = track_ids[0] if track_ids else None
+            self.selected_track = default_generation_track(self.project)
         if clips_changed:
             self._emit("selection")
         if track_changed:
@@ -138,13 +148,23 @@ class EditorSession:
 
     def save(self, path: str | Path | None = None) -> Path:
         """Write the project (atomically) to `path` or its own file; it is clean afterwards."""
-        from foley_studio.core.store import save_project
+        from foley_studio.core.store import discard_recovery, save_project
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("the project has no file yet; give a path to save it to")
+        previous = self.path
         save_project(self.project, target)
         self.mark_saved(target)
+        if self.keeps_recovery and previous is None:    # the file's own copy goes with save_project
+            discard_recovery(None, self.project.name)    # the untitled copy is superseded by the first save
         return target
+
+    def autosave(self) -> Path | None:
+        """A recovery copy of unsaved changes (`core.store.write_recovery`); None when there are none."""
+        from foley_studio.core.store import write_recovery
+        if not self.is_dirty:
+            return None
+        return Path(write_recovery(self.project, self.path))
 
     def replace_project(self, project: Project, path: str | Path | None) -> None:
         """Load another project into this session (clears history and selection)."""
@@ -205,3 +225,9 @@ class EditorSession:
 def new_gesture() -> int:
     """A continuation token: edits applied with it merge into one step while that step is on top."""
     return new_gesture_token()
+
+
+def project_from_video(path: str | Path, n_tracks: int = 3, name: str | None = None) -> Project:
+    """A new project of `n_tracks` empty tracks scored against the video at `path` (File > New from
+    video, a video dropped on the editor, `project new`); `MediaError` when it cannot be the picture."""
+    return new_project(video_ref(path), n_tracks=n_tracks, name=name or Path(path).stem)

@@ -106,6 +106,30 @@ def cfg_spread(center: float, n: int) -> tuple[float, ...]:
     return tuple(round(lo + (hi - lo) * i / (n - 1), 2) for i in range(n))
 
 
+def default_generation_track(project: Project) -> str | None:
+    """The track takes go to until the user picks one (None: the project has no track).
+
+    Never a guide: a muted track, or one holding the picture's own sound (production audio kept
+    for reference), is only chosen when there is nothing else. Of the others, the first that has
+    used takes before (generation's track), else the first empty one (room for new sound), else the
+    first. In the demo that is "Foley (generate here)", not the muted guide track above it.
+    """
+    if not project.tracks:
+        return None
+    picture = project.video.path if project.video is not None else None
+
+    def is_guide(track: Any) -> bool:
+        return track.mute or (picture is not None and any(c.source == picture for c in track.clips))
+    candidates = [t for t in project.tracks if not is_guide(t)]
+    if not candidates:
+        return project.tracks[0].id
+    for rule in (lambda t: any(c.take_id for c in t.clips), lambda t: not t.clips):
+        for track in candidates:
+            if rule(track):
+                return track.id
+    return candidates[0].id
+
+
 def random_first_seed(n: int = MAX_TAKES_PER_RUN) -> int:
     """A first seed that leaves room for n consecutive seeds below 2**31."""
     return random.randrange(0, 2**31 - n)
@@ -200,7 +224,7 @@ class JobInfo:
     submitted: float = field(default_factory=time.perf_counter)
     first_take_s: float | None = None     # seconds from submit to the takes being on disk
     result: JobResult | None = None
-    tag: Any = None                       # the project the job was asked for (its id)
+    tag: Any = None                       # the project the job was asked for (`EditorSession.project_serial`)
 
 
 class _JobPipeline:
@@ -284,7 +308,7 @@ class GenerationService:
         from foley_studio.engine.sources import ProjectAudio
         session = self._need_session()
         source = ProjectAudio.snapshot(session.project)
-        return [self.submit(r, takes_dir=self.takes_dir(), source=source, tag=id(session.project))
+        return [self.submit(r, takes_dir=self.takes_dir(), source=source, tag=session.project_serial)
                 for r in requests]
 
     def regenerate(self, take_id: str) -> str:
@@ -298,7 +322,7 @@ class GenerationService:
         take = session.project.take(take_id)
         request = read_sidecar(take.path).take_request()
         return self.submit(request, takes_dir=Path(take.path).parent,
-                           source=ProjectAudio.snapshot(session.project), tag=id(session.project))
+                           source=ProjectAudio.snapshot(session.project), tag=session.project_serial)
 
     def takes_edit(self, result: JobResult) -> Compound:
         """One undoable edit that adds a finished job's takes to the project."""
@@ -310,7 +334,15 @@ class GenerationService:
     def for_open_project(self, job_id: str) -> bool:
         """Whether the job was asked for the project the session has open now."""
         info = self.jobs.get(job_id)
-        return info is None or self.session is None or info.tag == id(self.session.project)
+        return info is None or self.session is None or info.tag == self.session.project_serial
+
+    def jobs_of_open_project(self) -> list[JobInfo]:
+        """The job table as the open project sees it: its own jobs, and others' still queued or
+        running (so they can be cancelled), in submission order."""
+        serial = self.session.project_serial if self.session is not None else None
+        with self._lock:
+            infos = list(self.jobs.values())
+        return [i for i in infos if i.tag == serial or not i.state.finished]
 
     def add_takes(self, result: JobResult) -> list[str]:
         """Put a finished job's takes into the session's project (one undo step); their ids."""
@@ -473,5 +505,5 @@ def scratch_takes_dir() -> Path:
 
 
 __all__ = ["MODE_LABELS", "QUALITY_LABELS", "MAX_TAKES_PER_RUN", "GenerationSettings", "vary_seeds", "vary_cfg",
-           "cfg_spread", "random_first_seed", "take_label", "ReferenceSpan", "file_reference", "timeline_reference", "WarmModels", "JobInfo", "GenerationService",
+           "cfg_spread", "default_generation_track", "random_first_seed", "take_label", "ReferenceSpan", "file_reference", "timeline_reference", "WarmModels", "JobInfo", "GenerationService",
            "scratch_takes_dir"]

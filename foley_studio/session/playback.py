@@ -83,7 +83,7 @@ class AudioUnavailable(RuntimeError):
 class AudioOutput:
     """One output stream fed from a ring buffer.
 
-    Mode "play": the transport, `rate` -2, -1, 1 or 2 (J/L shuttle speeds), optionally looping.
+    Mode "play": the transport, `rate` ±1, ±2, ±4 or ±8 (J/L shuttle speeds), optionally looping.
     Mode "scrub": the stream stays open and plays short faded grains of the mix on request.
     """
 

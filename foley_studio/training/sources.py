@@ -254,7 +254,7 @@ def split_impacts(x: np.ndarray, *, max_len: float = 0.6, min_gap: float = 0.08,
     threshold = rel_threshold * env.max()
     previous = np.concatenate([[0.0], env[:-1]])           # silence before the file starts
     rises = np.flatnonzero((env >= threshold) & (env > 2.0 * previous + 1e-4))
-    grains: list[np.ndarray] = []
+    onsets: list[int] = []
     last = -10**9
     for block in rises:
         start = block * win
@@ -263,14 +263,20 @@ def split_impacts(x: np.ndarray, *, max_len: float = 0.6, min_gap: float = 0.08,
         # refine the onset to the first sample above half the block's peak, 1 ms pre-roll
         seg = np.abs(x[start - win if start >= win else 0: start + win])
         offset = int(np.argmax(seg >= 0.5 * seg.max())) + max(0, start - win)
-        onset = max(0, offset - SAMPLE_RATE // 1000)
-        grain = x[onset: onset + int(max_len * SAMPLE_RATE)].copy()
+        onsets.append(max(0, offset - SAMPLE_RATE // 1000))
+        last = start
+    grains: list[np.ndarray] = []
+    for i, onset in enumerate(onsets):
+        # a grain ends before the next hit starts: one grain, one onset
+        end = onset + int(max_len * SAMPLE_RATE)
+        if i + 1 < len(onsets):
+            end = min(end, onsets[i + 1] - SAMPLE_RATE // 1000)
+        grain = x[onset:end].copy()
         fade = min(len(grain) // 4, SAMPLE_RATE // 50)
         if fade:
             grain[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
         if len(grain) > SAMPLE_RATE // 50:
             grains.append(grain)
-        last = start
     return grains
 
 

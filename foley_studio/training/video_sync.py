@@ -125,6 +125,7 @@ def _f1(matched: int, n_pred: int, n_true: int) -> float:
 
 # --------------------------------------------------------------------------- data
 
+EVENT_NEIGHBOUR = 0.5           # event target of the bins next to an impact's bin: ±25 ms is still "on time"
 CACHE_MARGIN = 1.25              # frames are cached this much larger than the encoder's size, for crop-and-resize
 
 
@@ -163,7 +164,7 @@ class SyncClips:
             raise TrainingError("the video sync stage needs manifest rows with a video (this split has none); add "
                                 "video + audio rows, or skip the stage and train the DiT without video_encoder_from")
         h = hashlib.sha256(json.dumps([[r.id, r.audio, r.video] for r in clips]).encode())
-        h.update(json.dumps([video.kind, video.fps, video.size, video.max_input_fps, seconds, SYNC_CACHE_VERSION,
+        h.update(json.dumps([video.kind, video.fps, video.read_size, video.max_input_fps, seconds, SYNC_CACHE_VERSION,
                              FLUX_SCALE_DB, CACHE_MARGIN]).encode())
         folder = Path(cache_root) / h.hexdigest()[:16]
         events = [np.array(sorted(e["time"] for e in r.events if e.get("kind", "impact") == "impact"))
@@ -179,13 +180,16 @@ class SyncClips:
         return np.array(self.frames[self.offsets[j]:self.offsets[j + 1]])
 
     def crop_targets(self, j: int, t0: float, n_bins: int) -> np.ndarray:
-        """(n_bins, 3) onset strength, loudness, exact event (1 in the bin holding an impact) from t0."""
+        """(n_bins, 3) onset strength, loudness, exact event (1 in the bin holding an impact, 0.5 beside it)."""
         out = np.zeros((n_bins, 3), np.float32)
         out[:, :2] = bin_curves(self.curves[j], t0, self.rate, n_bins)
         edges_end = t0 + n_bins / self.rate
         ev = self.events[j]
         bins = np.floor((ev[(ev >= t0) & (ev < edges_end)] - t0) * self.rate + 1e-9).astype(int)
-        out[np.clip(bins, 0, n_bins - 1), 2] = 1.0
+        for offset, value in ((-1, EVENT_NEIGHBOUR), (1, EVENT_NEIGHBOUR), (0, 1.0)):
+            near = bins + offset
+            near = near[(near >= 0) & (near < n_bins)]
+            out[near, 2] = np.maximum(out[near, 2], value)
         return out
 
     def batch(self, g: torch.Generator, n: int, crop_seconds: float, *, augment: bool = False
@@ -200,7 +204,7 @@ class SyncClips:
             n_in = min(total, int(math.ceil(n_bins * fps / self.rate)) + 1)
             a = int(torch.randint(max(1, total - n_in + 1), (1,), generator=g))
             f = torch.from_numpy(np.array(self.frames[self.offsets[j] + a:self.offsets[j] + a + n_in]))
-            f = augment_frames(f, g, self.video.size) if augment else _resize(f, self.video.size)
+            f = augment_frames(f, g, self.video.read_size) if augment else _resize(f, self.video.read_size)
             items.append((f, fps))
             targets.append(torch.from_numpy(self.crop_targets(j, a / fps, n_bins)))
         mask = torch.from_numpy(self.has_events[picks])
@@ -210,7 +214,7 @@ class SyncClips:
 def _write_sync_cache(folder: Path, clips: list[ManifestRow], root: Path, video: VideoEncoderConfig,
                       seconds: float) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    cached = max(video.size, int(round(video.size * CACHE_MARGIN)))
+    cached = max(video.read_size, int(round(video.read_size * CACHE_MARGIN)))
     rates = [video.input_fps(native_fps(row.video_path(root))) for row in clips]
     counts = [int(math.ceil(seconds * r - 1e-9)) for r in rates]
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -335,7 +339,7 @@ def evaluate_sync(probe: SyncProbe, clips: SyncClips, tolerance_s: float = 0.05)
     n_bins = int(round(clips.seconds * clips.rate))
     to_times = lambda idx: (idx + 0.5) / clips.rate     # noqa: E731 — bin k covers [k, k+1) / rate
     for j in range(len(clips)):
-        frames = _resize(torch.from_numpy(clips.clip_frames(j)), clips.video.size)
+        frames = _resize(torch.from_numpy(clips.clip_frames(j)), clips.video.read_size)
         logits = probe([(frames, float(clips.fps[j]))], n_bins)
         target = torch.from_numpy(clips.crop_targets(j, 0.0, n_bins))[None]
         losses.append(float(sync_loss(logits, target, torch.tensor([bool(clips.has_events[j])]))[0]))

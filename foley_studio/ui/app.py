@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +14,11 @@ from foley_studio.core.paths import DEMO_DIR, DEMO_LIBRARY_DIR, data_dir
 from foley_studio.core.project import Project
 
 from .main_window import MainWindow, project_from_video
-from .qt_bridge import TaskRunner
 from .theme import apply_theme
 
 log = logging.getLogger(__name__)
 
-DEMO_PROJECT = DEMO_DIR / "demo.fsproj"
+DEMO_PROJECT = DEMO_DIR / "demo.fsproj"      # the template (read only); the editor opens the user's copy
 DEMO_VIDEO = DEMO_DIR / "demo_video.mp4"
 _LOCK = "editor.session"
 
@@ -44,47 +42,29 @@ def application(argv: list[str] | None = None) -> QApplication:
 
 
 def demo_project() -> tuple[Project, Path | None]:
-    """The bundled demo: its saved project when present, else a fresh project on the demo video."""
-    if DEMO_PROJECT.exists():
+    """The demo: the user's copy of the bundled project (made on first use; `resources/` is never
+    written), else a fresh project on the copied demo video."""
+    from foley_studio.session.demo import user_demo_project, user_demo_video
+    path = user_demo_project()
+    if path is not None:
         from foley_studio.core import store
-        return store.load_project(DEMO_PROJECT), DEMO_PROJECT
-    return project_from_video(DEMO_VIDEO), None
+        return store.load_project(path), path
+    return project_from_video(user_demo_video()), None
 
 
-def open_library(scan_demo: bool = True) -> tuple[Any | None, Callable[[], str] | None, str | None]:
-    """The user's library index, the scan to run in the background (None: nothing to scan; it returns
-    the message to show) and, when the library is unavailable, why. An empty index gets the demo
-    library added."""
+def open_library(scan_demo: bool = True) -> tuple[Any | None, bool, str | None]:
+    """The user's library index, whether it needs a first scan (an empty index gets the demo library
+    added), and, when the library is unavailable, why."""
     try:
         from foley_studio.library import LibraryIndex
         index = LibraryIndex()
     except Exception as exc:     # the editor works without a library: say why in the status bar
         log.warning("library unavailable: %s", exc)
-        return None, None, f"Library unavailable: {exc}"
+        return None, False, f"Library unavailable: {exc}"
     if not (scan_demo and not index.folders() and DEMO_LIBRARY_DIR.is_dir()):
-        return index, None, None
-    index.add_folder(DEMO_LIBRARY_DIR)
-
-    def scan() -> str:
-        try:
-            from foley_studio.library import LibraryIndex
-            with LibraryIndex(index.db_path) as worker_index:      # SQLite connections are per thread
-                report = worker_index.scan()
-            return f"Library: indexed {report.added} demo sounds"
-        except Exception as exc:
-            return f"Library scan failed: {exc}"
-    return index, scan, None
-
-
-def _start_scan(window: MainWindow, scan: Callable[[], str]) -> None:
-    """Run the library scan on a worker; its message and a fresh search come back to the window."""
-    runner = TaskRunner(window, "library-scan", latest_wins=False)
-
-    def done(message: str) -> None:
-        runner.shutdown(0.0)           # one scan: the thread ends (the smoke check waits for it)
-        window.show_message(message)
-        window.library.run_search()
-    runner.submit(scan, done)
+        return index, False, None
+    index.add_folder(DEMO_LIBRARY_DIR)          # read only: scanning writes nothing beside the sounds
+    return index, True, None
 
 
 def _previous_session_crashed() -> bool:
@@ -139,10 +119,10 @@ def run_editor(target: str | Path | None = None, *, argv: list[str] | None = Non
     app = application(argv)
     crashed = _previous_session_crashed()
     _mark_session(True)
-    index, scan, message = open_library(scan_demo=scan_library)
+    index, needs_scan, message = open_library(scan_demo=scan_library)
     window = MainWindow(library_index=index)
-    if scan is not None:
-        _start_scan(window, scan)
+    if needs_scan:
+        window.library.start_scan()              # progress and Cancel in the Library panel
     if message:
         window.show_message(message, 0)
     if target is None:

@@ -38,7 +38,7 @@ class ProjectDocument(QObject):
         if session is None:
             if project is None:
                 raise ValueError("ProjectDocument needs a project or a session")
-            session = EditorSession(project, path)
+            session = EditorSession(project, path, keeps_recovery=True)     # the editor autosaves
         self.session = session
         for kind, signal in (("changed", self.changed), ("selection", self.selectionChanged),
                              ("track", self.selectedTrackChanged), ("playhead", self.playheadChanged),

@@ -32,6 +32,7 @@ class ExportDialog(QDialog):
         self.project = project
         defaults = default_targets(project, project_path)
         self.rows: dict[str, tuple[QCheckBox, QLineEdit]] = {}
+        self.browse_buttons: dict[str, QPushButton] = {}
         grid = QGridLayout()
         specs = [("mix", "Mix (WAV, 48 kHz 24-bit)", True),
                  ("stems", "Stems (one WAV per track, folder)", True),
@@ -42,13 +43,14 @@ class ExportDialog(QDialog):
             box.setChecked(enabled and key in ("mix", "otio", "video"))
             box.setEnabled(enabled)
             edit = QLineEdit(str(defaults[key]), self)
-            browse = QPushButton("…", self)
-            browse.setFixedWidth(32)
+            browse = QPushButton("Browse…", self)
+            browse.setToolTip("Choose the folder" if key == "stems" else "Choose the file")
             browse.clicked.connect(lambda _c=False, k=key: self._browse(k))
             grid.addWidget(box, row, 0)
             grid.addWidget(edit, row, 1)
             grid.addWidget(browse, row, 2)
             self.rows[key] = (box, edit)
+            self.browse_buttons[key] = browse
         self.codec = QComboBox(self)
         for value, text in VIDEO_AUDIO_CODECS.items():
             self.codec.addItem(text, value)

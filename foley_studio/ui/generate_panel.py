@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QLineEdit, QPushButton, QProgressBar, QSizePolicy, QSpinBox, QToolButton,
+                               QLabel, QLineEdit, QMenu, QPushButton, QProgressBar, QSizePolicy, QSpinBox, QToolButton,
                                QVBoxLayout, QWidget)
 
 from foley_studio.core.errors import FoleyError
-from foley_studio.core.paths import data_dir
 from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.engine.errors import EngineError, RequestError
 from foley_studio.engine.jobs import JobResult, JobState
@@ -38,6 +37,7 @@ from .engine_worker import EngineWorker
 from .jobs_panel import JobsPanel
 from .mime import LIBRARY_MIME, LibraryDrag, decode_library_drag
 from .qt_bridge import TaskRunner
+from .settings import editor_settings
 from .takes_panel import TakesPanel
 
 if TYPE_CHECKING:
@@ -50,9 +50,7 @@ MAX_RECENT_PROMPTS = 15
 PRESET_SEEDS, PRESET_CFG = "vary seed", "vary γ"
 
 
-def _settings() -> QSettings:
-    # The editor's ini in the data dir (FOLEY_STUDIO_HOME in tests), never the user's registry.
-    return QSettings(str(data_dir() / "editor.ini"), QSettings.IniFormat)
+_settings = editor_settings
 
 
 def _seconds(samples: int) -> str:
@@ -145,6 +143,9 @@ class ReferenceSlot(QGroupBox):
         row.addWidget(QLabel("to", self))
         row.addWidget(self.end_spin)
         row.addStretch(1)
+        layout.addLayout(row)
+        row = QHBoxLayout()                   # a row of their own: beside the range they widened the panel
+        row.addStretch(1)
         row.addWidget(self.use_clip_button)
         row.addWidget(self.clear_button)
         layout.addLayout(row)
@@ -225,7 +226,7 @@ class ReferenceSlot(QGroupBox):
                                "“Use selected clip”.")
             self.label.setProperty("role", "hint")
         else:
-            picture = "with its picture" if ref.path is None else "no picture (∅ᵥ)"
+            picture = "with its picture" if ref.path is None else "sound only (a sound file brings no picture)"
             self.label.setText(f"<b>{ref.name}</b>: {_seconds(ref.end - ref.start)} used, {picture}")
             self.label.setProperty("role", "")
 
@@ -289,6 +290,9 @@ class GeneratePanel(QWidget):
         form.addRow("Mode", self.mode)
         self.prompt = QComboBox(self)
         self.prompt.setEditable(True)
+        # Sized by a few words, not by the longest recent prompt (which would widen the window at start-up).
+        self.prompt.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.prompt.setMinimumContentsLength(8)
         self.prompt.setInsertPolicy(QComboBox.NoInsert)
         self.prompt.lineEdit().setPlaceholderText("e.g. heavy wooden door slams shut")
         self.prompt.setToolTip("What the sound should be (recent prompts in the list)")
@@ -344,6 +348,8 @@ class GeneratePanel(QWidget):
         row.addWidget(self.seed, 1)
         form.addRow("Seed", row)
         self.model = QComboBox(self)
+        self.model.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)   # model names can be long
+        self.model.setMinimumContentsLength(8)
         self.model.currentIndexChanged.connect(self._on_model_picked)
         self.refresh_button = QToolButton(self)      # a push button's padding clips a one-glyph label
         self.refresh_button.setText("⟳")
@@ -386,7 +392,7 @@ class GeneratePanel(QWidget):
         self.error.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.error.hide()
         outer.addWidget(self.error)
-        self.jobs = JobsPanel(self.worker, self)
+        self.jobs = JobsPanel(self.worker, self, document=self.doc)
         self.jobs.setMinimumHeight(110)
         outer.addWidget(self.jobs, 1)
 
@@ -515,7 +521,7 @@ class GeneratePanel(QWidget):
                     f"{t(end)} – {t(after)} after the region.")
         else:
             ref = self.reference_slot.reference
-            used = (f"imitates <b>{ref.name}</b> ({_seconds(ref.end - ref.start)}) as the prepended condition."
+            used = (f"imitates <b>{ref.name}</b> (the {_seconds(ref.end - ref.start)} chosen below)."
                     if ref else "<span style='color:#ff8a80'>drop a reference sound below first</span>")
         return f"Generates {where}; {used}"
 
@@ -751,7 +757,12 @@ def install_generation(window: Any, worker: EngineWorker | None = None) -> Gener
     for k in range(1, MAX_TAKES_PER_RUN + 1):
         add(f"take{k}", f"Audition take {k}", lambda k=k: audition(k), [str(k)])
     add("use", "Use auditioned take", enter, ["Return", "Enter"])
-    menu = window.menuBar().addMenu("&Generate")
+    menu = QMenu("&Generate", window)
+    help_menu = getattr(window, "help_menu", None)        # Help stays the last menu
+    if help_menu is not None:
+        window.menuBar().insertMenu(help_menu.menuAction(), menu)
+    else:
+        window.menuBar().addMenu(menu)
     for key in ("focus", "generate", "cancel", "use"):
         menu.addAction(actions[key])
     audition_menu = menu.addMenu("Audition take")

@@ -1,4 +1,8 @@
-"""The jobs list: every generation request of the session, queued / running / done / cancelled / failed."""
+"""The jobs list: the open project's generation requests, queued / running / done / cancelled / failed.
+
+Opening another project starts its list afresh; jobs of an earlier project that are still queued or
+running stay listed (marked so) until they end, so they can still be cancelled.
+"""
 from __future__ import annotations
 
 import logging
@@ -10,6 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QPus
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from foley_studio.engine.jobs import JobResult, JobState
+from foley_studio.session.generation import JobInfo
 
 from .engine_worker import EngineWorker
 
@@ -26,10 +31,12 @@ _STATE_COLOURS = {JobState.QUEUED: "#8a909b", JobState.RUNNING: "#80c4e4", JobSt
 class JobsPanel(QWidget):
     """A table of the worker's jobs, updated from its signals; Cancel stops the selected ones."""
 
-    def __init__(self, worker: EngineWorker, parent: QWidget | None = None):
+    def __init__(self, worker: EngineWorker, parent: QWidget | None = None, *, document=None):
         super().__init__(parent)
         self.worker = worker
+        self.doc = document
         self._rows: dict[str, int] = {}
+        self._serial = self._open_serial()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.table = QTableWidget(0, len(COLUMNS), self)
@@ -54,6 +61,23 @@ class JobsPanel(QWidget):
         worker.jobStarted.connect(self._on_started)
         worker.progress.connect(self._on_progress)
         worker.jobFinished.connect(self._on_finished)
+        if document is not None:
+            document.pathChanged.connect(self._follow_project)
+            document.changed.connect(self._follow_project)
+
+    def _open_serial(self) -> int | None:
+        return self.doc.session.project_serial if self.doc is not None else None
+
+    def _follow_project(self) -> None:
+        """Another project was opened: list its jobs (none yet) and the still running ones."""
+        serial = self._open_serial()
+        if serial != self._serial:
+            self._serial = serial
+            self._rebuild([info.job_id for info in self.worker.service.jobs_of_open_project()])
+
+    def job_ids(self) -> list[str]:
+        """The jobs listed, top to bottom."""
+        return sorted(self._rows, key=self._rows.get)
 
     def state_of(self, job_id: str) -> str:
         row = self._rows.get(job_id)
@@ -64,7 +88,9 @@ class JobsPanel(QWidget):
         req = info.request
         row = self.table.rowCount()
         self.table.insertRow(row)
-        values = (job_id.removeprefix("job-")[:6], req.mode, req.prompt or "—",
+        earlier = self.doc is not None and info.tag != self._serial
+        values = (job_id.removeprefix("job-")[:6], req.mode,
+                  (req.prompt or "—") + ("  (earlier project)" if earlier else ""),
                   f"{len(req.seeds)} (γ {req.cfg:g})", "queued")
         for col, value in enumerate(values):
             item = QTableWidgetItem(value)
@@ -102,13 +128,24 @@ class JobsPanel(QWidget):
             self.worker.cancel(self.table.item(row, 0).data(Qt.UserRole))
 
     def clear_finished(self) -> None:
-        keep = [job_id for job_id in self._rows if not self.worker.jobs[job_id].state.finished]
-        states = {job_id: (self.worker.jobs[job_id].state, self.state_of(job_id)) for job_id in keep}
+        self._rebuild([job_id for job_id in self.job_ids() if not self.worker.jobs[job_id].state.finished])
+
+    def _rebuild(self, job_ids: list[str]) -> None:
+        """List exactly `job_ids`, each with the state the job table has for it now."""
         self.table.setRowCount(0)
         self._rows.clear()
-        for job_id in keep:
+        for job_id in job_ids:
             self._on_queued(job_id)
-            self._set_state(job_id, *states[job_id])
+            info = self.worker.jobs[job_id]
+            self._set_state(job_id, info.state, _state_text(info))
+
+
+def _state_text(info: JobInfo) -> str:
+    if info.state is JobState.DONE and info.result is not None:
+        return f"done ({len(info.result.takes)})"
+    if info.state is JobState.RUNNING and info.message:
+        return f"{info.fraction:.0%} · {info.message}"
+    return info.state.value
 
 
 def _colour(state: JobState) -> QColor:

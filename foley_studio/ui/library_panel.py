@@ -1,26 +1,31 @@
 """The library panel: search the SFX index as you type, preview a sound, drag it to the timeline.
 
 `LibraryTableModel` is a plain read-only table over search results (it passes pytest-qt's
-`qtmodeltester`); `LibraryPanel` adds the search box, the preview strip and the preview player.
-The index itself (`foley_studio.library`) is Qt-free and is only queried here.
+`qtmodeltester`); `LibraryPanel` adds the search box, the preview strip, the preview player and
+"Add folder…": the index's own scanner runs on a `TaskRunner` worker (the store opens a connection
+per thread) with its progress and a Cancel button in the panel. The index itself
+(`foley_studio.library`) is Qt-free and is only queried here.
 """
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QMimeData, QModelIndex, QPersistentModelIndex, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QTableView,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QProgressBar, QPushButton, QStyle, QTableView, QVBoxLayout, QWidget)
 
 from foley_studio.core.project import Project
 from foley_studio.core.timebase import SAMPLE_RATE, format_seconds
 
 from .mime import LIBRARY_MIME, LibraryDrag, encode_library_drag
+from .qt_bridge import TaskRunner
 from .theme import TIMELINE as C
+from .widgets import ElidedLabel
 
 log = logging.getLogger(__name__)
 
@@ -155,11 +160,49 @@ class PreviewStrip(QWidget):
         p.end()
 
 
+class ScanBar(QWidget):
+    """A library scan in progress: what it is doing, how far it is, and Cancel (hidden when idle)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.label = ElidedLabel("", self)
+        self.label.setProperty("role", "hint")
+        self.bar = QProgressBar(self)
+        self.bar.setTextVisible(False)
+        self.bar.setMaximumHeight(10)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setToolTip("Stop the scan; the sounds read so far stay in the library")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(self.label, 1)
+        row.addWidget(self.cancel_button)
+        layout.addLayout(row)
+        layout.addWidget(self.bar)
+        self.hide()
+
+    def show_progress(self, phase: str, done: int, total: int, path: str) -> None:
+        name = Path(path).name if path else ""
+        if phase == "listing":
+            text = f"Looking for sounds in {name}…" if name else "Looking for sounds…"
+        elif phase == "reading":
+            text = f"Reading {done} of {total}"
+        elif phase == "embedding":
+            text = f"Describing {done} of {total}"
+        else:
+            text = "Finishing…"
+        self.label.setText(text)
+        self.bar.setRange(0, max(total, 0) if phase in ("reading", "embedding") else 0)   # 0, 0: busy
+        if phase in ("reading", "embedding"):
+            self.bar.setValue(min(done, total))
+
+
 class LibraryPanel(QWidget):
-    """Search box + results table + preview strip over a `LibraryIndex`."""
+    """Search box + results table + preview strip over a `LibraryIndex`; "Add folder…" scans one in."""
 
     statusMessage = Signal(str)
     previewStarted = Signal()      # the window stops timeline playback: one output at a time
+    scanFinished = Signal(object)  # the ScanReport (or the exception) of a scan started here
 
     def __init__(self, index: Any | None = None, player: Any | None = None, parent=None):
         super().__init__(parent)
@@ -183,16 +226,27 @@ class LibraryPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.Interactive)
         header.setStretchLastSection(True)
-        for col, width in enumerate((170, 70, 64)):
-            self.table.setColumnWidth(col, width)
+        self._size_columns()
         self.preview = PreviewStrip(self)
         self.setMinimumWidth(320)          # name + duration must stay readable beside other docks
+        self.add_button = QPushButton("Add folder…", self)
+        self.add_button.setToolTip("Add a folder of sounds to the library and index it")
+        self.add_button.clicked.connect(self.add_folder_dialog)
+        self.scan_bar = ScanBar(self)
+        self.scan_bar.cancel_button.clicked.connect(self.cancel_scan)
+        self._scanner: TaskRunner | None = None     # one per scan: its thread ends with it
+        self._scan_cancel: threading.Event | None = None
         top = QHBoxLayout()
         top.addWidget(self.search_box, 1)
         top.addWidget(self.count_label)
+        folders = QHBoxLayout()               # the search box keeps the whole first row
+        folders.addWidget(self.add_button)
+        folders.addWidget(self.scan_bar, 1)
+        folders.addStretch(0)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(top)
+        layout.addLayout(folders)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.preview)
         self._debounce = QTimer(self, singleShot=True, interval=120)
@@ -206,11 +260,115 @@ class LibraryPanel(QWidget):
         self._playing_timer.timeout.connect(self._poll_preview)
         self.run_search()
 
+    def _size_columns(self) -> None:
+        """Name a fixed start; duration and rate as wide as their longest text or title needs."""
+        fm = self.table.fontMetrics()
+        pad = 2 * self.style().pixelMetric(QStyle.PM_FocusFrameHMargin) + 18     # cell margins and a little air
+        self.table.setColumnWidth(0, 150)
+        for col, widest in ((1, format_seconds(599.999)), (2, "88.2 kHz")):
+            needed = max(fm.horizontalAdvance(widest), fm.horizontalAdvance(COLUMNS[col])) + pad
+            self.table.setColumnWidth(col, needed)
+
+    # -- adding folders ---------------------------------------------------------------------------
+    @property
+    def scanning(self) -> bool:
+        return self._scan_cancel is not None
+
+    def add_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of sounds to the library", str(Path.home()))
+        if folder:
+            self.add_folder(folder)
+
+    def add_folder(self, folder: str | Path) -> bool:
+        """Add `folder` to the index and scan it in the background; False (and why, in the status) if not."""
+        if self.index is None:
+            self.statusMessage.emit("No library is open (see the status bar at start-up for why)")
+            return False
+        if self.scanning:
+            self.statusMessage.emit("A library scan is running; add the folder when it is done")
+            return False
+        try:
+            added = self.index.add_folder(folder)
+        except Exception as exc:        # LibraryError names the folder and the fix
+            self.statusMessage.emit(f"Cannot add {folder}: {exc}")
+            return False
+        self.start_scan([added])
+        return True
+
+    def start_scan(self, folders: list[Path] | None = None) -> None:
+        """Bring the index up to date with `folders` (None: every library folder) on a worker."""
+        if self.index is None or self.scanning:
+            return
+        cancel = self._scan_cancel = threading.Event()
+        index = self.index
+        runner = self._scanner = TaskRunner(self, "library-scan", latest_wins=False)
+
+        def work():
+            try:
+                return index.scan(lambda p: runner.post(self._on_scan_progress, p), folders=folders,
+                                  cancel=cancel.is_set)
+            finally:
+                index.close()          # this worker thread's connection
+        self.scan_bar.show_progress("listing", 0, 0, str(folders[0]) if folders else "")
+        self.scan_bar.cancel_button.setEnabled(True)
+        self.scan_bar.show()
+        self.add_button.setEnabled(False)
+        runner.submit(work, self._on_scan_done, self._on_scan_failed)
+
+    def cancel_scan(self) -> None:
+        if self._scan_cancel is not None:
+            self._scan_cancel.set()
+            self.scan_bar.label.setText("Cancelling after the current batch…")
+            self.scan_bar.cancel_button.setEnabled(False)
+
+    def wait_scan(self, timeout_s: float = 60.0) -> bool:
+        return self._scanner is None or self._scanner.wait(timeout_s)
+
+    def _on_scan_progress(self, progress: Any) -> None:
+        if self.scanning and not self._scan_cancel.is_set():
+            self.scan_bar.show_progress(progress.phase, progress.done, progress.total, progress.path)
+
+    def _scan_ended(self) -> None:
+        if self._scanner is not None:
+            self._scanner.shutdown(0.0)        # the work is over; the thread leaves its loop
+        self._scan_cancel = None
+        self.scan_bar.hide()
+        self.add_button.setEnabled(True)
+
+    def _on_scan_done(self, report: Any) -> None:
+        self._scan_ended()
+        kept = report.added + report.updated
+        skipped = f", {len(report.skipped)} unreadable skipped" if report.skipped else ""
+        if report.cancelled:
+            self.statusMessage.emit(f"Library scan cancelled: {kept} sound{'s' if kept != 1 else ''} indexed "
+                                    f"before it stopped{skipped}")
+        elif kept:
+            self.statusMessage.emit(f"Library: {kept} sound{'s' if kept != 1 else ''} indexed{skipped}")
+        else:
+            self.statusMessage.emit(f"Library up to date: {len(self.index)} sounds{skipped}")
+        self.run_search()
+        self.scanFinished.emit(report)
+
+    def _on_scan_failed(self, exc: Exception) -> None:
+        log.error("library scan failed: %r", exc)
+        self._scan_ended()
+        self.statusMessage.emit(f"Library scan failed: {exc}")
+        self.scanFinished.emit(exc)
+
+    def shutdown(self) -> None:
+        """Stop the preview and a running scan (it stops after its current batch)."""
+        self.stop_preview()
+        if self._scan_cancel is not None:
+            self._scan_cancel.set()
+        if self._scanner is not None:
+            self._scanner.shutdown(10.0)
+
     def set_index(self, index: Any) -> None:
         self.index = index
         self.run_search()
 
     def run_search(self) -> None:
+        self.add_button.setEnabled(self.index is not None and not self.scanning)
         if self.index is None:
             self.model.set_entries([])
             self.count_label.setText("no library")

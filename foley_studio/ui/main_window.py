@@ -11,14 +11,15 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
 
 from foley_studio.core.errors import FoleyError
-from foley_studio.core.paths import data_dir
 from foley_studio.core.project import Project, new_project
+from foley_studio.session.editor import project_from_video
 from foley_studio.session.playback import AudioOutput
+from foley_studio.session.transport import next_marker_time
 
 from .about import show_about
 from .document import ProjectDocument
@@ -27,6 +28,8 @@ from .meter import LevelMeter
 from .mime import LIBRARY_MIME, dropped_files, is_video_file
 from .playback import PlaybackController
 from .previews import ThumbnailCache, WaveformCache
+from .settings import editor_settings
+from .shortcuts import PLAIN_NAME, show_shortcuts
 from .spectrogram_panel import SpectrogramPanel
 from .theme import glyph_icon
 from .timeline_view import TimelinePanel
@@ -36,13 +39,13 @@ log = logging.getLogger(__name__)
 
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 10
+LIBRARY_DOCK_SHARE = 0.2        # of the window's width at first start (each dock keeps its own minimum)
+GENERATE_DOCK_SHARE = 0.24      # the generate / takes column
 PROJECT_FILTER = "Foley Studio projects (*.fsproj)"
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.webm *.m4v);;All files (*)"
 
 
-def settings() -> QSettings:
-    """Editor settings in the data dir (an ini file), so tests and CI never touch the user's."""
-    return QSettings(str(data_dir() / "editor.ini"), QSettings.IniFormat)
+settings = editor_settings          # the editor's ini in the data dir (ui.settings)
 
 
 class MainWindow(QMainWindow):
@@ -64,6 +67,7 @@ class MainWindow(QMainWindow):
         self.library = LibraryPanel(library_index, self._preview_output() if audio else None, self)
         self.spectrogram = SpectrogramPanel(self.doc, parent=self)
         self.docks: dict[str, QDockWidget] = {}
+        self._layout_restored = False
         from .generate_panel import install_generation      # the generate and takes panels and their keys
         self._build_docks()
         self._build_actions()
@@ -122,10 +126,23 @@ class MainWindow(QMainWindow):
         takes = self._dock("takes", "Takes", None, Qt.RightDockWidgetArea)
         self.tabifyDockWidget(generate, takes)
         generate.raise_()
-        self.resizeDocks([library], [380], Qt.Horizontal)
-        self.resizeDocks([generate], [300], Qt.Horizontal)
-        self.resizeDocks([video], [330], Qt.Vertical)
-        self.resizeDocks([video, spectrum], [560, 560], Qt.Horizontal)
+        self._default_dock_sizes()
+
+    def _default_dock_sizes(self) -> None:
+        d = self.docks
+        # Shares of the window, the timeline keeping the most; at 1600 px the takes rows fit the right column.
+        self.resizeDocks([d["library"]], [int(LIBRARY_DOCK_SHARE * self.width())], Qt.Horizontal)
+        self.resizeDocks([d["generate"]], [int(GENERATE_DOCK_SHARE * self.width())], Qt.Horizontal)
+        # The picture row takes a third of a laptop screen at most: the tracks need the height more.
+        self.resizeDocks([d["video"]], [min(330, int(0.34 * self.height()))], Qt.Vertical)
+        self.resizeDocks([d["video"], d["spectrogram"]], [560, 560], Qt.Horizontal)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not getattr(self, "_shown_once", False):
+            self._shown_once = True
+            if not self._layout_restored:      # sizes given before the window had its own are not kept
+                self._default_dock_sizes()
 
     def set_dock_widget(self, key: str, widget: QWidget) -> None:
         """Put a panel into one of the window's docks (the generate and takes panels)."""
@@ -134,6 +151,7 @@ class MainWindow(QMainWindow):
     def _action(self, menu, text: str, slot: Callable, shortcut: str | QKeySequence | None = None, *,
                 checkable: bool = False, checked: bool = False, tip: str = "") -> QAction:
         action = QAction(text, self)
+        action.setProperty(PLAIN_NAME, text)       # its name in the shortcut table, whatever it reads later
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
         action.setShortcutContext(Qt.WindowShortcut)
@@ -162,6 +180,8 @@ class MainWindow(QMainWindow):
         self._action(f, "Save as…", self.save_as, "Ctrl+Shift+S")
         f.addSeparator()
         self._action(f, "Export…", self.export_dialog, "Ctrl+E")
+        self._action(f, "Add library folder…", self.library.add_folder_dialog,
+                     tip="Add a folder of sounds to the library and index it (progress in the Library panel)")
         f.addSeparator()
         self._action(f, "Quit", self.close, QKeySequence.Quit)
 
@@ -206,6 +226,7 @@ class MainWindow(QMainWindow):
         self.snap_action = self._action(v, "Snap", self._set_snap, "N", checkable=True, checked=True,
                                         tip="Snap to frames, clip edges, playhead and markers")
         self._action(v, "Follow playhead", self._set_follow, checkable=True, checked=True)
+        v.addAction(self.spectrogram.log_action)          # "Log frequency": the spectrogram's own toggle
         v.addSeparator()
         for dock in self.docks.values():
             v.addAction(dock.toggleViewAction())
@@ -213,12 +234,17 @@ class MainWindow(QMainWindow):
 
         t = bar.addMenu("&Transport")
         self.play_action = self._action(t, "Play / stop", self.toggle_play, "Space")
-        self._action(t, "Shuttle back (J)", lambda: self._shuttle(-1), "J")
-        self._action(t, "Stop (K)", lambda: self._shuttle(0), "K")
-        self._action(t, "Shuttle forward (L)", lambda: self._shuttle(1), "L")
+        self.play_action.setText("Play")                 # what pressing it does now ("Stop" while playing)
+        for text, direction, key in (("Shuttle back (again: 2×, 4×, 8×)", -1, "J"),
+                                     ("Stop (K)", 0, "K"),
+                                     ("Shuttle forward (again: 2×, 4×, 8×)", 1, "L")):
+            shuttle = self._action(t, text, lambda d=direction: self._shuttle(d), key)
+            shuttle.setAutoRepeat(False)      # a held key is one press, not a restart every 30 ms
         self.loop_action = self._action(t, "Loop selection", self._set_loop, "Ctrl+L", checkable=True)
         self._action(t, "Go to start", lambda: self.seek(0), "Home")
         self._action(t, "Go to end", lambda: self.seek(self.doc.project.duration), "End")
+        self._action(t, "Next marker", lambda: self.go_to_marker(1), "Shift+M")
+        self._action(t, "Previous marker", lambda: self.go_to_marker(-1), "Ctrl+Shift+M")
         t.addSeparator()
         scrubbing = bool(settings().value("playback/scrubbing", True, type=bool))
         self.scrub_action = self._action(t, "Audio scrubbing", self._set_scrubbing, checkable=True, checked=scrubbing,
@@ -226,7 +252,8 @@ class MainWindow(QMainWindow):
         if self.playback is not None:
             self.playback.set_scrubbing(scrubbing)
 
-        h = bar.addMenu("&Help")
+        self.help_menu = h = bar.addMenu("&Help")
+        self._action(h, "Keyboard shortcuts…", lambda: show_shortcuts(self), "Ctrl+/")
         self._action(h, "About Foley Studio", lambda: show_about(self))
 
         tools = QToolBar("Transport", self)
@@ -250,6 +277,20 @@ class MainWindow(QMainWindow):
         for text, slot in (("Split", c.split_at_playhead), ("Marker", c.add_marker),
                            ("Zoom fit", c.zoom_fit), ("Export", self.export_dialog)):
             tools.addAction(text, slot)
+        self._steady_toolbar(tools)
+
+    def _steady_toolbar(self, tools: QToolBar) -> None:
+        """Buttons whose text changes must not move the others: Undo/Redo show their icon only (the
+        step's name is in the tooltip and the Edit menu), Play/Stop keeps the width of its wider text."""
+        for action in (self.undo_action, self.redo_action):
+            tools.widgetForAction(action).setToolButtonStyle(Qt.ToolButtonIconOnly)
+        play, shown = tools.widgetForAction(self.play_action), self.play_action.text()
+        widths = []
+        for text in ("Play", "Stop"):
+            self.play_action.setText(text)
+            widths.append(play.sizeHint().width())
+        self.play_action.setText(shown)
+        play.setFixedWidth(max(widths))
 
     def _update_undo_actions(self) -> None:
         history = self.doc.history
@@ -257,6 +298,8 @@ class MainWindow(QMainWindow):
                                          (self.redo_action, "Redo", history.can_redo, history.redo_text)):
             action.setEnabled(able)
             action.setText(f"{verb} {text}" if able and text else verb)
+            keys = action.shortcut().toString(QKeySequence.NativeText)
+            action.setToolTip(f"{action.text()} ({keys})" if keys else action.text())
 
     def _build_status(self) -> None:
         status = self.statusBar()
@@ -291,7 +334,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         if isinstance(state, QByteArray):
-            self.restoreState(state)
+            self._layout_restored = self.restoreState(state)
 
     def save_layout(self) -> None:
         s = settings()
@@ -306,6 +349,7 @@ class MainWindow(QMainWindow):
         s = settings()
         s.remove("window/state")
         self._build_docks_positions()
+        self._default_dock_sizes()
 
     def _build_docks_positions(self) -> None:
         d = self.docks
@@ -334,6 +378,15 @@ class MainWindow(QMainWindow):
             self.show_message("Playback is off in this session")
             return
         self.playback.toggle()
+
+    def go_to_marker(self, direction: int) -> bool:
+        """Move the playhead to the next (+1) or previous (-1) marker; False when there is none."""
+        time_ = next_marker_time((m.time for m in self.doc.project.markers), self.doc.playhead, direction)
+        if time_ is None:
+            self.show_message(f"No marker {'after' if direction > 0 else 'before'} the playhead", 2000)
+            return False
+        self.seek(time_)
+        return True
 
     def _shuttle(self, direction: int) -> None:
         if self.playback is not None:
@@ -504,18 +557,11 @@ class MainWindow(QMainWindow):
         return bool(path) and self._save_to(Path(path))
 
     def _save_to(self, path: Path) -> bool:
-        from foley_studio.core import store
         try:
-            store.save_project(self.doc.project, path)
+            self.doc.session.save(path)         # atomic; supersedes the autosave copies
         except (FoleyError, OSError) as exc:
             QMessageBox.critical(self, "Cannot save", str(exc))
             return False
-        previous = self.doc.path
-        self.doc.mark_saved(path)
-        # The saved file supersedes its autosave copies (the untitled one too, after a first save).
-        store.discard_recovery(path, self.doc.project.name)
-        if previous is None:
-            store.discard_recovery(None, self.doc.project.name)
         self._add_recent(str(path))
         settings().setValue("paths/last_dir", str(Path(path).parent))
         self.show_message(f"Saved {path}")
@@ -532,15 +578,11 @@ class MainWindow(QMainWindow):
 
     def autosave(self) -> Path | None:
         """Write a recovery copy when there are unsaved changes (every minute)."""
-        if not self.doc.is_dirty:
-            return None
-        from foley_studio.core import store
         try:
-            written = store.write_recovery(self.doc.project, self.doc.path)
+            return self.doc.session.autosave()
         except (FoleyError, OSError) as exc:
             self.show_message(f"Autosave failed: {exc}")
             return None
-        return Path(written) if written else None
 
     def recent_files(self) -> list[str]:
         value = settings().value("recent", [])
@@ -585,26 +627,11 @@ class MainWindow(QMainWindow):
         if self.playback is not None:
             self.playback.shutdown()
         self.meter.shutdown()
-        self.library.stop_preview()
+        self.library.shutdown()
         self.thumbnails.shutdown()
         self.video.shutdown()
         self.waveforms.shutdown()
         self.spectrogram.shutdown()
-
-
-def project_from_video(path: str | Path, n_tracks: int = 3) -> Project:
-    """A new project scored against `path` (probed for rate, size and duration)."""
-    from foley_studio.core.project import VideoRef
-    from foley_studio.core.timebase import seconds_to_samples
-    from foley_studio.media.probe import probe
-    info = probe(path)
-    if not info.has_video:
-        from foley_studio.media.errors import NoVideoStreamError
-        raise NoVideoStreamError(f"{path} has no video stream; choose a video file to score against")
-    fps = info.fps
-    video = VideoRef(path=str(Path(path).resolve()), fps_num=fps.numerator, fps_den=fps.denominator,
-                     duration=seconds_to_samples(info.duration), width=info.width, height=info.height)
-    return new_project(video, n_tracks=n_tracks, name=Path(path).stem)
 
 
 def wait_for_first_paint(window: MainWindow, timeout_s: float = 10.0) -> float:

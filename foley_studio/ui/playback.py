@@ -18,6 +18,7 @@ from foley_studio.core.project import Project
 from foley_studio.session import playback as _engine
 from foley_studio.session.playback import (SCRUB_IDLE_CLOSE_MS, SCRUB_INTERVAL_S, AudioOutput, AudioUnavailable,
                                            Renderer)
+from foley_studio.session.transport import next_shuttle_rate
 
 log = logging.getLogger(__name__)
 
@@ -117,13 +118,14 @@ class PlaybackController(QObject):
         self.stop() if self.playing else self.play()
 
     def shuttle(self, direction: int) -> None:
-        """J (-1) / K (0) / L (+1): pressing the same direction again doubles the speed (max 2x)."""
-        if direction == 0:
-            self.stop()
-            return
+        """J (-1) / K (0) / L (+1): the same direction again doubles the speed, up to 8x
+        (`session.transport.next_shuttle_rate`); J plays backwards at that speed."""
         current = self.output.rate if self.playing and self.output else 0
-        same_way = current * direction > 0
-        self.play(2 * direction if same_way else direction)
+        rate = next_shuttle_rate(current, direction)
+        if rate == 0:
+            self.stop()
+        else:
+            self.play(rate)
 
     # -- scrubbing --------------------------------------------------------------------------------
     def scrub(self, position: int) -> None:

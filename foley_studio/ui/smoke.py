@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 ENV_REPORT = "FOLEY_STUDIO_SMOKE"
 ENV_TIMEOUT = "FOLEY_STUDIO_SMOKE_TIMEOUT"
 DEFAULT_TIMEOUT_S = 180.0
-BACKGROUND_THREADS = ("library-scan",)      # started by foley_studio.ui.app.open_library on a first start
+BACKGROUND_THREADS = ("library-scan",)      # the first start's demo library scan (LibraryPanel.start_scan)
 POLL_MS = 50
 # Qt messages that mean a part of Qt could not be loaded from the bundle.
 BAD_QT_MESSAGE_WORDS = ("could not load", "cannot load", "failed to load", "could not find the qt platform",

@@ -8,7 +8,8 @@ the plot's pixels, stitches the cached tiles covering the visible range plus a m
 `ImageItem` with fixed levels and a 256-entry LUT, placed in seconds x Hz so the axes read true
 values. Missing tiles are fetched or computed by one worker in `pool`, nearest the centre of the
 view first; each appears as soon as it lands (until then a coarser cached level stands in, or
-the area stays transparent). Wheel/drag zoom and pan time only.
+the area stays transparent). Wheel/drag zoom and pan time only. "Log frequency" (remembered in the
+editor's settings) redraws the same columns on a log-frequency axis (`media.spectrogram.to_log_frequency`).
 
 A clip is shown from its *source file's* tiles: gain and fades are dB offsets applied while
 composing (changing them recolours without recomputing) and a trim re-crops the same tiles. Frames
@@ -25,23 +26,43 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QTimer
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 from foley_studio.core.project import Clip, Track
 from foley_studio.media.spectrogram import (
-    FLOOR_DB, Spectrogram, TileSource, TileStore, choose_level, columns_per_tile, compose, fft_freqs,
-    file_tile_source, frames_per_column, max_pool_columns, pool_factor,
+    FLOOR_DB, LOG_MIN_HZ, Spectrogram, TileSource, TileStore, choose_level, columns_per_tile, compose, fft_freqs,
+    file_tile_source, frames_per_column, log_frequency_edges, max_pool_columns, pool_factor, to_log_frequency,
 )
 from foley_studio.session.views import track_tile_source
 
 from .document import ProjectDocument
 from .qt_bridge import TaskRunner
+from .settings import editor_settings
+from .widgets import ElidedLabel
 
 log = logging.getLogger(__name__)
 
 LEVELS = (-100.0, 0.0)    # dBFS mapped onto the LUT
 MARGIN = 0.25             # composed beyond each side of the view, in view widths: small pans redraw nothing
 COALESCE_MS = 30          # tiles landing within this are drawn in one composition
+LOG_SETTING = "spectrogram/log_frequency"
+
+
+class FrequencyAxis(pg.AxisItem):
+    """Hz as people write it (500, 2k, 12.5k), on a linear axis or on a log one (values are log10 Hz)."""
+
+    def tickStrings(self, values, scale, spacing):
+        if self.logMode:
+            return self.logTickStrings(values, scale, spacing)
+        return [_hz(v * scale) for v in values]
+
+    def logTickStrings(self, values, scale, spacing):
+        return [_hz(10.0 ** v * scale) for v in values]
+
+
+def _hz(hz: float) -> str:
+    return f"{hz / 1000:g}k" if abs(hz) >= 1000 else f"{hz:g}"
 
 
 def inferno_lut() -> np.ndarray:
@@ -139,10 +160,16 @@ class SpectrogramPanel(QWidget):
         self.doc = document
         self.sources = sources
         self.store = store if store is not None else TileStore()
-        self.caption = QLabel("Select a clip or a track to see its spectrogram", self)
+        self.caption = ElidedLabel("Select a clip or a track to see its spectrogram", self)
         self.caption.setProperty("role", "hint")
+        self.log_action = QAction("Log frequency", self, checkable=True)
+        self.log_action.setToolTip("Show the frequency axis in octaves (log) instead of linear Hz")
+        self.log_action.setChecked(bool(editor_settings().value(LOG_SETTING, False, type=bool)))
+        self.log_action.toggled.connect(self.set_log_frequency)
+        self.log_button = QToolButton(self)
+        self.log_button.setDefaultAction(self.log_action)
         pg.setConfigOptions(antialias=False)
-        self.plot = pg.PlotWidget(self, background="#17191c")
+        self.plot = pg.PlotWidget(self, background="#17191c", axisItems={"left": FrequencyAxis("left")})
         self.plot.setMenuEnabled(False)
         self.plot.setLabel("left", "Hz")
         self.plot.setLabel("bottom", "s")
@@ -159,8 +186,12 @@ class SpectrogramPanel(QWidget):
         self.viewbox.setMouseEnabled(x=True, y=False)    # zoom and pan time; frequency stays whole
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.caption)
+        header = QHBoxLayout()
+        header.addWidget(self.caption, 1)
+        header.addWidget(self.log_button)
+        layout.addLayout(header)
         layout.addWidget(self.plot, 1)
+        self.plot.getAxis("left").setLogMode(self.log_frequency)
         self._key: tuple | None = None
         self._view: _View | None = None
         self._composed: _Composed | None = None
@@ -178,6 +209,28 @@ class SpectrogramPanel(QWidget):
         document.selectionChanged.connect(self.refresh)
         document.selectedTrackChanged.connect(self.refresh)
         document.changed.connect(self.refresh)
+
+    @property
+    def log_frequency(self) -> bool:
+        return self.log_action.isChecked()
+
+    def set_log_frequency(self, on: bool) -> None:
+        """Linear or log frequency axis (remembered); the cached columns are redrawn, nothing recomputed."""
+        if self.log_action.isChecked() != bool(on):
+            self.log_action.setChecked(bool(on))       # toggled comes back here
+            return
+        editor_settings().setValue(LOG_SETTING, bool(on))
+        self.plot.getAxis("left").setLogMode(bool(on))
+        self._composed = None
+        if self._view is not None:
+            self._frame_content(self._view)
+        self._compose()
+
+    def _frequency_range(self, sr: int) -> tuple[float, float]:
+        """The y axis in plot units: Hz, or log10 Hz from LOG_MIN_HZ on a log axis."""
+        if self.log_frequency:
+            return math.log10(LOG_MIN_HZ), math.log10(sr / 2)
+        return 0.0, sr / 2
 
     def _source_cache(self):
         if self.sources is None:
@@ -240,13 +293,13 @@ class SpectrogramPanel(QWidget):
     def _frame_content(self, view: _View) -> None:
         sr = view.source.sr
         a, b = view.start / sr, max(view.end, view.start + 1) / sr
-        nyquist = sr / 2
+        low, high = self._frequency_range(sr)
         # The limits and range emit range changes on the way; composing for those in-between
         # ranges would queue tiles of a view nobody asked for.
         self._framing = True
         try:
-            self.viewbox.setLimits(xMin=a, xMax=b, yMin=0.0, yMax=nyquist, minXRange=min(b - a, 0.02))
-            self.viewbox.setRange(xRange=(a, b), yRange=(0.0, nyquist), padding=0)
+            self.viewbox.setLimits(xMin=a, xMax=b, yMin=low, yMax=high, minXRange=min(b - a, 0.02))
+            self.viewbox.setRange(xRange=(a, b), yRange=(low, high), padding=0)
         finally:
             self._framing = False
 
@@ -320,14 +373,22 @@ class SpectrogramPanel(QWidget):
     def _show(self, view: _View, db: np.ndarray, m: int, c_lo: int, frame_end: int) -> None:
         """Place columns c_lo.. of `m` frames each (the last may stop short, at `frame_end`)."""
         sr, hop = view.source.sr, view.source.hop
-        self.image.setImage(db, levels=LEVELS, autoLevels=False)
         # Column c covers frames [c*m, (c+1)*m), centred on their hops: its left edge is half a hop early.
         x0 = ((c_lo * m - 0.5) * hop + view.offset) / sr
         x1 = ((min((c_lo + db.shape[1]) * m, frame_end) - 0.5) * hop + view.offset) / sr
-        df = sr / view.source.n_fft
-        self.image.setRect(QRectF(x0, -0.5 * df, x1 - x0, db.shape[0] * df))
+        if self.log_frequency:
+            db = to_log_frequency(db, sr, view.source.n_fft)
+            edges = log_frequency_edges(sr)
+            y0, y1 = math.log10(edges[0]), math.log10(edges[-1])      # rows are even steps of log10 Hz
+            freqs = np.sqrt(edges[:-1] * edges[1:]).astype(np.float32)
+        else:
+            df = sr / view.source.n_fft
+            y0, y1 = -0.5 * df, (db.shape[0] - 0.5) * df
+            freqs = fft_freqs(view.source.n_fft, sr)
+        self.image.setImage(db, levels=LEVELS, autoLevels=False)
+        self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         times = (((np.arange(db.shape[1]) + c_lo + 0.5) * m - 0.5) * hop + view.offset) / sr
-        self.last_spectrogram = Spectrogram(db=db, freqs=fft_freqs(view.source.n_fft, sr), times=times)
+        self.last_spectrogram = Spectrogram(db=db, freqs=freqs, times=times)
         self.compositions += 1
 
     def _caption(self, view: _View, missing: list[int], failed: dict[int, str], c_lo: int, c_hi: int,

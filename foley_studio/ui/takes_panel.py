@@ -30,6 +30,7 @@ from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.session.takes import AuditionBuffers, AuditionRenders, target_track
 
 from .qt_bridge import TaskRunner
+from .widgets import ElidedLabel
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ MAX_SHORTCUT_TAKES = 8
 PEAK_BINS = 600            # waveform columns computed per take (drawn scaled to the row's width)
 SPEC_COLUMNS = 300         # spectrogram columns per take
 ROW_HEIGHT = 64
+TAKES_MIN_WIDTH = 160      # the takes list's least width; narrower, its rows scroll sideways
+TAKES_TITLE_MIN_WIDTH = 120
 _WAVE = QColor("#bfe4f5")
 _WAVE_DIM = QColor("#5d6a73")
 _BG = QColor("#17191c")
@@ -414,10 +417,16 @@ class TakesPanel(QWidget):
         header = QHBoxLayout()
         self.title = QLabel(self)
         self.title.setWordWrap(True)
+        # Wrapped, its least width would be its longest word: a timecode range in the title would widen the dock.
+        self.title.setMinimumWidth(TAKES_TITLE_MIN_WIDTH)
         header.addWidget(self.title, 1)
-        self.activity = QLabel(self)           # what the engine is doing (set by the generate panel)
+        self.activity = ElidedLabel("", self)  # what the engine is doing (set by the generate panel); never widens
         self.activity.setProperty("role", "hint")
         header.addWidget(self.activity)
+        layout.addLayout(header)
+        # The controls take a second row: on one row with the title they made the dock (and, tabbed
+        # with the generate panel, both) too wide for a 1366 px screen.
+        header = QHBoxLayout()
         header.addWidget(QLabel("Pre-roll", self))
         self.preroll = QDoubleSpinBox(self)
         self.preroll.setRange(0.0, 10.0)
@@ -433,6 +442,7 @@ class TakesPanel(QWidget):
         self.hide_discarded = QCheckBox("Hide discarded", self)
         self.hide_discarded.toggled.connect(self.refresh)
         header.addWidget(self.hide_discarded)
+        header.addStretch(1)
         layout.addLayout(header)
         self.rows_host = QWidget(self)
         self.rows_layout = QVBoxLayout(self.rows_host)
@@ -441,6 +451,9 @@ class TakesPanel(QWidget):
         self.rows_layout.addStretch(1)
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
+        # A QScrollArea asks for its rows' width as its minimum: new takes would widen the dock and the
+        # window. Past this width the rows scroll sideways instead.
+        scroll.setMinimumWidth(TAKES_MIN_WIDTH)
         scroll.setFrameShape(QFrame.NoFrame)
         scroll.setWidget(self.rows_host)
         layout.addWidget(scroll, 1)

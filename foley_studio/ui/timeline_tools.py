@@ -176,7 +176,7 @@ class RegionTool(Tool):
 
 
 class MarkerTool(Tool):
-    """Drag a marker along the ruler."""
+    """Drag a marker along the ruler; a click on it (no drag) puts the playhead on it."""
 
     text = "Move marker"
 
@@ -186,6 +186,13 @@ class MarkerTool(Tool):
 
     def drag(self, time: int, y: float) -> None:
         self.apply(planners.plan_move_marker(self.marker_id, self.canvas.snapped(time)))
+
+    def click(self, y: float) -> None:
+        # A click in the ruler seeks; one that lands within grabbing distance of a marker seeks to
+        # the marker itself (what a click there means), and clears the region as any ruler click.
+        marker = next((m for m in self.doc.project.markers if m.id == self.marker_id), None)
+        self.doc.set_region(None)
+        self.canvas.commands.seek(marker.time if marker is not None else self.press_time)
 
 
 class BandTool(Tool):

@@ -32,6 +32,15 @@ from .timeline_tools import Tool, tool_for_press
 _CURSORS = {Part.LEFT: Qt.SizeHorCursor, Part.RIGHT: Qt.SizeHorCursor, Part.FADE_IN: Qt.PointingHandCursor,
             Part.FADE_OUT: Qt.PointingHandCursor}
 
+# Keys the timeline itself handles when it has the focus (the window's actions list their own
+# keys): shown in Help ▸ Keyboard shortcuts as (keys, what they do).
+CANVAS_KEYS = (
+    ("Left, Right", "Playhead one frame back / forward"),
+    ("Shift+Left, Shift+Right", "Playhead one second back / forward"),
+    ("Alt+Shift+Left, Alt+Shift+Right", "Nudge the selected clips ten frames"),
+    ("Esc (while dragging)", "Cancel the drag and undo what it did"),
+)
+
 
 class TimelineCanvas(QWidget):
     """Routes the timeline's events to its tools, drops, menus and commands, and paints it."""
@@ -303,6 +312,7 @@ class TimelineCanvas(QWidget):
         return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        # What this handles is listed in CANVAS_KEYS (Help ▸ Keyboard shortcuts): keep the two together.
         if self.tool is not None:
             if event.key() == Qt.Key_Escape:
                 self.cancel_gesture()

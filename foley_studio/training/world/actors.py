@@ -212,18 +212,27 @@ def make_hit(rng: np.random.Generator, stage: Stage, material: str) -> Actor:
         contact0, along = np.array([cx, cy - hh]), np.array([1.0, 0.0])
         reach = hw * 0.7
     else:
-        normal = np.array([side, rng.uniform(-0.4, 0.4)])
+        normal = np.array([side, rng.uniform(0.0, 0.4)])      # level or from above: never out of the floor
         contact0, along = np.array([cx + side * hw, cy]), np.array([0.0, 1.0])
         reach = hh * 0.7
     normal = normal / np.linalg.norm(normal)
+    face_normal = {"block_top": np.array([0.0, 1.0]), "shelf_top": np.array([0.0, 1.0]),
+                   "hanging_below": np.array([0.0, -1.0])}.get(kind, np.array([side, 0.0]))
     stick_len = float(rng.uniform(0.5, 1.0)) * stage.size
     stick_dir = normal + along * rng.uniform(-0.5, 0.5)
+    if kind != "hanging_below":
+        stick_dir[1] = abs(stick_dir[1])          # the handle is held above the contact, never in the floor
     stick_dir = stick_dir / np.linalg.norm(stick_dir)
+
     first = int(rng.integers(int(0.4 * float(fps)), int(2.0 * float(fps))))
     frames = contact_frames(rng, stage, first, (0.35, 1.2), int(rng.integers(2, 7)))
     hits_t = [stage.t(k) for k in frames]
     spots = [float(rng.uniform(-reach, reach)) for _ in frames]       # different spots: sideways motion
     lift = [float(rng.uniform(0.15, 0.5)) for _ in frames]
+    if stick_dir[1] < 0:
+        # from below: even drawn back, the whole stick (tip, handle, its width) stays above the floor
+        room = max(0.05, contact0[1] - max(lift) * abs(normal[1]) - 2 * STICK_HALF_WIDTH - 0.02)
+        stick_len = min(stick_len, room / -stick_dir[1])
     rebound = float(rng.uniform(0.1, 0.25))
     targets_move = rng.random() < 0.4
 
@@ -252,7 +261,7 @@ def make_hit(rng: np.random.Generator, stage: Stage, material: str) -> Actor:
                 if 0.0 <= t - th < 0.15:
                     jolt = 0.02 * math.sin((t - th) / 0.15 * math.pi) * -side
         # the stick is a capsule: its axis ends half a width off the surface, so its cap touches at d == 0
-        end = tip + normal * STICK_HALF_WIDTH
+        end = tip + face_normal * STICK_HALF_WIDTH
         return [Box(cx + jolt, cy, hw, hh, look),
                 Segment(float(end[0]), float(end[1]), float(base[0]), float(base[1]), STICK_HALF_WIDTH, stick_look)]
 
@@ -405,11 +414,11 @@ def make_footsteps(rng: np.random.Generator, stage: Stage, material: str) -> Act
                 s = float(np.clip((t - lift_off) / (cts[j] - lift_off), 0, 1))
             elif prev and nxt:
                 i, j = prev[-1], nxt[0]
-                stance = period                          # the foot stays planted while the other swings
-                if t <= cts[i] + stance * 0.9:
+                stance = 1.15 * period                   # planted until just after the other foot lands: walking
+                if t <= cts[i] + stance:
                     out.append((plants[i], 0.0))
                     continue
-                lift_off = cts[i] + stance * 0.9
+                lift_off = cts[i] + stance
                 x_from = plants[i]
                 s = float(np.clip((t - lift_off) / (cts[j] - lift_off), 0, 1))
             else:
@@ -485,7 +494,7 @@ def make_close(rng: np.random.Generator, stage: Stage, material: str) -> Actor:
         def draw(t: float) -> list[Primitive]:
             a = (1.0 - s_of(t)) * float(1.2)
             hx, hy = cx - w, 2 * h              # hinge at the back-left top corner
-            lx, ly = hx + w * math.cos(a), hy + th + w * math.sin(a)
+            lx, ly = hx + 2 * w * math.cos(a), hy + th + 2 * w * math.sin(a)
             return [Box(cx, h, w, h, frame_look), Box(0.5 * (hx + lx), 0.5 * (hy + th + ly), w, th, look, angle=a)]
         word = "lid"
     else:
@@ -517,21 +526,28 @@ def make_collide(rng: np.random.Generator, stage: Stage, material: str, partner:
     y = float(rng.uniform(0.3, 0.6)) * stage.y_top if airborne else 0.0
     e = float(rng.uniform(0.2, 0.6))                   # restitution
 
+    # centres at contact: level in the air (r1 + r2 apart); on the floor the centres sit at r1 and r2,
+    # so they touch when 2 sqrt(r1 r2) apart sideways
+    sep = (r1 + r2) if airborne else 2.0 * math.sqrt(r1 * r2)
+    a0, b0 = xc - sep * r1 / (r1 + r2), xc + sep * r2 / (r1 + r2)
+
     def pos(t: float) -> tuple[float, float]:
         dt = t - tc
         if dt <= 0:
-            return xc - r1 + v1 * dt, xc + r2 - v2 * dt
+            return a0 + v1 * dt, b0 - v2 * dt
         vm = (v1 - v2) * 0.5
-        return xc - r1 + (vm - e * v1) * dt, xc + r2 + (vm + e * v2) * dt
+        return a0 + (vm - e * v1) * dt, b0 + (vm + e * v2) * dt
 
     string = Look((60.0, 60.0, 60.0))
 
     def draw(t: float) -> list[Primitive]:
         a, b = pos(t)
-        prims: list[Primitive] = [Circle(a, y + r1, r1, l1), Circle(b, y + r2, r2, l2)]
+        # on the floor both rest on it; in the air both hang with their centres level, so they touch at r1 + r2
+        ya, yb = (y + r1, y + r2) if not airborne else (y + max(r1, r2), y + max(r1, r2))
+        prims: list[Primitive] = [Circle(a, ya, r1, l1), Circle(b, yb, r2, l2)]
         if airborne:
             top = stage.y_top * 1.1
-            prims += [Segment(a, y + 2 * r1, xc - r1, top, 0.01, string), Segment(b, y + 2 * r2, xc + r2, top, 0.01, string)]
+            prims += [Segment(a, ya + r1, a0, top, 0.01, string), Segment(b, yb + r2, b0, top, 0.01, string)]
         return prims
 
     events = [Event(ONSET_KIND, k, float(rng.uniform(0.6, 1.0)), fps, "collide", material, partner=partner)]

@@ -194,7 +194,6 @@ class Painter:
         self.wall = wall_texture(rng, scene.style.wall)
         self.floor = floor_texture(rng, scene.style.floor, scene.floor_material)
         self.grain = rng.normal(0, 1, (64, 64)).astype(np.float32)
-        self.rng = np.random.default_rng([scene.seed, 8])
         h, w = scene.height, scene.width
         self.row, self.col = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
         self.flicker_phase = rng.uniform(0, 2 * np.pi, 3)
@@ -293,7 +292,9 @@ class Painter:
             f = float(np.sum(np.sin(2 * np.pi * self.flicker_freq * t + self.flicker_phase))) / 3
             img = img * (1.0 + sc.style.flicker * f)
         if sc.style.noise:
-            img = img + self.rng.normal(0, sc.style.noise, img.shape).astype(np.float32)
+            # noise of frame k depends on k only: frames can be rendered in any order
+            noise = np.random.default_rng([sc.seed, 8, k]).normal(0, sc.style.noise, img.shape)
+            img = img + noise.astype(np.float32)
         return np.clip(img, 0, 255).astype(np.uint8)
 
 

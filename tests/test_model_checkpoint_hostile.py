@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import time
 
@@ -163,3 +164,16 @@ def test_presets_and_the_bundled_demo_config_pass_the_bounds():
         assert FoleyConfig.from_dict(preset.to_dict()) == preset
     config, _ = read_config(BUNDLED_MODELS_DIR / "demo")
     assert config.video.fps == 24.0
+
+
+@pytest.mark.parametrize("name", ["config.json", "model.safetensors"])
+@pytest.mark.parametrize("special", ["pipe", "folder"])
+def test_a_model_file_that_is_a_pipe_or_a_folder_is_named_so_without_waiting(tiny_folder, tmp_path, name, special):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_folder, folder)
+    (folder / name).unlink()
+    os.mkfifo(folder / name) if special == "pipe" else (folder / name).mkdir()
+    t0 = time.perf_counter()
+    with pytest.raises(CheckpointFormatError, match=rf"{name} is not a regular file \(a folder, device, pipe"):
+        load_pretrained(folder)
+    assert time.perf_counter() - t0 < 5.0

@@ -136,6 +136,38 @@ def test_export_names_that_cannot_be_files_get_write_errors(tmp_path, tone, name
     assert not [p for p in tmp_path.rglob("*") if safepaths.is_staging_name(p.name)]
 
 
+@pytest.mark.parametrize("name", HOSTILE)
+def test_the_export_dialogs_suggested_names_from_a_hostile_project_name_stay_in_its_folder(tmp_path, tone, name):
+    from foley_studio.session.export import default_targets
+
+    project = _project(tone, ["a"])
+    project.name = name
+    for project_path in (None, tmp_path / "p.fsproj"):
+        targets = default_targets(project, project_path)
+        base = (tmp_path if project_path else Path.home()) / "export"
+        assert {target.parent for target in targets.values()} == {base}, targets
+        assert all(len(t.name.encode("utf-8")) <= 255 and "\x00" not in t.name for t in targets.values())
+
+
+@pytest.mark.parametrize("relative", ["../up.wav", "sub/../../up.wav", "CON.wav", "nul.wav"])
+def test_a_chosen_export_name_is_written_exactly_where_it_points_and_nowhere_else(tmp_path, tone, relative):
+    """The user's own choice of file (`--mix`, the dialog) is honoured as the OS resolves it."""
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    before = _all_files(tmp_path)
+    target = work / relative
+    export_mix(_project(tone, ["a"]), target)
+    assert _all_files(tmp_path) - before == {Path(os.path.realpath(target))}
+
+
+def test_an_absolute_export_name_is_written_there(tmp_path, tone):
+    target = tmp_path / "elsewhere" / "mix.flac"
+    target.parent.mkdir()
+    before = _all_files(tmp_path)
+    export_mix(_project(tone, ["a"]), str(target))
+    assert _all_files(tmp_path) - before == {target}
+
+
 def test_an_export_onto_a_folder_is_refused_and_leaves_the_folder(tmp_path, tone):
     (tmp_path / "d.otio").mkdir()
     with pytest.raises(MediaWriteError, match="cannot replace"):

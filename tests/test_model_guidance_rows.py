@@ -8,8 +8,6 @@ import pytest
 import soundfile as sf
 import torch
 
-from engine_fakes import expected_window_seed
-
 from foley_studio.engine.errors import EngineError
 from foley_studio.engine.models import StaticModels
 from foley_studio.engine.pipeline import Pipeline, regenerate_take
@@ -17,8 +15,9 @@ from foley_studio.engine.request import GenerationRequest
 from foley_studio.model.config import TINY
 from foley_studio.model.errors import ModelError
 from foley_studio.model.guidance import _batch_inputs, combine, guided_denoiser
+from tests.engine_fakes import expected_window_seed
+from tests.model_helpers import tiny_model
 
-from model_helpers import tiny_model
 
 T = 48
 C = TINY.latent_channels

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
 
 import pytest
@@ -103,6 +105,28 @@ def test_a_100_mb_project_is_refused_at_once(tmp_path, document):
 def test_devices_are_not_read_as_projects(special):
     with pytest.raises(ProjectError, match="not a regular file"):
         store.load_project(special)
+
+
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "p.fsproj"
+    os.mkfifo(fifo)
+    outcome: list[BaseException | None] = []
+
+    def load() -> None:
+        try:
+            store.load_project(fifo)
+            outcome.append(None)
+        except BaseException as exc:   # noqa: BLE001 - handed to the test thread
+            outcome.append(exc)
+    reader = threading.Thread(target=load, daemon=True)
+    reader.start()
+    reader.join(5.0)
+    if reader.is_alive():                       # unblock the reader so that the suite goes on
+        with open(fifo, "wb"):
+            pass
+        reader.join(5.0)
+        pytest.fail("loading a named pipe waited for a writer")
+    assert isinstance(outcome[0], ProjectError) and "not a regular file" in str(outcome[0])
 
 
 def test_utf8_bom_is_tolerated(tmp_path, document):
