@@ -11,8 +11,8 @@ import torch
 
 from foley_studio.cli import main
 from foley_studio.eval.data import EvalClip
-from foley_studio.eval.readout import (ReadoutClip, clip_features, encode_frames, fit_readout, run_readout,
-                                       score_readout)
+from foley_studio.eval.readout import (MotionEnergyEncoder, ReadoutClip, clip_features, encode_frames, fit_readout,
+                                       run_readout, score_readout)
 from foley_studio.media.video import frames_for_encoder, frames_squashed_for_encoder, write_frames
 
 FPS = 24.0
@@ -94,17 +94,30 @@ def test_whole_frames_reach_the_encoder(tmp_path):
     assert report.rows[1].score.f1 >= 0.9
 
 
+def test_motion_energy_peaks_where_motion_turns_round():
+    """A square falling at constant speed and bouncing straight back up on frame 20: the second
+    difference (the change of velocity) is largest on the bounce."""
+    frames = np.zeros((40, 64, 64, 3), np.uint8)
+    for t in range(40):
+        y = 50 - 2 * abs(t - 20)
+        frames[t, y:y + 8, 28:36] = 255
+    feats = encode_frames(MotionEnergyEncoder(FPS, 64), frames, FPS)
+    second_max = feats[:, -1]
+    assert feats.shape == (40, 34) and int(np.argmax(second_max)) == 20
+
+
 def test_readout_command_prints_its_table(tmp_path, tiny_model_folder, capsys):
     assert main(["eval", "ood-generate", str(tmp_path / "ood"), "--clips", "2", "--seconds", "2", "--scale",
                  "0.25"]) == 0
     manifest = tmp_path / "ood" / "manifest.jsonl"
     code = main(["eval", "readout", "--model", str(tiny_model_folder), "--fit", f"{manifest}:ood",
-                 "--test", str(manifest), "--json", str(tmp_path / "r.json"), "--threads", "1"])
+                 "--test", str(manifest), "--json", str(tmp_path / "r.json"), "--threads", "1", "--motion-baseline"])
     out = capsys.readouterr().out
     assert code == 0 and "Linear onset read-out" in out and "| ood/ood (in-sample) | 2 |" in out
-    data = json.loads(Path(tmp_path / "r.json").read_text())
-    assert [r["name"] for r in data["rows"]] == ["ood/ood (in-sample)", "ood/ood"]
-    assert set(data["rows"][1]["groups"]) == {"bounce", "drop_slide"}
+    model, motion = json.loads(Path(tmp_path / "r.json").read_text())
+    assert [r["name"] for r in model["rows"]] == ["ood/ood (in-sample)", "ood/ood"]
+    assert set(model["rows"][1]["groups"]) == {"bounce", "drop_slide"}
+    assert "motion energy" in motion["encoder"] and motion["dim"] == 34
     assert main(["eval", "readout", "--model", str(tiny_model_folder), "--fit", f"{manifest}:train",
                  "--test", str(manifest)]) == 2
     assert "no video clips in the 'train' split" in capsys.readouterr().err

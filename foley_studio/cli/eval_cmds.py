@@ -94,27 +94,40 @@ def _register_readout(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--context", type=count("--context", 0, 16), default=0,
                    help="feature frames stacked on each side of a frame (default 0: each frame alone)")
     p.add_argument("--n", type=count("--n", 1, 100_000), default=None, help="use only the first N clips of each set")
+    p.add_argument("--motion-baseline", action="store_true",
+                   help="also read out a hand-made motion-energy encoder (no training) on the same sets: how much "
+                        "timing plain motion carries there")
     p.add_argument("--json", type=Path, default=None, help="also write the numbers to this JSON file")
     p.add_argument("--threads", type=count("--threads", 1, 256), default=None, help="torch intra-op threads")
     p.set_defaults(handler=_readout)
 
 
 def _readout(args: argparse.Namespace) -> int:
-    from foley_studio.eval.readout import ReadoutConfig, readout_markdown, report_json, run_readout
+    from foley_studio.eval.readout import (MotionEnergyEncoder, ReadoutConfig, readout_markdown, report_json,
+                                           run_readout)
     from foley_studio.model import ModelRegistry
 
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
-    encoder = ModelRegistry().load(args.model, device="cpu").video_encoder.eval()
-    label = f"`{args.model}` video encoder ({encoder.config.kind}, {encoder.fps:g} fps, {encoder.size} px)"
-    fit_name, fit = _readout_set(args.fit, "train", encoder, args.n)
-    tests = dict(_readout_set(text, None, encoder, args.n) for text in args.test)
-    report = run_readout(fit, tests, config=ReadoutConfig(context=args.context), encoder=label, fit_name=fit_name)
-    print(readout_markdown(report))
+    model_encoder = ModelRegistry().load(args.model, device="cpu").video_encoder.eval()
+    encoders = [(f"`{args.model}` video encoder ({model_encoder.config.kind}, {model_encoder.fps:g} fps, "
+                 f"{model_encoder.size} px)", model_encoder)]
+    if args.motion_baseline:
+        motion = MotionEnergyEncoder(model_encoder.fps, model_encoder.size)
+        encoders.append((f"hand-made motion energy (first and second frame differences on a {motion.grid}x"
+                         f"{motion.grid} grid, {motion.fps:g} fps, {motion.size} px)", motion))
+    reports = []
+    for label, encoder in encoders:
+        fit_name, fit = _readout_set(args.fit, "train", encoder, args.n)
+        tests = dict(_readout_set(text, None, encoder, args.n) for text in args.test)
+        reports.append(run_readout(fit, tests, config=ReadoutConfig(context=args.context), encoder=label,
+                                   fit_name=fit_name))
+        print(readout_markdown(reports[-1]) + "\n", flush=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report_json(report), indent=1) + "\n")
+        data = [report_json(r) for r in reports]
+        args.json.write_text(json.dumps(data[0] if len(data) == 1 else data, indent=1) + "\n")
     return 0
 
 

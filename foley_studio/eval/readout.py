@@ -93,6 +93,41 @@ def clip_features(encoder: FrameEncoder, clips: Sequence[EvalClip], *, size: int
     return out
 
 
+class MotionEnergyEncoder:
+    """A hand-made reference encoder with no training: where and how much the picture changes.
+
+    Per frame: the mean absolute first and second temporal difference of the grey picture on a
+    `grid` x `grid` layout, plus their spatial maxima, log-scaled. A contact is a sudden change of
+    velocity, which the second difference sees. It says how much timing plain motion carries on a
+    split, so a learned encoder's read-out has a bar to clear beside chance.
+    """
+
+    def __init__(self, fps: float = 24.0, size: int = 64, grid: int = 4):
+        self.fps, self.size, self.grid = float(fps), int(size), int(grid)
+
+    @property
+    def dim(self) -> int:
+        return 2 * (self.grid * self.grid + 1)
+
+    def encode(self, frames: torch.Tensor, fps: float | None = None) -> torch.Tensor:
+        """uint8 (T, H, W, 3) -> (T', dim) at `.fps`."""
+        if fps is not None and abs(fps - self.fps) > 1e-6 and len(frames):
+            n_out = max(1, round(len(frames) * self.fps / fps))
+            frames = frames[((torch.arange(n_out) + 0.5) * fps / self.fps).long().clamp(max=len(frames) - 1)]
+        grey = frames.float().mean(dim=-1) / 255.0                                   # (T, H, W)
+        if len(grey) < 3:
+            return torch.zeros(len(grey), self.dim)
+        first = torch.zeros_like(grey)
+        first[1:] = (grey[1:] - grey[:-1]).abs()
+        second = torch.zeros_like(grey)
+        second[1:-1] = (grey[2:] - 2 * grey[1:-1] + grey[:-2]).abs()
+        parts = []
+        for diff in (first, second):
+            pooled = torch.nn.functional.adaptive_avg_pool2d(diff[:, None], self.grid).flatten(1)
+            parts += [pooled, diff.flatten(1).amax(dim=1, keepdim=True)]
+        return torch.log(torch.cat(parts, dim=1) + 1e-3)
+
+
 def chance_clips(clips: Sequence[ReadoutClip], *, seed: int = 0) -> list[ReadoutClip]:
     """The same clips with random features of the same shape: what no timing information scores."""
     rng = np.random.default_rng(seed)

@@ -67,7 +67,7 @@ def clip_setup(spec: OODSpec, index: int) -> tuple[str, str, Framing]:
     kind = SCENE_KINDS[index % len(SCENE_KINDS)]
     style = STYLE_NAMES[(index + 2 * (index // len(SCENE_KINDS))) % len(STYLE_NAMES)]   # each kind meets every style
     width, height = FRAME_SIZES[(index // 2) % len(FRAME_SIZES)]
-    fps = FRAME_RATES[(index // 3 + index) % len(FRAME_RATES)]
+    fps = FRAME_RATES[(index + index // 4) % len(FRAME_RATES)]
     rng = np.random.default_rng([clip_seed(spec, index), 2])
     seconds = spec.seconds if spec.seconds is not None else float(rng.uniform(*CLIP_SECONDS))
     size = tuple(max(16, int(round(v * spec.scale / 2)) * 2) for v in (width, height))

@@ -376,17 +376,17 @@ def plan_side_hit(rng: np.random.Generator, seed: int, framing: Framing, style: 
             region = img[:, cols]
             if region.size:
                 img[:, cols] = bricks(r2, region.shape[0], region.shape[1], cam.length(0.22))
-        else:
-            top, floor = int(round(cam.px(0, table)[1])), int(round(cam.px(0, 0)[1]))
-            img[max(0, top):max(0, floor)] = textured(r2, gradient(max(0, floor) - max(0, top), w, (120, 80, 50),
-                                                                   (80, 52, 32)), 0.1)
+        else:                     # a table top from the block's foot down to the floor, and the block on it
+            top, floor = (int(np.clip(round(cam.px(0, y)[1]), 0, h)) for y in (table, 0.0))
+            if floor > top:
+                img[top:floor] = textured(r2, gradient(floor - top, w, (120, 80, 50), (80, 52, 32)), 0.1)
             width_px = int(cam.length(float(r2.uniform(0.15, 0.3))))
-            cols = slice(face, face + width_px) if side > 0 else slice(max(0, face - width_px), face)
-            btop = int(round(cam.px(0, table + block_h)[1]))
-            block = img[max(0, btop):max(0, top), cols]
-            if block.size:
-                img[max(0, btop):max(0, top), cols] = textured(r2, gradient(block.shape[0], block.shape[1],
-                                                                            (200, 160, 110), (160, 120, 80)), 0.12)
+            x0, x1 = (face, face + width_px) if side > 0 else (face - width_px, face)
+            x0, x1 = int(np.clip(x0, 0, w)), int(np.clip(x1, 0, w))
+            btop = int(np.clip(round(cam.px(0, table + block_h)[1]), 0, h))
+            if top > btop and x1 > x0:
+                img[btop:top, x0:x1] = textured(r2, gradient(top - btop, x1 - x0, (200, 160, 110), (160, 120, 80)),
+                                                0.12)
         return img
 
     gap = np.array([-side * tip_xy(k)[0] - tip for k in range(n)])
