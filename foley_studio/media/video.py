@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import logging
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -210,20 +210,14 @@ def frames_for_encoder(path: str | Path, fps: float, size: int, start: float = 0
     Returns uint8 (T, size, size, 3) with T = ceil((end - start) * fps): frame i is the picture
     shown at start + i / fps (the last frame repeats past the end of the video).
     """
-    if fps <= 0 or size <= 0:
-        raise ValueError(f"fps and size must be positive, got {fps=} {size=}")
-    with VideoReader(path) as reader:
-        end = reader.duration if end is None else end
-        n = max(0, math.ceil((end - start) * fps - 1e-9))
-        out = np.empty((n, size, size, 3), np.uint8)
+    def cropped(reader: VideoReader, t: float) -> np.ndarray:
         scale = size / min(reader.info.width, reader.info.height)
         w = max(size, int(round(reader.info.width * scale)))
         h = max(size, int(round(reader.info.height * scale)))
         x0, y0 = (w - size) // 2, (h - size) // 2
-        for i in range(n):
-            img = reader.frame_at(start + i / fps, width=w, height=h)
-            out[i] = img[y0:y0 + size, x0:x0 + size]
-    return out
+        return reader.frame_at(t, width=w, height=h)[y0:y0 + size, x0:x0 + size]
+
+    return _sampled_frames(path, fps, size, start, end, cropped)
 
 
 def frames_squashed_for_encoder(path: str | Path, fps: float, size: int, start: float = 0.0,
@@ -233,6 +227,13 @@ def frames_squashed_for_encoder(path: str | Path, fps: float, size: int, start: 
     Like `frames_for_encoder`, but nothing is cropped: a wide or tall picture is squashed, so an
     event at the edge of the frame still reaches the encoder. Returns uint8 (T, size, size, 3).
     """
+    return _sampled_frames(path, fps, size, start, end,
+                           lambda reader, t: reader.frame_at(t, width=size, height=size))
+
+
+def _sampled_frames(path: str | Path, fps: float, size: int, start: float, end: float | None,
+                    picture: Callable[[VideoReader, float], np.ndarray]) -> np.ndarray:
+    """(T, size, size, 3): `picture(reader, start + i / fps)` for i < ceil((end - start) * fps)."""
     if fps <= 0 or size <= 0:
         raise ValueError(f"fps and size must be positive, got {fps=} {size=}")
     with VideoReader(path) as reader:
@@ -240,7 +241,7 @@ def frames_squashed_for_encoder(path: str | Path, fps: float, size: int, start: 
         n = max(0, math.ceil((end - start) * fps - 1e-9))
         out = np.empty((n, size, size, 3), np.uint8)
         for i in range(n):
-            out[i] = reader.frame_at(start + i / fps, width=size, height=size)
+            out[i] = picture(reader, start + i / fps)
     return out
 
 
