@@ -350,17 +350,25 @@ def vignette_mask(height: int, width: int, amount: float) -> np.ndarray:
 
 
 def finish_frame(frame: np.ndarray, look: Look, rng: np.random.Generator, vignette: np.ndarray | None) -> np.ndarray:
-    """Camera response of one frame: exposure (+ flicker), contrast, tint, vignette, noise -> uint8."""
+    """Camera response of one frame: exposure (+ flicker), tint, contrast, vignette, noise -> uint8.
+
+    Works in place on `frame` (float32, the caller's scratch copy): a clip is hundreds of frames.
+    """
     gain = look.exposure * (1.0 + look.flicker * float(rng.standard_normal()))
-    img = frame * (gain * np.asarray(look.tint, np.float32))
+    frame *= (gain * np.asarray(look.tint, np.float32))
     if look.contrast != 1.0:
-        mean = img.mean(axis=(0, 1), keepdims=True)
-        img = mean + look.contrast * (img - mean)
+        mean = frame.mean(axis=(0, 1), keepdims=True)
+        frame -= mean
+        frame *= look.contrast
+        frame += mean
     if vignette is not None:
-        img = img * vignette
+        frame *= vignette
     if look.noise > 0:
-        img = img + look.noise * rng.standard_normal(img.shape, dtype=np.float32)
-    return np.clip(img, 0.0, 255.0).astype(np.uint8)
+        grain = rng.standard_normal(frame.shape, dtype=np.float32)
+        grain *= look.noise
+        frame += grain
+    np.clip(frame, 0.0, 255.0, out=frame)
+    return frame.astype(np.uint8)
 
 
 def defocus(img: np.ndarray, sigma: float) -> np.ndarray:
