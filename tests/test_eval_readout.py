@@ -110,7 +110,7 @@ def test_readout_command_prints_its_table(tmp_path, tiny_model_folder, capsys):
     assert main(["eval", "ood-generate", str(tmp_path / "ood"), "--clips", "2", "--seconds", "2", "--scale",
                  "0.25"]) == 0
     manifest = tmp_path / "ood" / "manifest.jsonl"
-    code = main(["eval", "readout", "--model", str(tiny_model_folder), "--fit", f"{manifest}:ood",
+    code = main(["eval", "readout", "--model", str(tiny_model_folder), "--fit", str(manifest),
                  "--test", str(manifest), "--json", str(tmp_path / "r.json"), "--threads", "1", "--motion-baseline"])
     out = capsys.readouterr().out
     assert code == 0 and "Linear onset read-out" in out and "| ood/ood (in-sample) | 2 |" in out

@@ -85,8 +85,8 @@ def _register_readout(sub: argparse._SubParsersAction) -> None:
         "readout", help="linear onset read-out of a model's frozen video encoder, in and out of domain",
         description="Fit a linear (ridge) per-frame onset read-out on frozen video features of the --fit clips and "
                     "score onset F1 within ±50 ms on each --test set, beside a chance read-out of random features. "
-                    "A set is MANIFEST or MANIFEST:SPLIT (fit default: train; test default: ood for an "
-                    "out-of-domain manifest, else test).")
+                    "A set is MANIFEST or MANIFEST:SPLIT (default split: ood for an out-of-domain manifest, "
+                    "else train for --fit and test for --test).")
     p.add_argument("--model", default="demo", help="model name from the registry, or a model folder (default: demo)")
     p.add_argument("--fit", required=True, metavar="MANIFEST[:SPLIT]", help="clips the read-out is fitted on")
     p.add_argument("--test", required=True, action="append", metavar="MANIFEST[:SPLIT]",
@@ -94,6 +94,9 @@ def _register_readout(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--context", type=count("--context", 0, 16), default=0,
                    help="feature frames stacked on each side of a frame (default 0: each frame alone)")
     p.add_argument("--n", type=count("--n", 1, 100_000), default=None, help="use only the first N clips of each set")
+    p.add_argument("--group-by", default=None, metavar="KEY",
+                   help="also score groups of clips by this manifest meta field (default: scene where the rows "
+                        "have it, e.g. an out-of-domain split, else action)")
     p.add_argument("--motion-baseline", action="store_true",
                    help="also read out a hand-made motion-energy encoder (no training) on the same sets: how much "
                         "timing plain motion carries there")
@@ -119,8 +122,8 @@ def _readout(args: argparse.Namespace) -> int:
                          f"{motion.grid} grid, {motion.fps:g} fps, {motion.size} px)", motion))
     reports = []
     for label, encoder in encoders:
-        fit_name, fit = _readout_set(args.fit, "train", encoder, args.n)
-        tests = dict(_readout_set(text, None, encoder, args.n) for text in args.test)
+        fit_name, fit = _readout_set(args.fit, "train", encoder, args.n, args.group_by)
+        tests = dict(_readout_set(text, "test", encoder, args.n, args.group_by) for text in args.test)
         reports.append(run_readout(fit, tests, config=ReadoutConfig(context=args.context), encoder=label,
                                    fit_name=fit_name))
         print(readout_markdown(reports[-1]) + "\n", flush=True)
@@ -131,7 +134,7 @@ def _readout(args: argparse.Namespace) -> int:
     return 0
 
 
-def _readout_set(text: str, default_split: str | None, encoder, n: int | None):
+def _readout_set(text: str, default_split: str, encoder, n: int | None, group_by: str | None):
     """(name, features) of one MANIFEST[:SPLIT] set."""
     from foley_studio.eval.data import load_eval_clips
     from foley_studio.eval.readout import clip_features, clip_groups
@@ -139,13 +142,13 @@ def _readout_set(text: str, default_split: str | None, encoder, n: int | None):
 
     path, _, split = text.rpartition(":")
     if not path or split not in SPLITS:
-        path, split = text, default_split
+        path, split = text, None
     manifest = Path(path)
-    if split is None:
-        split = "ood" if any(r.split == "ood" for r in read_manifest(manifest)) else "test"
+    if split is None:          # an out-of-domain manifest holds only its "ood" split
+        split = "ood" if any(r.split == "ood" for r in read_manifest(manifest)) else default_split
     clips = load_eval_clips(manifest, split, n=n)
-    groups = clip_groups(manifest, "scene")
-    if not any(groups.values()):
+    groups = clip_groups(manifest, group_by or "scene")
+    if not group_by and not any(groups.values()):
         groups = clip_groups(manifest, "action")
 
     def progress(message: str) -> None:
