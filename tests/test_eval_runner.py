@@ -171,3 +171,23 @@ def test_cli_runs_one_protocol_and_reports_missing_data(world, tiny_model_dir, t
     code = main(["eval", "--model", str(tiny_model_dir), "--data", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path)])
     assert code == 2
     assert "nope.jsonl does not exist" in capsys.readouterr().err
+
+
+def test_ood_manifest_adds_a_sync_table_beside_the_world_split(world, tiny_model_dir, tmp_path, capsys):
+    from foley_studio.eval.ood import OODSpec, generate_ood
+    ood = generate_ood(OODSpec(n=2, seed=0, seconds=2.0, scale=0.25), tmp_path / "ood")
+    code = main(["eval", "--model", str(tiny_model_dir), "--data", str(world), "--n", "2", "--protocol", "v2a",
+                 "--steps", "2", "--classifier-epochs", "1", "--ood", str(ood), "--out", str(tmp_path / "r")])
+    out = capsys.readouterr().out
+    assert code == 0 and "Video-to-audio" in out and "Out-of-domain split: sync" in out
+    results = json.loads((tmp_path / "r" / "EVALUATION.json").read_text())
+    assert [t["key"] for t in results["tables"]] == ["v2a", "ood"]
+    rows = {r["name"]: r["metrics"] for r in results["tables"][1]["rows"]}
+    assert list(rows) == ["Ground truth (reference audio)", "Oracle: autoencoder reconstruction",
+                          "Baseline: true audio, random timing", "Model: video, no prompt",
+                          "Model: video + fitting prompt"]
+    truth, shifted = rows["Ground truth (reference audio)"], rows["Baseline: true audio, random timing"]
+    assert truth["sync_clips"] == 2 and truth["onset_f1"] >= 80.0 and truth["av_offset_s"] < 0.01
+    assert shifted["onset_f1"] < truth["onset_f1"]
+    assert all("acc" not in m for m in rows.values())          # the world's classifier does not judge these
+    assert "Out-of-domain split:" in (tmp_path / "r" / "EVALUATION.md").read_text()

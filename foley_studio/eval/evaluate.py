@@ -18,7 +18,8 @@ from .classifier import (AudioClassifier, ClassifierConfig, ClassifierError, cac
                          save_classifier, train_classifier)
 from .evaluators import load_evaluator
 from .data import caption_catalogue, load_eval_clips, load_training_audio, manifest_fingerprint
-from .protocols import PROTOCOLS, run_protocols
+from .ood.generate import OOD_SPLIT
+from .protocols import PROTOCOLS, ood_sync, run_protocols
 from .report import ReportInfo, goals, report_markdown, table_markdown
 from .runner import EvalSettings, Harness, Table
 
@@ -44,6 +45,7 @@ class EvalRequest:
     embedder: tuple[str, Path] | None = None     # (evaluator name, local weights) for FD and continuity
     device: str = "cpu"
     command: str = ""
+    ood: Path | None = None                      # an out-of-domain manifest: sync reported on it too
 
 
 def get_classifier(manifest: Path, config: ClassifierConfig, *, retrain: bool = False,
@@ -93,6 +95,7 @@ def run_evaluation(req: EvalRequest, *, progress: Callable[[str], None] = log.in
     started = datetime.now(timezone.utc)
     model, model_detail = _load_model(req.model, req.device)
     clips = load_eval_clips(req.data, req.split, n=req.n)
+    ood_clips = load_eval_clips(req.ood, OOD_SPLIT, n=req.n) if req.ood is not None else []
     classifier, classifier_summary = get_classifier(req.data, req.classifier, retrain=req.retrain_classifier,
                                                     progress=progress)
     embedder = load_evaluator(*req.embedder) if req.embedder else None
@@ -102,23 +105,33 @@ def run_evaluation(req: EvalRequest, *, progress: Callable[[str], None] = log.in
                       embedder=embedder, progress=progress)
     tables: list[Table] = []
     report = req.out / req.report_name
-    for name in req.protocols:
-        tables.append(run_protocols(harness, [name])[0])
+    steps: list[Callable[[], Table]] = [lambda name=name: run_protocols(harness, [name])[0] for name in req.protocols]
+    if ood_clips:
+        ood_harness = Harness(model, ood_clips, classifier, req.settings, progress=progress)
+        steps.append(lambda: ood_sync(ood_harness))
+    for run in steps:
+        tables.append(run())
         if print_table:
             print_table(table_markdown(tables[-1]))
         # written after every table, so an interrupted run keeps what it measured
-        _write(report, tables, req, harness, clips, model_detail, classifier_summary, started, t_start)
+        _write(report, tables, req, harness, clips, model_detail, classifier_summary, started, t_start,
+               ood_clips, len(steps))
     return tables, report
 
 
 def _write(report: Path, tables: list[Table], req: EvalRequest, harness: Harness, clips: list, model_detail: str,
-           classifier_summary: str, started: datetime, t_start: float) -> None:
+           classifier_summary: str, started: datetime, t_start: float, ood_clips: list, n_tables: int) -> None:
     notes = [f"{len(clips)} clips, {sum(c.is_impact_clip for c in clips)} of them impact-only; "
              f"{harness.generation_count} generations; seeds {req.settings.seed}..{req.settings.seed + len(clips) - 1} "
              "(one per clip, the same in every row)."]
-    if len(tables) < len(req.protocols):
-        notes.insert(0, f"PARTIAL: {len(tables)} of {len(req.protocols)} protocols measured so far "
-                        f"({', '.join(req.protocols[len(tables):])} still to run).")
+    if ood_clips:
+        notes.append(f"Out-of-domain split: `{req.ood}` (split `{OOD_SPLIT}`), {len(ood_clips)} clips, "
+                     f"{sum(len(c.onset_times) for c in ood_clips)} impacts; seeds {req.settings.seed}.."
+                     f"{req.settings.seed + len(ood_clips) - 1}; only sync is scored there.")
+    if len(tables) < n_tables:
+        names = [*req.protocols, *(["ood"] if ood_clips else [])]
+        notes.insert(0, f"PARTIAL: {len(tables)} of {n_tables} tables measured so far "
+                        f"({', '.join(names[len(tables):])} still to run).")
     info = ReportInfo(
         model=req.model, model_detail=model_detail, data=_data_summary(req.data), split=req.split,
         command=req.command or "foley-studio " + shlex.join(sys.argv[1:]),

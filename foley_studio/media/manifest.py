@@ -2,7 +2,7 @@
 
 A row is one (audio, caption, quality) item, with or without a video:
     {"id": "...", "audio": "audio/x.flac", "video": "video/x.mp4" | null, "caption": "...",
-     "quality": "high" | "low" | null, "split": "train" | "val" | "test", "duration": 8.0,
+     "quality": "high" | "low" | null, "split": "train" | "val" | "test" | "ood", "duration": 8.0,
      "events": [{"kind": "impact", "time": 1.25, ...}], "meta": {...}}
 Paths are relative to the manifest's folder (absolute paths are kept as they are). `audio` may name the
 video file itself (VGGSound-style MP4 with its soundtrack). `quality`: "low" for in-the-wild video audio,
@@ -17,7 +17,7 @@ from pathlib import Path
 from foley_studio.core.errors import FoleyError
 
 QUALITIES = ("high", "low", None)
-SPLITS = ("train", "val", "test")
+SPLITS = ("train", "val", "test", "ood")   # "ood": out-of-domain evaluation clips, never trained on
 
 
 class ManifestError(FoleyError):

@@ -15,6 +15,7 @@ import bisect
 import logging
 import math
 from collections.abc import Callable, Iterable, Iterator
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -22,7 +23,7 @@ import numpy as np
 
 from foley_studio.core.timebase import SAMPLE_RATE
 
-from .audio import decode_audio_native, resample
+from .audio import atomic_output, decode_audio_native, resample
 from .errors import EmptyMediaError, NoVideoStreamError
 from .limits import check_picture
 from .probe import MediaInfo, check_not_truncated, decode_error, open_container, probe
@@ -211,24 +212,43 @@ def frames_for_encoder(path: str | Path, fps: float, size: int, start: float = 0
     Returns uint8 (T, size, size, 3) with T = ceil((end - start) * fps): frame i is the picture
     shown at start + i / fps (the last frame repeats past the end of the video).
     """
-    if fps <= 0 or size <= 0:
-        raise ValueError(f"fps and size must be positive, got {fps=} {size=}")
     if fit not in ("cover", "squash"):
         raise ValueError(f"fit must be 'cover' or 'squash', got {fit!r}")
+    if fit == "squash":
+        return frames_squashed_for_encoder(path, fps, size, start, end)
+
+    def cropped(reader: VideoReader, t: float) -> np.ndarray:
+        scale = size / min(reader.info.width, reader.info.height)
+        w = max(size, int(round(reader.info.width * scale)))
+        h = max(size, int(round(reader.info.height * scale)))
+        x0, y0 = (w - size) // 2, (h - size) // 2
+        return reader.frame_at(t, width=w, height=h)[y0:y0 + size, x0:x0 + size]
+
+    return _sampled_frames(path, fps, size, start, end, cropped)
+
+
+def frames_squashed_for_encoder(path: str | Path, fps: float, size: int, start: float = 0.0,
+                                end: float | None = None) -> np.ndarray:
+    """Frames sampled at `fps` over [start, end), each whole picture scaled to `size`x`size`.
+
+    Like `frames_for_encoder`, but nothing is cropped: a wide or tall picture is squashed, so an
+    event at the edge of the frame still reaches the encoder. Returns uint8 (T, size, size, 3).
+    """
+    return _sampled_frames(path, fps, size, start, end,
+                           lambda reader, t: reader.frame_at(t, width=size, height=size))
+
+
+def _sampled_frames(path: str | Path, fps: float, size: int, start: float, end: float | None,
+                    picture: Callable[[VideoReader, float], np.ndarray]) -> np.ndarray:
+    """(T, size, size, 3): `picture(reader, start + i / fps)` for i < ceil((end - start) * fps)."""
+    if fps <= 0 or size <= 0:
+        raise ValueError(f"fps and size must be positive, got {fps=} {size=}")
     with VideoReader(path) as reader:
         end = reader.duration if end is None else end
         n = max(0, math.ceil((end - start) * fps - 1e-9))
         out = np.empty((n, size, size, 3), np.uint8)
-        if fit == "squash":
-            w = h = size
-        else:
-            scale = size / min(reader.info.width, reader.info.height)
-            w = max(size, int(round(reader.info.width * scale)))
-            h = max(size, int(round(reader.info.height * scale)))
-        x0, y0 = (w - size) // 2, (h - size) // 2
         for i in range(n):
-            img = reader.frame_at(start + i / fps, width=w, height=h)
-            out[i] = img[y0:y0 + size, x0:x0 + size]
+            out[i] = picture(reader, start + i / fps)
     return out
 
 
@@ -245,6 +265,54 @@ def native_fps(path: str | Path) -> float | None:
     from .probe import probe
     fps = probe(path).fps
     return float(fps) if fps else None
+
+def write_frames(path: str | Path, frames: Iterable[np.ndarray], fps: Fraction | int, *, crf: int = 23,
+                 preset: str = "medium") -> Path:
+    """Encode uint8 (H, W, 3) RGB frames (an array (T, H, W, 3) or any iterable of frames, encoded as
+    they come) as an H.264 MP4 (yuv420p, no audio) at exactly `fps`.
+
+    Written atomically and single-threaded, so the same frames give the same bytes. `crf` sets the
+    compression (higher = more artefacts). H and W must be even (yuv420p).
+    """
+    path = Path(path)
+    rate = Fraction(fps)
+    count = 0
+    with atomic_output(path) as tmp:
+        with av.open(tmp, "w", format="mp4") as out:
+            stream = None
+            for image in frames:
+                image = np.asarray(image)
+                if stream is None:
+                    stream = _h264_stream(out, image, rate, crf, preset)
+                if image.shape != (stream.height, stream.width, 3) or image.dtype != np.uint8:
+                    raise ValueError(f"frame {count} is {image.dtype} {image.shape}; every frame must be uint8 "
+                                     f"({stream.height}, {stream.width}, 3)")
+                # reformat copies into frames of their own: the encoder keeps frames for its lookahead,
+                # and a frame that still pointed at `image` would change when the caller reuses it
+                picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24").reformat(
+                    format="yuv420p")
+                picture.pts = count            # frame k at k / fps exactly (the rate control reads it too)
+                out.mux(stream.encode(picture))
+                count += 1
+            if stream is None:
+                raise ValueError(f"{path}: no frames to write")
+            out.mux(stream.encode())
+    return path
+
+
+def _h264_stream(out: av.container.OutputContainer, first: np.ndarray, rate: Fraction, crf: int, preset: str):
+    if first.ndim != 3 or first.shape[-1] != 3:
+        raise ValueError(f"frames must be uint8 (H, W, 3), got {first.dtype} {first.shape}")
+    height, width = first.shape[:2]
+    if height % 2 or width % 2:
+        raise ValueError(f"H.264 (yuv420p) needs an even frame size, got {width}x{height}")
+    stream = out.add_stream("libx264", rate=rate)
+    stream.codec_context.time_base = 1 / rate
+    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+    # no lookahead: with it this x264 build gives different bytes from run to run, even on one thread
+    stream.options = {"crf": str(int(crf)), "preset": preset, "threads": "1", "x264-params": "rc-lookahead=0"}
+    stream.thread_count = 1
+    return stream
 
 
 def extract_audio(path: str | Path) -> np.ndarray:
