@@ -537,12 +537,12 @@ class MoveTrack(Edit):
         return True
 
 
-_TRACK_PROPS: dict[str, type] = {"name": str, "gain_db": float, "mute": bool, "solo": bool}
+_TRACK_PROPS: dict[str, type] = {"name": str, "gain_db": float, "mute": bool, "solo": bool, "pan": float}
 _TOGGLES = {"mute", "solo"}   # each click is its own undo step, never merged
 
 
 class SetTrackProps(_SetAttributes):
-    """Set any of a track's name, gain_db, mute and solo."""
+    """Set any of a track's name, gain_db (its fader), pan (-1 left .. +1 right), mute and solo."""
 
     def __init__(self, track_id: str, **props: Any):
         super().__init__(track_id, props)
@@ -562,6 +562,8 @@ class SetTrackProps(_SetAttributes):
             what = f"{name} of track {target.name!r}"
             if _TRACK_PROPS[name] is float:
                 checked[name] = _finite(value, what)
+                if name == "pan" and not -1.0 <= checked[name] <= 1.0:
+                    raise EditError(f"{what} must lie between -1 (left) and +1 (right), got {value!r}")
             elif not isinstance(value, _TRACK_PROPS[name]):
                 raise EditError(f"{what} must be a {_TRACK_PROPS[name].__name__}, got {value!r}")
             else:
@@ -572,6 +574,25 @@ class SetTrackProps(_SetAttributes):
         if _TOGGLES & set(self.values):
             return False
         return self._merge_values(other)
+
+
+class SetMixChannels(Edit):
+    """Make the project's mix bus stereo (2: tracks are panned) or mono (1: pan is ignored)."""
+
+    def __init__(self, channels: int):
+        if channels not in (1, 2):
+            raise EditError(f"the mix bus is mono (1) or stereo (2), got {channels!r}")
+        self.channels = channels
+        self.text = "Stereo mix" if channels == 2 else "Mono mix"
+        self._old: int | None = None
+
+    def do(self, project: Project) -> None:
+        self._old = project.mix_channels
+        project.mix_channels = self.channels
+
+    def undo(self, project: Project) -> None:
+        assert self._old is not None, "undo before do"
+        project.mix_channels = self._old
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1090,7 +1111,7 @@ class History:
 
 __all__ = [
     "DEFAULT_CROSSFADE", "EditError", "Edit", "Compound", "AddClip", "RemoveClip", "MoveClip", "TrimClip",
-    "SplitClip", "SetClipGain", "SetClipFades", "AddTrack", "RemoveTrack", "MoveTrack", "SetTrackProps", "AddMarker",
-    "RemoveMarker", "MoveMarker", "AddTake", "RemoveTake", "SetTakeKept", "ApplyTake", "RippleDelete",
+    "SplitClip", "SetClipGain", "SetClipFades", "AddTrack", "RemoveTrack", "MoveTrack", "SetTrackProps",
+    "SetMixChannels", "AddMarker", "RemoveMarker", "MoveMarker", "AddTake", "RemoveTake", "SetTakeKept", "ApplyTake", "RippleDelete",
     "CrossfadeOverlap", "overlap_of", "History", "new_gesture_token",
 ]

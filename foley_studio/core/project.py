@@ -72,12 +72,19 @@ class Clip:
 
 @dataclass
 class Track:
+    """A row of clips with its fader (`gain_db`), pan and mute/solo.
+
+    `pan` runs from -1 (hard left) through 0 (centre) to +1 (hard right); the mix applies it with
+    the equal-power law (`media.mixdown.pan_gains`) when the project's mix bus is stereo.
+    """
+
     id: str
     name: str
     clips: list[Clip] = field(default_factory=list)
     gain_db: float = 0.0
     mute: bool = False
     solo: bool = False
+    pan: float = 0.0
 
     def clip(self, clip_id: str) -> Clip:
         for clip in self.clips:
@@ -117,6 +124,7 @@ class Project:
     markers: list[Marker] = field(default_factory=list)
     sample_rate: int = SAMPLE_RATE
     name: str = "Untitled"
+    mix_channels: int = 2    # the mix bus: 2 = stereo (tracks panned), 1 = mono (pan ignored)
 
     def track(self, track_id: str) -> Track:
         for track in self.tracks:
