@@ -691,6 +691,23 @@ class SetTakeKept(_SetAttributes):
         return values
 
 
+class SetTakeGain(_SetAttributes):
+    """A take's own gain in dB (heard when auditioned; the clip made by "Use" gets it)."""
+
+    def __init__(self, take_id: str, gain_db: float):
+        super().__init__(take_id, {"gain_db": gain_db})
+        self.text = "Change take gain"
+
+    def _target(self, project: Project) -> Take:
+        return project.takes[_index_by_id(project.takes, self.target_id, "take")]
+
+    def _validated(self, target: Take, values: dict[str, Any]) -> dict[str, Any]:
+        return {"gain_db": _finite(values["gain_db"], f"gain of take {target.id!r}")}
+
+    def merge_with(self, other: Edit) -> bool:
+        return self._merge_values(other)
+
+
 # ---------------------------------------------------------------------------------------------
 # Applying a take to the timeline
 # ---------------------------------------------------------------------------------------------
@@ -733,7 +750,7 @@ class ApplyTake(_Planned):
         plan.append(AddClip(track.id, Clip(
             id=self.clip_id, source=take.path, start=start, source_in=start - offset,
             source_out=end - offset, fade_in=fade, fade_out=fade, name=take.label or "Take",
-            take_id=take.id, source_length=take.region_end - take.region_start)))
+            take_id=take.id, source_length=take.region_end - take.region_start, gain_db=take.gain_db)))
         return plan
 
 
@@ -1112,6 +1129,6 @@ class History:
 __all__ = [
     "DEFAULT_CROSSFADE", "EditError", "Edit", "Compound", "AddClip", "RemoveClip", "MoveClip", "TrimClip",
     "SplitClip", "SetClipGain", "SetClipFades", "AddTrack", "RemoveTrack", "MoveTrack", "SetTrackProps",
-    "SetMixChannels", "AddMarker", "RemoveMarker", "MoveMarker", "AddTake", "RemoveTake", "SetTakeKept", "ApplyTake", "RippleDelete",
-    "CrossfadeOverlap", "overlap_of", "History", "new_gesture_token",
+    "SetMixChannels", "AddMarker", "RemoveMarker", "MoveMarker", "AddTake", "RemoveTake", "SetTakeKept",
+    "SetTakeGain", "ApplyTake", "RippleDelete", "CrossfadeOverlap", "overlap_of", "History", "new_gesture_token",
 ]

@@ -105,6 +105,7 @@ class Take:
     track_id: str | None = None
     kept: bool = True
     label: str = ""
+    gain_db: float = 0.0     # the take's own gain: heard when auditioned, given to its clip when used
 
 
 @dataclass
@@ -146,6 +147,11 @@ class Project:
             if take.id == take_id:
                 return take
         raise KeyError(take_id)
+
+    def audible_tracks(self) -> list[Track]:
+        """Tracks that play: unmuted and, when any track is soloed, soloed."""
+        any_solo = any(t.solo for t in self.tracks)
+        return [t for t in self.tracks if not t.mute and (t.solo or not any_solo)]
 
     @property
     def duration(self) -> int:

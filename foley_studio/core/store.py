@@ -47,7 +47,8 @@ SUFFIX = ".fsproj"
 
 
 def _v1_to_v2(document: dict[str, Any]) -> dict[str, Any]:
-    """Version 2 adds stereo: a pan per track and the project's mix bus layout.
+    """Version 2 adds stereo: a pan per track and the project's mix bus layout (and a gain per take,
+    0 dB when absent).
 
     A version-1 project was mixed in mono; it keeps a mono bus (its exports sound exactly as
     before) with every track centred. New projects start stereo.
@@ -417,7 +418,7 @@ _FIELD_RANGES: dict[tuple[type, str], tuple[float, float]] = {
     (VideoRef, "fps_num"): (1, 10**6), (VideoRef, "fps_den"): (1, 10**6), (VideoRef, "duration"): _SAMPLES,
     (VideoRef, "width"): (0, 65_535), (VideoRef, "height"): (0, 65_535),
     **{(Clip, name): _SAMPLES for name in ("start", "source_in", "source_out", "fade_in", "fade_out", "source_length")},
-    (Clip, "gain_db"): _GAIN, (Track, "gain_db"): _GAIN, (Track, "pan"): (-1.0, 1.0),
+    (Clip, "gain_db"): _GAIN, (Track, "gain_db"): _GAIN, (Take, "gain_db"): _GAIN, (Track, "pan"): (-1.0, 1.0),
     (Project, "mix_channels"): (1, 2),
     (Take, "region_start"): _SAMPLES, (Take, "region_end"): _SAMPLES, (Marker, "time"): _SAMPLES,
     (Project, "sample_rate"): (SAMPLE_RATE, SAMPLE_RATE),

@@ -123,9 +123,8 @@ def db_to_gain(db: float) -> float:
 
 
 def audible_tracks(project: Project) -> list[Track]:
-    """Tracks that play: unmuted and, when any track is soloed, soloed."""
-    any_solo = any(t.solo for t in project.tracks)
-    return [t for t in project.tracks if not t.mute and (t.solo or not any_solo)]
+    """Tracks that play: unmuted and, when any track is soloed, soloed (`Project.audible_tracks`)."""
+    return project.audible_tracks()
 
 
 def fade_envelope(length: int, fade_in: int, fade_out: int) -> np.ndarray | None:

@@ -79,3 +79,25 @@ def export_project(project: Project, targets: ExportTargets, *,
                       video=targets.video or None, otio_path=targets.otio or None,
                       audio_codec=targets.audio_codec, progress=progress, channels=targets.channels,
                       mastering=targets.mastering, on_report=on_report)
+
+
+class MixAnalysis:
+    """The mix's levels before and after mastering, for the export dialog (run off the GUI thread).
+
+    Keeps the last mix per channel count (and its decoded sources), so trying another loudness
+    target or the limiter re-measures without mixing again. Give it a copy of the project."""
+
+    def __init__(self, project: Project):
+        from foley_studio.media.mixdown import SourceCache
+        self.project = project
+        self.sources = SourceCache()
+        self._mixes: dict[int, object] = {}
+
+    def report(self, channels: int | None, mastering: Mastering) -> MasteringReport:
+        from foley_studio.media.export import mix_channels
+        from foley_studio.media.mixdown import mixdown
+        channels = mix_channels(self.project, channels)
+        if channels not in self._mixes:
+            self._mixes = {channels: mixdown(self.project, 0, self.project.duration, sources=self.sources,
+                                             channels=channels)}
+        return mastering.apply(self._mixes[channels])[1]
