@@ -178,7 +178,9 @@ def run_on_null_alsa(tmp_path: Path, body: str, *, seconds: int) -> str:
     tone = make_tone(tmp_path / "tone.wav", seconds=float(seconds), amplitude=0.5)
     script = tmp_path / "null_device.py"
     script.write_text(_NULL_DEVICE_HEADER.format(seconds=seconds) + textwrap.dedent(body))
-    env = dict(os.environ, HOME=str(home), QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO))
+    # ALSA's null device does not pace itself: its callback spins, so it must not run at real-time priority.
+    env = dict(os.environ, HOME=str(home), QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO),
+               FOLEY_STUDIO_AUDIO_RT="0")
     run = subprocess.run([sys.executable, str(script), str(tone)], env=env, capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr

@@ -45,13 +45,15 @@ log = logging.getLogger(__name__)
 
 RING_SECONDS = 4.0
 RING_FRAMES = int(RING_SECONDS * SAMPLE_RATE)
-LATENCY = "low"               # PortAudio's suggested latency for the stream
+LATENCY = float(os.environ.get("FOLEY_STUDIO_AUDIO_LATENCY", "0.04"))   # PortAudio's suggested latency, s
+REALTIME_PRIORITY = 10        # SCHED_RR priority asked for the device process (modest: JACK uses 70+)
 SLOTS = 4                     # rings the device process holds: transport, audition, library preview, spare
 OPEN_TIMEOUT_S = 10.0         # a first open may wait for the process to finish starting
 
 # The counters in a ring's header (int64 each). OUTPUT counts every frame the device was given,
-# silence included (READ only those copied from the ring).
-WRITTEN, READ, T0_NS, MAX_BLOCK, UNDERRUN, OUTPUT, HEADER = 0, 1, 2, 3, 4, 5, 8
+# silence included (READ only those copied from the ring); LAST_NS / MAX_GAP_NS time the callbacks
+# (the longest wait between two: what a stalled callback thread would show).
+WRITTEN, READ, T0_NS, MAX_BLOCK, UNDERRUN, OUTPUT, LAST_NS, MAX_GAP_NS, HEADER = 0, 1, 2, 3, 4, 5, 6, 7, 8
 
 
 class AudioUnavailable(RuntimeError):
@@ -83,8 +85,12 @@ def copy_block(ring: Ring, outdata: np.ndarray, frames: int) -> None:
 
     No allocation beyond numpy's slicing views, no lock, nothing that waits."""
     h = ring.header
+    now = time.monotonic_ns()
     if h[T0_NS] == 0:
-        h[T0_NS] = time.monotonic_ns()
+        h[T0_NS] = now
+    elif now - h[LAST_NS] > h[MAX_GAP_NS]:
+        h[MAX_GAP_NS] = now - h[LAST_NS]
+    h[LAST_NS] = now
     if frames > h[MAX_BLOCK]:
         h[MAX_BLOCK] = frames
     n = ring.capacity
@@ -207,14 +213,35 @@ def _device_command(path: str, slots: int, frames: int) -> list[str]:
     return [sys.executable, "-m", "foley_studio.session.audio_device", *args]
 
 
+def raise_priority() -> str:
+    """Ask the OS to run this process ahead of ordinary work, as audio software does: real-time
+    round-robin scheduling where allowed (root, an rtprio limit, CAP_SYS_NICE), else a higher nice
+    level, else nothing. FOLEY_STUDIO_AUDIO_RT=0 turns it off. Returns what was granted."""
+    if os.environ.get("FOLEY_STUDIO_AUDIO_RT", "1") == "0":
+        return "normal (off by FOLEY_STUDIO_AUDIO_RT=0)"
+    try:
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(REALTIME_PRIORITY))
+        return f"real-time (round-robin, priority {REALTIME_PRIORITY})"
+    except (AttributeError, OSError):
+        pass
+    try:
+        os.nice(-10)
+        return "raised (nice -10)"
+    except (AttributeError, OSError):
+        return "normal (the system grants no higher priority)"
+
+
 def serve(path: str, slots: int, frames: int, requests: Any = None, replies: Any = None) -> int:
     """The device process: open and close streams on the rings mapped from `path` as the editor asks.
 
     One JSON request per line on stdin, one reply per line on stdout; ends on "quit" or when the
-    editor's end of the pipe closes (the editor exited or crashed)."""
+    editor's end of the pipe closes (the editor exited or crashed). It only ever copies frames,
+    so it asks for a high scheduling priority (`raise_priority`): on a busy machine an ordinary
+    process can wait longer than the device's buffer lasts."""
     requests = requests or sys.stdin
     replies = replies or sys.stdout
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s audio-device: %(message)s", stream=sys.stderr)
+    priority = raise_priority()
 
     def reply(kind: str, value: Any = None) -> None:
         replies.write(json.dumps({"reply": kind, "value": value}) + "\n")
@@ -226,7 +253,7 @@ def serve(path: str, slots: int, frames: int, requests: Any = None, replies: Any
     streams: dict[int, Any] = {}
     try:
         import sounddevice  # noqa: F401  (PortAudio starts now, not on the first Space)
-        reply("ready")
+        reply("ready", priority)
     except Exception as exc:
         reply("error", f"no audio output device (PortAudio did not start: {exc}); playback is off, export still works")
     for line in requests:
@@ -263,6 +290,7 @@ class ProcessDevice:
         self._free: list[int] = []
         self._ready = False
         self._failed: str | None = None
+        self.priority = ""                     # the scheduling the device process was granted
 
     def warm_up(self) -> None:
         """Start the process now (it imports PortAudio in the background; the first open waits for it)."""
@@ -350,6 +378,8 @@ class ProcessDevice:
             self._failed = str(value)
             raise AudioUnavailable(self._failed)
         self._ready = True
+        self.priority = str(value)
+        log.info("audio device process ready, scheduling: %s", value)
         self._forget_map_file()
 
     def _forget_map_file(self) -> None:

@@ -53,14 +53,14 @@ import numpy as np
 from foley_studio.core.project import Project, Track
 from foley_studio.core.timebase import SAMPLE_RATE
 
-from .audio_device import (MAX_BLOCK, OUTPUT, READ, T0_NS, UNDERRUN, WRITTEN, AudioUnavailable, Ring,  # noqa: F401
-                           default_device, output_devices)
+from .audio_device import (MAX_BLOCK, MAX_GAP_NS, OUTPUT, READ, T0_NS, UNDERRUN, WRITTEN,  # noqa: F401
+                           AudioUnavailable, Ring, default_device, output_devices)
 
 log = logging.getLogger(__name__)
 
 SUB_FRAMES = 1200                 # 25 ms: the meters' resolution; 4 make BS.1770's 100 ms loudness step
 CHUNK = 6000                      # 125 ms rendered per feeder step (a whole number of SUB_FRAMES)
-PRIME_FRAMES = 2400               # the first render after start: small, so sound starts at once
+PRIME_FRAMES = 4800               # the first render after a start or a cut: short, so it is heard at once
 UPDATE_MARGIN_SECONDS = 0.25      # already-rendered audio still played after an edit while playing
 SEEK_MARGIN_SECONDS = 0.08        # ... and after a seek or a take switch: a move should be heard at once
 GUARD_FRAMES = 2048               # least distance ahead of the read position the feeder may rewrite
@@ -84,10 +84,10 @@ class MixRenderer:
 
     meters_tracks = True
 
-    def __init__(self) -> None:
+    def __init__(self, sources=None) -> None:
         from foley_studio.media import mixdown as mx
         self._mx = mx
-        self.sources = mx.SourceCache()
+        self.sources = sources if sources is not None else shared_sources()
 
     def __call__(self, project: Project, start: int, end: int,
                  each_track: Callable[[Track, np.ndarray | None], None] | None = None) -> np.ndarray:
@@ -105,6 +105,18 @@ class MixRenderer:
                 self.sources.get_channels(path)
             except Exception as exc:      # a missing file is reported when it is played
                 log.debug("warming %s failed: %s", path, exc)
+
+
+_SOURCES = None
+
+
+def shared_sources():
+    """The decoded sources every player of this process shares (transport, auditions): decoded once."""
+    global _SOURCES
+    if _SOURCES is None:
+        from foley_studio.media.mixdown import SourceCache
+        _SOURCES = SourceCache()
+    return _SOURCES
 
 
 def mixdown_renderer() -> MixRenderer:
@@ -328,6 +340,14 @@ class AudioOutput:
         """Frames of silence the callback had to play after sound started (0 when it never starved)."""
         return int(self.ring.header[UNDERRUN])
 
+    @property
+    def longest_callback_gap(self) -> float:
+        """Seconds of the longest wait between two audio callbacks since the stream opened (or the reset)."""
+        return int(self.ring.header[MAX_GAP_NS]) / 1e9
+
+    def reset_callback_gap(self) -> None:
+        self.ring.header[MAX_GAP_NS] = 0
+
     # -- control (GUI thread) ---------------------------------------------------------------------
     def warm_up(self) -> None:
         """Start the device (a process, by default) in the background, before the first play."""
@@ -543,7 +563,8 @@ class AudioOutput:
             self._apply_seek(seek)
         if self.ring.capacity - (self._written - self._read) < CHUNK:
             return False
-        self._fill(CHUNK)
+        # Right after a cut only the margin is queued: render a short piece first, so it is in time.
+        self._fill(PRIME_FRAMES if pending is not None or seek is not None else CHUNK)
         return True
 
     def _cut_unplayed(self, margin_seconds: float) -> int:
