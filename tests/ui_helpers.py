@@ -122,7 +122,7 @@ def install_fake_sounddevice(monkeypatch: pytest.MonkeyPatch) -> type[FakeDevice
     from foley_studio.session import audio_device
     monkeypatch.setattr(audio_device, "USE_DEVICE_PROCESS", False)
     module = types.ModuleType("sounddevice")
-    module.query_devices = lambda kind=None: {"name": "Fake device", "max_output_channels": 2}
+    module.query_devices = lambda device=None, kind=None: {"name": device or "Fake device", "max_output_channels": 2}
     module.OutputStream = FakeStream
     monkeypatch.setitem(sys.modules, "sounddevice", module)
     monkeypatch.setattr(FakeDevice, "streams", [])

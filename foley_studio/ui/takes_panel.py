@@ -34,6 +34,7 @@ from foley_studio.session.playback import SEEK_MARGIN_SECONDS, AudioOutput, MixR
 from foley_studio.session.takes import TakeLevel, audition_project, take_level, target_track
 
 from .theme import mono_font
+from .track_controls import keep_entry_keys
 
 from .qt_bridge import TaskRunner
 
@@ -406,6 +407,7 @@ class TakeRow(QFrame):
         self.gain.setSuffix(" dB")
         self.gain.setKeyboardTracking(False)
         self.gain.setProperty("compact", True)        # no arrow buttons (the theme): typed, scrolled or arrow keys
+        keep_entry_keys(self.gain)
         self.gain.setFixedWidth(QFontMetrics(self.gain.font()).horizontalAdvance("-60.0 dB") + 28)
         self.gain.setToolTip("This take's gain (type a value, or scroll): heard when auditioning, "
                              "given to the clip when used")

@@ -45,6 +45,26 @@ QDoubleSpinBox::up-button, QDoubleSpinBox::down-button, QSpinBox::up-button, QSp
 """
 
 
+class EntryKeys(QObject):
+    """Keeps Return/Enter with a number box that has focus: the window's Enter shortcut ("use the
+    auditioned take") must not take the key that commits a typed value."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.ShortcutOverride and event.key() in (Qt.Key_Return, Qt.Key_Enter):
+            event.accept()
+        return False
+
+
+_ENTRY_KEYS: EntryKeys | None = None
+
+
+def keep_entry_keys(box: QWidget) -> None:
+    global _ENTRY_KEYS
+    if _ENTRY_KEYS is None:
+        _ENTRY_KEYS = EntryKeys()
+    box.installEventFilter(_ENTRY_KEYS)
+
+
 def fader_db(position: int) -> float:
     """Slider position (0..FADER_STEPS) -> dB on the fader law."""
     return float(np.interp(position / FADER_STEPS, _FADER_POS, _FADER_DB))
@@ -126,6 +146,8 @@ class TrackStrip(QObject):
         self.pan.setNotchTarget(25)
         self.pan_box = PanBox(parent)
         self.meter = TrackMeter(parent)
+        for box in (self.gain, self.pan_box):
+            keep_entry_keys(box)
         self.widgets: list[QWidget] = [self.fader, self.gain, self.pan, self.pan_box, self.meter]
         for w in self.widgets:
             w.setStyleSheet(_STYLE)
