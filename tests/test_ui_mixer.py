@@ -223,3 +223,24 @@ def test_export_dialog_shows_clipping_and_the_limiter_removes_it(qtbot, tmp_path
     targets = dialog.targets()
     assert targets.mastering.ceiling_db == -1.0 and targets.mastering.loudness_lufs == -14.0
     assert targets.channels == 2
+
+
+def test_labels_of_overlapping_clips_do_not_collide(qtbot):
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from foley_studio.ui.timeline_paint import layout_labels
+    metrics = QFontMetrics(QFont())
+    clips = [(Clip("a", "/x/first long clip name.wav", 0, 0, 1), QRectF(100, 10, 300, 70)),
+             (Clip("b", "/x/second overlapping clip.wav", 0, 0, 1, gain_db=-6.0), QRectF(130, 10, 300, 70)),
+             (Clip("c", "/x/third, later still.wav", 0, 0, 1), QRectF(150, 10, 300, 70)),
+             (Clip("d", "/x/apart.wav", 0, 0, 1, gain_db=-6.0), QRectF(600, 10, 200, 70))]
+    placed = layout_labels(clips, metrics, 0)
+    rects = [QRectF(r.left(), r.top(), metrics.horizontalAdvance(t), r.height()) for r, t in placed]
+    for i, a in enumerate(rects):
+        for b in rects[i + 1:]:
+            assert not a.intersects(b), f"labels overlap: {placed}"
+    texts = [t for _r, t in placed]
+    assert "apart.wav  -6.0 dB" in texts, f"a clip with room keeps its whole label and gain: {texts}"
+    assert len(placed) == 3, "three clips starting within 50 px share two lines: one name is left to the tooltip"
+    assert {r.top() for r, _t in placed} == {11.0, 25.0}, "the second line is used"

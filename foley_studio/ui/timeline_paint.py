@@ -30,6 +30,41 @@ OVERLAP_COLOUR = "#d9a13b"   # overlaps that sum rather than crossfade (X fixes 
 DIM_OPACITY = 0.4            # tracks the mix does not play (muted, or another track soloed)
 
 
+def clip_label(clip: Clip) -> str:
+    label = clip.name or clip.source.rsplit("/", 1)[-1]
+    return label + (f"  {clip.gain_db:+.1f} dB" if clip.gain_db else "")
+
+
+def layout_labels(clips: list[tuple[Clip, QRectF]], metrics: QFontMetrics,
+                  left_edge: float) -> list[tuple[QRectF, str]]:
+    """Where the labels of one track's clips go, left to right, so that none overlaps another.
+
+    A label stops where the next clip starts when that clip overlaps it; if too little of it would
+    remain, it moves to a second line below instead (the later clip keeps the first line); a label
+    with no room on either line is left out (the clip's tooltip names it)."""
+    placed: list[tuple[QRectF, str]] = []
+    line_ends = [-math.inf, -math.inf]              # right edge of the last label on each line
+    ordered = sorted(clips, key=lambda item: item[1].left())
+    for i, (clip, rect) in enumerate(ordered):
+        label = clip_label(clip)
+        x = max(rect.left(), left_edge) + 5
+        limit = rect.right() - 4
+        if i + 1 < len(ordered) and ordered[i + 1][1].left() < limit:
+            limit = ordered[i + 1][1].left() - 4     # the next clip overlaps this one: stop before it
+        line = 0 if x >= line_ends[0] + 4 else 1
+        if line == 0 and limit - x < min(metrics.horizontalAdvance(label), 48) and rect.height() > 40:
+            line, limit = 1, rect.right() - 4
+        if line == 1 and x < line_ends[1] + 4:
+            continue
+        width = limit - x
+        if width < 12:
+            continue
+        text = metrics.elidedText(label, Qt.ElideRight, int(width))
+        placed.append((QRectF(x, rect.top() + 1 + 14 * line, width, 14), text))
+        line_ends[line] = x + metrics.horizontalAdvance(text)
+    return placed
+
+
 class TimelinePainter:
     """Draws one canvas; keeps its fonts and the per-track clip arrays between paints."""
 
@@ -201,36 +236,12 @@ class TimelinePainter:
                 p.drawRect(QRectF(fx - FADE_HANDLE_PX / 2, rect.top(), FADE_HANDLE_PX, FADE_HANDLE_PX))
 
     def _paint_labels(self, p: QPainter, clips: list[tuple[Clip, QRectF]]) -> None:
-        """Clip names (with the clip gain) of one track, left to right, never drawn over each other.
-
-        A label stops where the next clip starts when that clip overlaps it; if too little of it would
-        remain, it moves to a second line below instead (the later clip keeps the first line)."""
-        g = self.geo
+        """Clip names (with the clip gain) of one track, never drawn over each other (`layout_labels`)."""
         metrics = QFontMetrics(self._font)
         p.setFont(self._font)
         p.setPen(QColor(C.clip_text))
-        line_ends = [-math.inf, -math.inf]              # right edge of the last label on each line
-        ordered = sorted(clips, key=lambda item: item[1].left())
-        for i, (clip, rect) in enumerate(ordered):
-            label = clip.name or clip.source.rsplit("/", 1)[-1]
-            if clip.gain_db:
-                label += f"  {clip.gain_db:+.1f} dB"
-            x = max(rect.left(), g.header_width) + 5
-            limit = rect.right() - 4
-            if i + 1 < len(ordered) and ordered[i + 1][1].left() < limit:
-                limit = ordered[i + 1][1].left() - 4     # the next clip overlaps this one: stop before it
-            line = 0 if x >= line_ends[0] + 4 else 1
-            if limit - x < min(metrics.horizontalAdvance(label), 48) and line == 0 and rect.height() > 40:
-                line, limit = 1, rect.right() - 4
-            if line == 1 and x < line_ends[1] + 4:
-                continue                                 # both lines taken here: the tooltip names it
-            width = limit - x
-            if width < 12:
-                continue
-            text_rect = QRectF(x, rect.top() + 1 + 14 * line, width, 14)
-            text = metrics.elidedText(label, Qt.ElideRight, int(width))
-            p.drawText(text_rect, Qt.AlignLeft | Qt.AlignVCenter, text)
-            line_ends[line] = x + metrics.horizontalAdvance(text)
+        for rect, text in layout_labels(clips, metrics, self.geo.header_width):
+            p.drawText(rect, Qt.AlignLeft | Qt.AlignVCenter, text)
 
     def _paint_gain_line(self, p: QPainter, clip: Clip, visible: QRectF) -> None:
         """The clip gain as a line across the clip: at the top third for 0 dB, lower for cuts, higher
