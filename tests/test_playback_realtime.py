@@ -48,7 +48,7 @@ _HOLD_THE_LOCK = textwrap.dedent("""
 def test_a_gui_thread_holding_the_interpreter_lock_does_not_stall_the_device_process(tmp_path):
     stdout = run_on_null_alsa(tmp_path, _HOLD_THE_LOCK, seconds=3)
     held_p, gap_p, held_t, gap_t, read = (float(v) for v in stdout.split("result")[1].split())
-    assert held_p > 0.6 and held_t > 0.6, f"the lock was not held long enough to tell: {stdout}"
+    assert held_p > 0.3 and held_t > 0.3, f"the lock was not held long enough to tell: {stdout}"
     assert read > 0, "the device process played nothing"
     # A shared, loaded machine delays any process by tens of milliseconds now and then; what must not
     # happen is a wait as long as the lock was held.
