@@ -104,3 +104,24 @@ def test_a_ring_in_shared_memory_reads_the_same_frames():
     copy_block(reader, out, 128)
     np.testing.assert_array_equal(out[:100], writer.frames[:100])
     assert not out[100:].any() and int(writer.header[1]) == 100   # read, seen by the writer's side
+
+
+_KILL_THE_DEVICE = textwrap.dedent("""
+    import os, signal
+    assert ctl.play(), "play() failed"
+    time.sleep(0.3)
+    ctl.stop()
+    device = ctl.output.device
+    os.kill(device._process.pid, signal.SIGKILL)         # the sound-card process dies (a driver crash)
+    device._process.wait(5)
+    assert ctl.play(), "play() after the device process died"
+    time.sleep(0.3)
+    print("result", ctl.playing, ctl.output._read > 0, device._process.poll() is None, flush=True)
+    ctl.stop()
+""")
+
+
+def test_a_dead_device_process_is_replaced_at_the_next_play(tmp_path):
+    stdout = run_on_null_alsa(tmp_path, _KILL_THE_DEVICE, seconds=3)
+    playing, reading, alive = stdout.split("result")[1].split()
+    assert (playing, reading, alive) == ("True", "True", "True"), stdout

@@ -182,6 +182,9 @@ class InProcessDevice:
     def ring(self) -> Ring:
         return Ring()
 
+    def owns(self, ring: Ring) -> bool:
+        return True
+
     def release(self, ring: Ring) -> None:
         self.close(ring)
 
@@ -297,9 +300,19 @@ class ProcessDevice:
         with self._lock:
             self._start()
 
+    def owns(self, ring: Ring) -> bool:
+        """Whether `ring` is one of the running process's (a ring of a process that died is not)."""
+        return any(ring is mine for mine in self._rings) and self._process is not None \
+            and self._process.poll() is None
+
     def _start(self) -> None:
         if self._process is not None:
-            return
+            if self._process.poll() is None:
+                return
+            log.warning("the audio device process ended (exit code %s); starting a new one", self._process.returncode)
+            self._process = None
+            self._ready, self._failed = False, None
+            self._replies = queue.Queue()
         size = Ring.nbytes(self.frames) * self.slots
         folder = "/dev/shm" if os.path.isdir("/dev/shm") else None     # memory, not disk, where there is one
         fd, self._path = tempfile.mkstemp(prefix="foley-audio-", suffix=".ring", dir=folder)

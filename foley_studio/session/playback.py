@@ -509,8 +509,8 @@ class AudioOutput:
 
     def _open(self, mode: str) -> None:
         device = self._device()
-        if self._device_ring is None:
-            self._device_ring = device.ring()
+        if self._device_ring is None or not device.owns(self._device_ring):
+            self._device_ring = device.ring()      # first use, or the device process was restarted
         self.ring = self._device_ring
         self.ring.reset()                      # no stream reads this ring now
         self._meters.reset()
