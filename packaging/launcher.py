@@ -20,6 +20,9 @@ def main() -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     argv = sys.argv[1:]
+    if argv[:1] == ["--audio-device-process"]:     # the editor's sound-card process (session.audio_device)
+        from foley_studio.session.audio_device import serve
+        return serve(argv[1], int(argv[2]), int(argv[3]))
     if not argv and os.environ.get("FOLEY_STUDIO_SMOKE"):
         from foley_studio.ui.smoke import arm_from_environment
         arm_from_environment(T0)

@@ -58,7 +58,7 @@ def test_new_add_clip_export_done_when(video, tmp_path, capsys):
     mix, stems, out_video, timeline = (tmp_path / "mix.wav", tmp_path / "stems", tmp_path / "out.mp4",
                                        tmp_path / "t.otio")
     assert main(["export", str(proj), "--mix", str(mix), "--stems", str(stems), "--video", str(out_video),
-                 "--otio", str(timeline)]) == 0
+                 "--otio", str(timeline), "--channels", "mono"]) == 0
     printed = capsys.readouterr().out
     assert str(mix) in printed and str(out_video) in printed
 

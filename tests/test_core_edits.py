@@ -132,7 +132,8 @@ def test_split_redo_recreates_the_same_clip_id():
 @pytest.mark.parametrize("edit", [
     E.RemoveClip("nope"), E.MoveClip("nope", 0), E.MoveClip("c1", -1), E.MoveClip("c1", 0, "no-track"),
     E.SetClipGain("c1", float("nan")), E.SetClipFades("c1", fade_in=40_000, fade_out=9_000),
-    E.SetClipFades("c1", fade_in=-1), E.RemoveTrack("nope"), E.SetTrackProps("ta", pan=0.5),
+    E.SetClipFades("c1", fade_in=-1), E.RemoveTrack("nope"), E.SetTrackProps("ta", pan=1.5),
+    E.SetTrackProps("ta", volume=0.5),
     E.SetTrackProps("ta", mute="yes"), E.MoveMarker("m1", -10), E.RemoveMarker("nope"), E.RemoveTake("nope"),
     E.SetTakeKept("k1", 1), E.AddClip("ta", _clip("c2", 0, 10)), E.AddClip("ta", _clip("new", -5, 10)),
     E.AddClip("ta", _clip("new", 0, 10), index=9), E.AddTrack(Track(id="ta", name="dup")),

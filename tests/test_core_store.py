@@ -55,7 +55,7 @@ def test_round_trip_is_exact_and_paths_are_relative_on_disk(proj_dir):
     project = _project(proj_dir)
     target = store.save_project(project, proj_dir / "scene.fsproj")
     doc = json.loads(target.read_text(encoding="utf-8"))
-    assert doc["format"] == "foley-studio-project" and doc["version"] == 1
+    assert doc["format"] == "foley-studio-project" and doc["version"] == store.FORMAT_VERSION
     assert doc["video"]["path"] == "media/scene.mp4"
     assert [c["source"] for c in doc["tracks"][0]["clips"]] == ["media/steps.wav", "../sfx/door.wav"]
     assert doc["takes"][0]["path"] == "takes/k1.wav"
@@ -196,7 +196,7 @@ def test_newer_version_is_refused_with_an_update_hint(tmp_path):
     doc["version"] = 7
     target = _write_doc(tmp_path / "future.fsproj", doc)
     with pytest.raises(ProjectVersionError, match=r"future\.fsproj was saved by a newer Foley Studio "
-                                                  r"\(project format version 7; this one reads versions up to 1\)"
+                                                  r"\(project format version 7; this one reads versions up to 2\)"
                                                   r"\. Update Foley Studio"):
         store.load_project(target)
 
@@ -229,7 +229,7 @@ def test_migrations_run_step_by_step(tmp_path, monkeypatch):
     # the file on disk is untouched until the user saves; saving writes the current version
     assert json.loads(target.read_text())["version"] == 0
     store.save_project(project, target)
-    assert json.loads(target.read_text())["version"] == 1
+    assert json.loads(target.read_text())["version"] == store.FORMAT_VERSION
     assert store.load_project(target) == project
 
 

@@ -36,7 +36,7 @@ def project(tmp_path) -> Project:
                                                          Clip("c3", str(a), 60_000, 100, 20_100)]),
         Track(id="t3", name="Muted", mute=True, clips=[Clip("c4", str(a), 0, 0, 48_000)]),
     ]
-    return Project(video=ref, tracks=tracks, markers=[Marker("m1", 24_000, "hit")], name="Test")
+    return Project(video=ref, tracks=tracks, markers=[Marker("m1", 24_000, "hit")], name="Test", mix_channels=1)
 
 
 def test_mix_wav_and_flac_are_24_bit_and_equal_the_mixdown(project, tmp_path):

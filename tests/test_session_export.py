@@ -25,7 +25,8 @@ def test_progress_comes_in_steps_and_the_mix_is_written(tmp_path):
     assert steps == [(0, 3, "mixdown"), (1, 3, "mix"), (2, 3, "otio"), (3, 3, "done")]
     assert written == [tmp_path / "m.wav", tmp_path / "t.otio"]
     mix, sr = sf.read(tmp_path / "m.wav")
-    assert sr == SR and int(np.argmax(np.abs(mix) > 0.05)) in range(SR // 2 - 50, SR // 2 + 50)
+    assert mix.shape == (int(1.5 * SR), 2), "a new project mixes in stereo"
+    assert sr == SR and int(np.argmax(np.abs(mix).max(axis=1) > 0.05)) in range(SR // 2 - 50, SR // 2 + 50)
 
 
 def test_missing_media_is_named_and_nothing_is_written(tmp_path):

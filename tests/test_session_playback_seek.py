@@ -134,11 +134,11 @@ _SEEK_ON_NULL_DEVICE = textwrap.dedent("""
             time.sleep(0.01)
     assert ctl.play(), "play() failed"
     run_for(0.3)
-    stream = ctl.output._stream
+    stream = ctl.output._opened
     doc.set_playhead(5 * 48000)
     assert ctl.seek(5 * 48000)
     run_for(0.4)
-    same = ctl.output._stream is stream and ctl.playing
+    same = ctl.output._opened is stream and ctl.playing
     print("result", doc.playhead, same, ctl.output.seeks_applied, flush=True)
     ctl.stop()
 """)

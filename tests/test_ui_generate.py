@@ -279,7 +279,7 @@ def test_vary_cfg_is_one_batched_job_and_each_take_shows_its_own_cfg(qtbot, wind
     assert [t.settings["cfg"] for t in takes] == [2.0, 4.0, 6.0]
     assert [t.label for t in takes] == [f"seed {request.seeds[0]} · γ {g:g}" for g in (2, 4, 6)]
     qtbot.waitUntil(lambda: len(g.takes.rows) == 3)
-    shown = sorted(row.info.text().split("γ ")[1] for row in g.takes.rows)
+    shown = sorted(row.info.text().splitlines()[1].split("γ ")[1] for row in g.takes.rows)   # "mode · γ 4"
     assert shown == ["2", "4", "6"]
     # Regenerating one of them runs it alone at its own γ, from its sidecar.
     job = g.panel.regenerate_take(takes[1].id)

@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor
 from foley_studio.core.project import Clip, Project, Track
 from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.ui.meter import FLOOR_DB, HOLD_SECONDS, LevelMeter, PeakBallistics
+from foley_studio.session.audio_device import copy_block
 from foley_studio.session.playback import AudioOutput
 
 
@@ -27,19 +28,22 @@ def _sine(db: float, frames: int, freq: float = 1000.0) -> np.ndarray:
 
 
 def _output_playing(signal: np.ndarray) -> AudioOutput:
-    """An AudioOutput whose ring holds `signal`, ready for the callback (no device, no thread)."""
+    """An AudioOutput whose ring holds `signal`, ready for the callback (no device, no thread).
+
+    Its clock is far ahead, so what the callback has taken counts as heard at once."""
     out = AudioOutput(lambda _p, a, b: signal[a:b])
     clip = Clip(id="c", source="x.wav", start=0, source_in=0, source_out=len(signal))
     out._project = Project(tracks=[Track(id="t", name="t", clips=[clip])])
     out.start_time, out.rate, out.loop, out.end = 0, 1, None, len(signal)
     out._fill(len(signal))
+    out.clock_ns = lambda: 2 ** 62
     return out
 
 
 def _play(out: AudioOutput, frames: int, block: int = 480) -> None:
     buf = np.empty((block, 2), dtype=np.float32)
     for _ in range(frames // block):
-        out._callback(buf, block, None, 0)
+        copy_block(out.ring, buf, block)
 
 
 @pytest.fixture
@@ -138,13 +142,31 @@ def test_meter_draws_the_level_hold_and_clip_legibly(meter):
     assert meter._readout() == "-6.0"
 
 
-def test_more_blocks_than_slots_between_polls_keep_the_loudest(meter):
-    from foley_studio.session.playback import PEAK_SLOTS
+def test_a_short_burst_among_seconds_of_quiet_between_polls_is_kept(meter):
     block = 64
-    signal = np.concatenate([_sine(-2, block), np.full(block * (3 * PEAK_SLOTS), 0.001, dtype=np.float32)])
+    signal = np.concatenate([_sine(-2, block), np.full(3 * SAMPLE_RATE, 0.001, dtype=np.float32)])
     out = _output_playing(signal)
-    _play(out, len(signal), block=block)             # the loud block is 3 * PEAK_SLOTS blocks old
+    _play(out, len(signal), block=block)             # 64 loud frames, then 3 s, all before the next poll
     assert out.take_peak() == pytest.approx(10 ** (-2 / 20), rel=1e-3)
-    assert out.take_peak() is None
-    _play(out, block * 2, block=block)               # the ring has run dry: silence is output
-    assert out.take_peak() == 0.0, "slots read once are emptied, the old peak is not reported again"
+    assert out.take_peak() is None, "what was read is reported once"
+    _play(out, block * 40, block=block)              # the ring has run dry: silence is output, not measured
+    assert out.take_peak() is None and out.underrun_frames == block * 40
+
+
+def test_stereo_meter_shows_each_channel_and_the_loudness(meter, qtbot):
+    from foley_studio.session.playback import OutputLevels
+    stereo = LevelMeter(clock=meter.clock_for_test, channels=2, show_loudness=True)
+    stereo._timer.stop()
+    qtbot.addWidget(stereo)
+    heard = []
+    stereo.levelsRead.connect(heard.append)
+    stereo.source = lambda: OutputLevels((10 ** (-6 / 20), 10 ** (-20 / 20)), {"t": 0.5}, -21.4, -23.04)
+    stereo.poll()
+    assert [s.level_db for s in stereo.channel_states] == [pytest.approx(-6.0), pytest.approx(-20.0)]
+    assert stereo._readout() == "-6.0" and stereo._loudness_text() == "M -21.4  I -23.0"
+    assert len(heard) == 1 and heard[0].tracks == {"t": 0.5}
+    image = stereo.grab().toImage()
+    left, right = stereo._bar_rects()
+    x = int(stereo.x_of(-12.0))
+    assert image.pixelColor(x, int(left.center().y())).red() > 180, "left bar lit to -6 dB"
+    assert image.pixelColor(x, int(right.center().y())).lightness() < 80, "right bar dim above -20 dB"

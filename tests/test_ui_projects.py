@@ -75,9 +75,10 @@ def test_export_dialog_writes_mix_stems_video_and_otio(qtbot, window, tmp_path):
     assert dialog.progress.value() == dialog.progress.maximum() == 5, "one mixdown, then four outputs"
     from foley_studio.media.probe import probe
     assert probe(targets["video"]).audio_codec == "pcm_s24le", "the chosen codec reaches the video"
-    mix, sr = sf.read(targets["mix"])
+    mix, sr = sf.read(targets["mix"], always_2d=True)
     assert sr == SAMPLE_RATE and len(mix) == window.doc.project.duration
-    onset = int(np.argmax(np.abs(mix) > 0.05))
+    assert mix.shape[1] == 2 and probe(targets["video"]).channels == 2, "the project's stereo bus, everywhere"
+    onset = int(np.argmax(np.abs(mix).max(axis=1) > 0.05))
     assert abs(onset - SAMPLE_RATE // 2) < 100, "the clip starts at 0.5 s in the mix"
     assert len(list(targets["stems"].glob("*.wav"))) == 2
     assert targets["video"].stat().st_size > 0 and targets["otio"].read_text().startswith("{")

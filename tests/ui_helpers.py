@@ -89,8 +89,8 @@ class FakeStream:
 
     latency = 0.0
 
-    def __init__(self, *, samplerate, channels, dtype, callback, latency):
-        self.channels, self.callback = channels, callback
+    def __init__(self, *, samplerate, channels, dtype, callback, latency, device=None):
+        self.channels, self.callback, self.device = channels, callback, device
         self.started = self.closed = False
         FakeDevice.streams.append(self)
 
@@ -116,9 +116,13 @@ class FakeDevice:
 
 
 def install_fake_sounddevice(monkeypatch: pytest.MonkeyPatch) -> type[FakeDevice]:
-    """Replace the `sounddevice` module with one fake output device; undone with `monkeypatch`."""
+    """Replace the `sounddevice` module with one fake output device; undone with `monkeypatch`.
+
+    Streams then open in this process (the fake module does not exist in the device process)."""
+    from foley_studio.session import audio_device
+    monkeypatch.setattr(audio_device, "USE_DEVICE_PROCESS", False)
     module = types.ModuleType("sounddevice")
-    module.query_devices = lambda kind=None: {"name": "Fake device", "max_output_channels": 2}
+    module.query_devices = lambda device=None, kind=None: {"name": device or "Fake device", "max_output_channels": 2}
     module.OutputStream = FakeStream
     monkeypatch.setitem(sys.modules, "sounddevice", module)
     monkeypatch.setattr(FakeDevice, "streams", [])
@@ -132,16 +136,18 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.001)
 
 
-def pull(out: Any, stream: FakeStream, frames: int, block: int = 512) -> np.ndarray:
+def pull(out: Any, stream: FakeStream, frames: int, block: int = 512, *, stereo: bool = False) -> np.ndarray:
     """Play `frames` of `out` (an AudioOutput) like a device that never underruns: each block waits
-    until the feeder has applied any posted edit or seek and rendered the block."""
+    until the feeder has applied any posted edit or seek and rendered the block. Returns the left
+    channel (frames,), or both as (2, frames) with `stereo`."""
     got = []
     for i in range(0, frames, block):
         n = min(block, frames - i)
         wait_for(lambda: out._pending_project is None and out._pending_seek is None
                  and out._written - out._read >= n)
-        got.append(stream.pull(n)[:, 0].copy())
-    return np.concatenate(got)
+        block_out = stream.pull(n)
+        got.append(block_out.T.copy() if stereo else block_out[:, 0].copy())
+    return np.concatenate(got, axis=-1)
 
 
 # -- a real stream on ALSA's null device, in a subprocess -----------------------------------------------
@@ -172,7 +178,9 @@ def run_on_null_alsa(tmp_path: Path, body: str, *, seconds: int) -> str:
     tone = make_tone(tmp_path / "tone.wav", seconds=float(seconds), amplitude=0.5)
     script = tmp_path / "null_device.py"
     script.write_text(_NULL_DEVICE_HEADER.format(seconds=seconds) + textwrap.dedent(body))
-    env = dict(os.environ, HOME=str(home), QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO))
+    # ALSA's null device does not pace itself: its callback spins, so it must not run at real-time priority.
+    env = dict(os.environ, HOME=str(home), QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO),
+               FOLEY_STUDIO_AUDIO_RT="0")
     run = subprocess.run([sys.executable, str(script), str(tone)], env=env, capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr

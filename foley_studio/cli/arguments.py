@@ -33,3 +33,14 @@ def count(flag: str, lo: int, hi: int) -> Callable[[str], int]:
 
 
 GAIN_DB = number("--gain-db", values.MIN_GAIN_DB, values.MAX_GAIN_DB, " dB")
+
+
+def loudness_target(text: str) -> float:
+    """`--loudness`: a target in LUFS (-70..0), or "broadcast" (-23) / "web" (-14)."""
+    from foley_studio.media.loudness import LOUDNESS_TARGETS
+    if text.lower() in LOUDNESS_TARGETS:
+        return LOUDNESS_TARGETS[text.lower()]
+    return values.parse_number(text, "the value", lo=-70.0, hi=0.0, error=argparse.ArgumentTypeError, unit=" LUFS")
+
+
+TRUE_PEAK_DB = number("--true-peak-limit", -20.0, 0.0, " dBTP")

@@ -58,6 +58,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--otio", type=Path, metavar="OUT.otio", help="the timeline as OpenTimelineIO")
     export.add_argument("--audio-codec", choices=["aac", "pcm"], default="aac",
                         help="audio codec of --video (pcm: 24-bit, MOV/MKV/MP4)")
+    export.add_argument("--channels", choices=["stereo", "mono"], default=None,
+                        help="mix, stems and video audio in stereo (tracks panned) or mono "
+                             "(default: the project's mix bus)")
+    export.add_argument("--loudness", type=arguments.loudness_target, default=None, metavar="LUFS",
+                        help="normalise the mix to this integrated loudness: a number, 'broadcast' (-23) or 'web' (-14)")
+    export.add_argument("--true-peak-limit", type=arguments.TRUE_PEAK_DB, nargs="?", const=-1.0, default=None,
+                        metavar="DBTP", help="limit the mix's true peak to this ceiling (default -1 dBTP)")
     export.set_defaults(handler=cmd_export)
 
 
@@ -176,14 +183,24 @@ def cmd_project_add_clip(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------
 def cmd_export(args: argparse.Namespace) -> int:
     from foley_studio.session.editor import EditorSession
-    from foley_studio.session.export import ExportTargets, export_project
+    from foley_studio.session.export import ExportTargets, Mastering, MasteringReport, export_project
 
     if not any((args.mix, args.stems, args.video, args.otio)):
         raise ProjectError("export: nothing to do; give --mix, --stems, --video and/or --otio")
     session = EditorSession.open(args.project)
+    channels = {"stereo": 2, "mono": 1, None: None}[args.channels]
     targets = ExportTargets(mix=args.mix, stems=args.stems, video=args.video, otio=args.otio,
-                            audio_codec=args.audio_codec)
-    for path in export_project(session.project, targets, name=str(args.project)):
+                            audio_codec=args.audio_codec, channels=channels,
+                            mastering=Mastering(loudness_lufs=args.loudness, ceiling_db=args.true_peak_limit))
+    reports: list[MasteringReport] = []
+    for path in export_project(session.project, targets, name=str(args.project), on_report=reports.append):
         print(f"wrote {path}")
+    for report in reports:
+        print(f"mix: {report.before.describe()}")
+        if targets.mastering.active:
+            print(f"after {targets.mastering.describe()}: {report.after.describe()}")
+        if report.after.clipped:
+            print(f"warning: {report.after.clipped} samples of the mix clip (peak {report.after.peak_db:+.1f} dBFS); "
+                  "lower the faders or export with --true-peak-limit", file=sys.stderr)
     sys.stdout.flush()
     return 0

@@ -537,12 +537,12 @@ class MoveTrack(Edit):
         return True
 
 
-_TRACK_PROPS: dict[str, type] = {"name": str, "gain_db": float, "mute": bool, "solo": bool}
+_TRACK_PROPS: dict[str, type] = {"name": str, "gain_db": float, "mute": bool, "solo": bool, "pan": float}
 _TOGGLES = {"mute", "solo"}   # each click is its own undo step, never merged
 
 
 class SetTrackProps(_SetAttributes):
-    """Set any of a track's name, gain_db, mute and solo."""
+    """Set any of a track's name, gain_db (its fader), pan (-1 left .. +1 right), mute and solo."""
 
     def __init__(self, track_id: str, **props: Any):
         super().__init__(track_id, props)
@@ -562,6 +562,8 @@ class SetTrackProps(_SetAttributes):
             what = f"{name} of track {target.name!r}"
             if _TRACK_PROPS[name] is float:
                 checked[name] = _finite(value, what)
+                if name == "pan" and not -1.0 <= checked[name] <= 1.0:
+                    raise EditError(f"{what} must lie between -1 (left) and +1 (right), got {value!r}")
             elif not isinstance(value, _TRACK_PROPS[name]):
                 raise EditError(f"{what} must be a {_TRACK_PROPS[name].__name__}, got {value!r}")
             else:
@@ -572,6 +574,25 @@ class SetTrackProps(_SetAttributes):
         if _TOGGLES & set(self.values):
             return False
         return self._merge_values(other)
+
+
+class SetMixChannels(Edit):
+    """Make the project's mix bus stereo (2: tracks are panned) or mono (1: pan is ignored)."""
+
+    def __init__(self, channels: int):
+        if channels not in (1, 2):
+            raise EditError(f"the mix bus is mono (1) or stereo (2), got {channels!r}")
+        self.channels = channels
+        self.text = "Stereo mix" if channels == 2 else "Mono mix"
+        self._old: int | None = None
+
+    def do(self, project: Project) -> None:
+        self._old = project.mix_channels
+        project.mix_channels = self.channels
+
+    def undo(self, project: Project) -> None:
+        assert self._old is not None, "undo before do"
+        project.mix_channels = self._old
 
 
 # ---------------------------------------------------------------------------------------------
@@ -670,6 +691,23 @@ class SetTakeKept(_SetAttributes):
         return values
 
 
+class SetTakeGain(_SetAttributes):
+    """A take's own gain in dB (heard when auditioned; the clip made by "Use" gets it)."""
+
+    def __init__(self, take_id: str, gain_db: float):
+        super().__init__(take_id, {"gain_db": gain_db})
+        self.text = "Change take gain"
+
+    def _target(self, project: Project) -> Take:
+        return project.takes[_index_by_id(project.takes, self.target_id, "take")]
+
+    def _validated(self, target: Take, values: dict[str, Any]) -> dict[str, Any]:
+        return {"gain_db": _finite(values["gain_db"], f"gain of take {target.id!r}")}
+
+    def merge_with(self, other: Edit) -> bool:
+        return self._merge_values(other)
+
+
 # ---------------------------------------------------------------------------------------------
 # Applying a take to the timeline
 # ---------------------------------------------------------------------------------------------
@@ -712,7 +750,7 @@ class ApplyTake(_Planned):
         plan.append(AddClip(track.id, Clip(
             id=self.clip_id, source=take.path, start=start, source_in=start - offset,
             source_out=end - offset, fade_in=fade, fade_out=fade, name=take.label or "Take",
-            take_id=take.id, source_length=take.region_end - take.region_start)))
+            take_id=take.id, source_length=take.region_end - take.region_start, gain_db=take.gain_db)))
         return plan
 
 
@@ -1090,7 +1128,7 @@ class History:
 
 __all__ = [
     "DEFAULT_CROSSFADE", "EditError", "Edit", "Compound", "AddClip", "RemoveClip", "MoveClip", "TrimClip",
-    "SplitClip", "SetClipGain", "SetClipFades", "AddTrack", "RemoveTrack", "MoveTrack", "SetTrackProps", "AddMarker",
-    "RemoveMarker", "MoveMarker", "AddTake", "RemoveTake", "SetTakeKept", "ApplyTake", "RippleDelete",
-    "CrossfadeOverlap", "overlap_of", "History", "new_gesture_token",
+    "SplitClip", "SetClipGain", "SetClipFades", "AddTrack", "RemoveTrack", "MoveTrack", "SetTrackProps",
+    "SetMixChannels", "AddMarker", "RemoveMarker", "MoveMarker", "AddTake", "RemoveTake", "SetTakeKept",
+    "SetTakeGain", "ApplyTake", "RippleDelete", "CrossfadeOverlap", "overlap_of", "History", "new_gesture_token",
 ]

@@ -20,6 +20,7 @@ from .timebase import SAMPLE_RATE
 
 MIN_CLIP_SAMPLES = 64       # a trim never leaves a clip shorter than this (however far zoomed in)
 GAIN_STEP_DB = 0.5          # one wheel notch of clip or track gain
+FADER_RANGE_DB = (-96.0, 12.0)   # a track fader's travel: -96 dB reads as off, +12 dB of boost
 
 
 def _one_or_compound(edits: Sequence[Edit], text: str) -> Edit | None:
@@ -327,6 +328,23 @@ def plan_rename_track(project: Project, track_id: str, name: str) -> Edit | None
     name = name.strip()
     track = project.track(track_id)
     return SetTrackProps(track_id, name=name) if name and name != track.name else None
+
+
+def plan_fader(project: Project, track_id: str, gain_db: float) -> Edit | None:
+    """A track fader moved to `gain_db` (clamped to FADER_RANGE_DB, 0.1 dB steps); None when unchanged."""
+    lo, hi = FADER_RANGE_DB
+    gain_db = round(min(max(float(gain_db), lo), hi), 1)
+    if project.track(track_id).gain_db == gain_db:
+        return None
+    return SetTrackProps(track_id, gain_db=gain_db)
+
+
+def plan_pan(project: Project, track_id: str, pan: float) -> Edit | None:
+    """A track's pan set to `pan` (clamped to -1..+1, steps of 0.01); None when unchanged."""
+    pan = round(min(max(float(pan), -1.0), 1.0), 2)
+    if project.track(track_id).pan == pan:
+        return None
+    return SetTrackProps(track_id, pan=pan)
 
 
 def plan_toggle(project: Project, track_id: str, prop: str) -> Edit:

@@ -72,12 +72,19 @@ class Clip:
 
 @dataclass
 class Track:
+    """A row of clips with its fader (`gain_db`), pan and mute/solo.
+
+    `pan` runs from -1 (hard left) through 0 (centre) to +1 (hard right); the mix applies it with
+    the equal-power law (`media.mixdown.pan_gains`) when the project's mix bus is stereo.
+    """
+
     id: str
     name: str
     clips: list[Clip] = field(default_factory=list)
     gain_db: float = 0.0
     mute: bool = False
     solo: bool = False
+    pan: float = 0.0
 
     def clip(self, clip_id: str) -> Clip:
         for clip in self.clips:
@@ -98,6 +105,7 @@ class Take:
     track_id: str | None = None
     kept: bool = True
     label: str = ""
+    gain_db: float = 0.0     # the take's own gain: heard when auditioned, given to its clip when used
 
 
 @dataclass
@@ -117,6 +125,7 @@ class Project:
     markers: list[Marker] = field(default_factory=list)
     sample_rate: int = SAMPLE_RATE
     name: str = "Untitled"
+    mix_channels: int = 2    # the mix bus: 2 = stereo (tracks panned), 1 = mono (pan ignored)
 
     def track(self, track_id: str) -> Track:
         for track in self.tracks:
@@ -138,6 +147,11 @@ class Project:
             if take.id == take_id:
                 return take
         raise KeyError(take_id)
+
+    def audible_tracks(self) -> list[Track]:
+        """Tracks that play: unmuted and, when any track is soloed, soloed."""
+        any_solo = any(t.solo for t in self.tracks)
+        return [t for t in self.tracks if not t.mute and (t.solo or not any_solo)]
 
     @property
     def duration(self) -> int:

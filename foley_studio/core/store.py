@@ -42,12 +42,26 @@ from .timebase import SAMPLE_RATE
 log = logging.getLogger(__name__)
 
 FORMAT = "foley-studio-project"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SUFFIX = ".fsproj"
 
+
+def _v1_to_v2(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 adds stereo: a pan per track and the project's mix bus layout (and a gain per take,
+    0 dB when absent).
+
+    A version-1 project was mixed in mono; it keeps a mono bus (its exports sound exactly as
+    before) with every track centred. New projects start stereo.
+    """
+    for track in document.get("tracks") or []:
+        if isinstance(track, dict):
+            track.setdefault("pan", 0.0)
+    document.setdefault("mix_channels", 1)
+    return document
+
+
 # version n -> function turning a version-n document (a dict) into a version n+1 document.
-# Only version 1 exists so far; the first change of the file layout adds `1: _v1_to_v2` here.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
 
 _HEADER_KEYS = ("format", "version", "app_version", "recovery_of", "saved_at")
 
@@ -393,7 +407,8 @@ _FIELD_RANGES: dict[tuple[type, str], tuple[float, float]] = {
     (VideoRef, "fps_num"): (1, 10**6), (VideoRef, "fps_den"): (1, 10**6), (VideoRef, "duration"): _SAMPLES,
     (VideoRef, "width"): (0, 65_535), (VideoRef, "height"): (0, 65_535),
     **{(Clip, name): _SAMPLES for name in ("start", "source_in", "source_out", "fade_in", "fade_out", "source_length")},
-    (Clip, "gain_db"): _GAIN, (Track, "gain_db"): _GAIN,
+    (Clip, "gain_db"): _GAIN, (Track, "gain_db"): _GAIN, (Take, "gain_db"): _GAIN, (Track, "pan"): (-1.0, 1.0),
+    (Project, "mix_channels"): (1, 2),
     (Take, "region_start"): _SAMPLES, (Take, "region_end"): _SAMPLES, (Marker, "time"): _SAMPLES,
     (Project, "sample_rate"): (SAMPLE_RATE, SAMPLE_RATE),
 }

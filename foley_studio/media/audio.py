@@ -263,10 +263,12 @@ def write_audio(path: str | Path, data: np.ndarray, subtype: str = "PCM_24", *,
     return path
 
 
-def check_writable_samples(path: str | Path, samples: np.ndarray) -> None:
-    """No NaN or infinity reaches a file or an encoder: say where they came from instead."""
+def check_writable_samples(path: str | Path, samples: np.ndarray, *, channels_first: bool = False) -> None:
+    """No NaN or infinity reaches a file or an encoder: say where they came from instead.
+
+    `samples` is (N,), (N, C) as soundfile writes it, or (C, N) with `channels_first`."""
     try:
-        check_finite(path, samples, channels_first=False)
+        check_finite(path, samples, channels_first=channels_first)
     except MediaError as exc:
         raise MediaWriteError(f"{path}: not written, the audio to write is damaged ({str(exc).split(': ', 1)[-1]}); "
                               "a source clip holds values far outside full scale or is corrupt, or a gain is "

@@ -1,9 +1,12 @@
 """Everything that leaves the editor: the mix, per-track stems, the picture with the mix, the timeline.
 
-- `export_mix` / `export_stems`: 24-bit WAV or FLAC (the suffix decides), written atomically.
+- `export_mix` / `export_stems`: 24-bit WAV or FLAC (the suffix decides), written atomically, in
+  the project's mix bus layout (stereo: tracks panned; mono) unless `channels` says otherwise.
 - `export_video`: a copy of the project's video whose video packets are copied byte for byte
-  (no re-encode, no generation loss) with the mix as its only audio stream (AAC or PCM); the
-  display matrix travels too, so a phone's portrait clip still plays upright.
+  (no re-encode, no generation loss) with the mix as its only audio stream (AAC or PCM, stereo
+  or mono as the mix is); the display matrix travels too, so a phone's portrait clip still plays upright.
+- `export_all` mixes once and can master that mix (`loudness.Mastering`: a loudness target and a
+  true-peak ceiling) before the mix file and the video get it; stems are written as the tracks are.
 - `export_otio`: the timeline as OpenTimelineIO for a DAW/NLE hand-off; clips keep their times,
   and gain/fades travel as metadata.
 """
@@ -25,6 +28,7 @@ from foley_studio.core.timebase import SAMPLE_RATE
 
 from .audio import atomic_output, check_writable_samples, write_audio
 from .errors import MediaError, MediaWriteError, NoVideoStreamError
+from .loudness import Mastering, MasteringReport
 from .mixdown import SourceCache, audible_tracks, mixdown
 from .probe import check_not_truncated, decode_error, display_matrix, open_container
 
@@ -39,12 +43,23 @@ VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
 # ---------------------------------------------------------------------------------------------
 # Audio
 # ---------------------------------------------------------------------------------------------
+def mix_channels(project: Project, channels: int | None) -> int:
+    """The channel count an export writes: `channels` when given, else the project's mix bus."""
+    channels = project.mix_channels if channels is None else channels
+    if channels not in (1, 2):
+        raise MediaWriteError(f"an export is mono (1 channel) or stereo (2), not {channels!r} channels")
+    return channels
+
+
 def export_mix(project: Project, path: str | Path, *, start: int = 0, end: int | None = None,
                subtype: str = "PCM_24", sources: SourceCache | None = None,
-               mix: np.ndarray | None = None) -> Path:
-    """Write the mix of the audible tracks over [start, end) (default: the whole project)."""
+               mix: np.ndarray | None = None, channels: int | None = None) -> Path:
+    """Write the mix of the audible tracks over [start, end) (default: the whole project).
+
+    `mix` (already rendered, (N,) or (2, N)) is written as it is; otherwise the mix is rendered in
+    `channels` (default: the project's mix bus)."""
     if mix is None:
-        mix = mixdown(project, start, end, sources=sources)
+        mix = mixdown(project, start, end, sources=sources, channels=mix_channels(project, channels))
     return write_audio(path, mix, subtype)
 
 
@@ -57,11 +72,14 @@ def stem_path(folder: str | Path, index: int, track: Track, suffix: str) -> Path
 
 def export_stems(project: Project, folder: str | Path, *, fmt: str = "wav", subtype: str = "PCM_24",
                  start: int = 0, end: int | None = None, include_muted: bool = False,
-                 sources: SourceCache | None = None) -> list[Path]:
-    """One file per track (track gain applied, mute honoured unless `include_muted`), all the same length.
+                 sources: SourceCache | None = None, channels: int | None = None) -> list[Path]:
+    """One file per track (fader and, in stereo, pan applied; mute honoured unless `include_muted`),
+    all the same length, in `channels` (default: the project's mix bus).
 
-    Solo is ignored: a stem is the track itself, not what the mix currently lets through.
+    Solo is ignored: a stem is the track itself, not what the mix currently lets through. The
+    stems of a stereo project sum to its stereo mix.
     """
+    channels = mix_channels(project, channels)
     folder = Path(folder)
     if fmt.lower() not in ("wav", "flac"):
         raise MediaWriteError(f"stems: unknown format {fmt!r}; use 'wav' or 'flac'")
@@ -76,7 +94,7 @@ def export_stems(project: Project, folder: str | Path, *, fmt: str = "wav", subt
     for i, track in enumerate(project.tracks):
         if track.mute and not include_muted:
             continue
-        stem = mixdown(project, start, end, track_ids=[track.id], sources=sources)
+        stem = mixdown(project, start, end, track_ids=[track.id], sources=sources, channels=channels)
         written.append(write_audio(stem_path(folder, i, track, "." + fmt.lower()), stem, subtype))
     return written
 
@@ -86,11 +104,12 @@ def export_stems(project: Project, folder: str | Path, *, fmt: str = "wav", subt
 # ---------------------------------------------------------------------------------------------
 def export_video(project: Project, path: str | Path, *, audio_codec: str = "aac",
                  bitrate: int = 256_000, sources: SourceCache | None = None,
-                 mix: np.ndarray | None = None) -> Path:
+                 mix: np.ndarray | None = None, channels: int | None = None) -> Path:
     """Copy the project's video stream into `path` and add the mix (from time 0 to the video's end).
 
     `audio_codec` is "aac" (any container) or "pcm" (24-bit; MOV/MKV). The video packets are
-    copied, never decoded, so the picture is bit-identical to the original.
+    copied, never decoded, so the picture is bit-identical to the original. The audio stream is
+    stereo or mono as `mix` is ((2, N) or (N,)); without `mix`, as `channels` (default: the project's bus).
     """
     if project.video is None:
         raise MediaError("export video: the project has no video; use --mix for audio only")
@@ -102,9 +121,10 @@ def export_video(project: Project, path: str | Path, *, audio_codec: str = "aac"
         raise MediaWriteError(f"{dst}: a {dst.suffix or 'suffix-less'} file cannot hold the picture; name the video "
                               f"{' or '.join(VIDEO_SUFFIXES)}")
     if mix is None:
-        mix = mixdown(project, 0, project.video.duration, sources=sources)
+        mix = mixdown(project, 0, project.video.duration, sources=sources, channels=mix_channels(project, channels))
     mix = _fit(np.asarray(mix, np.float32), project.video.duration)
-    check_writable_samples(dst, mix)
+    mix = np.ascontiguousarray(mix)
+    check_writable_samples(dst, mix, channels_first=True)
     if codec.startswith("pcm"):
         mix = np.clip(mix, -1.0, 1.0)
     with open_container(src) as source:
@@ -127,9 +147,11 @@ def export_video(project: Project, path: str | Path, *, audio_codec: str = "aac"
 
 
 def _fit(x: np.ndarray, n: int) -> np.ndarray:
-    if len(x) >= n:
-        return x[:n]
-    return np.concatenate([x, np.zeros(n - len(x), np.float32)])
+    """`x` ((N,) or (C, N)) cut or padded with silence to n frames."""
+    have = x.shape[-1]
+    if have >= n:
+        return x[..., :n]
+    return np.concatenate([x, np.zeros((*x.shape[:-1], n - have), np.float32)], axis=-1)
 
 
 def _remux(source: av.container.InputContainer, tmp: str, mix: np.ndarray, codec: str, bitrate: int,
@@ -144,7 +166,7 @@ def _remux(source: av.container.InputContainer, tmp: str, mix: np.ndarray, codec
             # Set explicitly: whether the template copies stream side data depends on the PyAV
             # version, and without the matrix a portrait phone clip plays sideways.
             out_v.set_display_matrix(matrix)
-        out_a = out.add_stream(codec, rate=SAMPLE_RATE, layout="mono")
+        out_a = out.add_stream(codec, rate=SAMPLE_RATE, layout="stereo" if mix.ndim == 2 else "mono")
         if codec == "aac":
             out_a.bit_rate = bitrate
         audio = _audio_packets(out_a, mix, origin)
@@ -169,12 +191,16 @@ def _packet_time(packet: av.Packet) -> float:
 
 
 def _audio_packets(stream: av.audio.stream.AudioStream, mix: np.ndarray, origin: float):
-    """Encode the mix in chunks, yielding packets in time order (time 0 = the video's first frame)."""
+    """Encode the mix ((N,) or (2, N)) in chunks, yielding packets in time order (time 0 = the video's first frame)."""
     offset = int(round(origin * SAMPLE_RATE))
-    for a in range(0, len(mix), _AUDIO_CHUNK):
-        chunk = np.ascontiguousarray(mix[None, a:a + _AUDIO_CHUNK])
-        frame = av.AudioFrame.from_ndarray(chunk, format="flt" if stream.codec_context.name.startswith("pcm")
-                                           else "fltp", layout="mono")
+    planes = mix[None, :] if mix.ndim == 1 else mix
+    layout = "stereo" if planes.shape[0] == 2 else "mono"
+    packed = stream.codec_context.name.startswith("pcm")
+    for a in range(0, planes.shape[1], _AUDIO_CHUNK):
+        part = planes[:, a:a + _AUDIO_CHUNK]
+        # Packed formats interleave the channels in one plane (L R L R ...); planar ones keep one per channel.
+        chunk = np.ascontiguousarray(part.T.reshape(1, -1) if packed else part)
+        frame = av.AudioFrame.from_ndarray(chunk, format="flt" if packed else "fltp", layout=layout)
         frame.sample_rate = SAMPLE_RATE
         frame.pts = offset + a
         frame.time_base = Fraction(1, SAMPLE_RATE)
@@ -264,12 +290,18 @@ def export_otio(project: Project, path: str | Path) -> Path:
 
 def export_all(project: Project, *, mix: str | Path | None = None, stems: str | Path | None = None,
                video: str | Path | None = None, otio_path: str | Path | None = None,
-               audio_codec: str = "aac", progress: Callable[[int, int, str], None] | None = None) -> list[Path]:
+               audio_codec: str = "aac", progress: Callable[[int, int, str], None] | None = None,
+               channels: int | None = None, mastering: Mastering | None = None,
+               on_report: Callable[[MasteringReport], None] | None = None) -> list[Path]:
     """Every requested output from one shared source cache and a single mixdown.
 
+    `channels` (default: the project's mix bus) applies to the mix, the stems and the video's audio.
+    `mastering` processes the mix the mix file and the video get; `on_report` receives the levels
+    before and after it (peak, true peak, loudness, clipped samples) once the mix is rendered.
     `progress(done, total, step)` is called before each step ("mixdown", "mix", "stems", "video",
     "otio") and once at the end with done == total and step "done".
     """
+    channels = mix_channels(project, channels)
     sources = SourceCache()
     written: list[Path] = []
     needs_mix = mix is not None or video is not None
@@ -284,13 +316,16 @@ def export_all(project: Project, *, mix: str | Path | None = None, stems: str | 
     mixed = None
     if needs_mix:
         step("mixdown")
-        mixed = mixdown(project, 0, project.duration, sources=sources)   # duration covers the video
+        mixed = mixdown(project, 0, project.duration, sources=sources, channels=channels)   # covers the video
+        mixed, report = (mastering or Mastering()).apply(mixed)
+        if on_report is not None:
+            on_report(report)
     if mix is not None:
         step("mix")
         written.append(export_mix(project, mix, mix=mixed))
     if stems is not None:
         step("stems")
-        written += export_stems(project, stems, sources=sources)
+        written += export_stems(project, stems, sources=sources, channels=channels)
     if video is not None:
         step("video")
         written.append(export_video(project, video, audio_codec=audio_codec, mix=mixed))

@@ -1,17 +1,21 @@
 """Takes as the session plays and places them, Qt-free.
 
 - `target_track`: the track a take goes on.
+- `audition_project`: the project as it would be after "Use" of a take (a private copy): the
+  takes panel plays it through a playback engine, so an audition is heard exactly like the
+  timeline (stereo, faders, pan) and switching takes is an edit made while playing.
 - `context_mix`: how a region sounds after "Use" of a take (the project itself untouched).
-- `AuditionBuffers`: equal-length context mixes, one per take; the audio callback reads whichever
-  is active, so switching takes while playing has no gap and no jump in time.
-- `AuditionRenders`: renders those mixes, cached per project revision.
-
-The editor's takes panel (`ui.takes_panel`) draws and plays these; a later mixer or stereo
-output builds on the same pieces.
+- `TakeLevel` / `take_level`: a take's peak and loudness, as its sidecar states them (the engine
+  normalises takes) or measured from its audio.
 """
 from __future__ import annotations
 
 import copy
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +23,8 @@ import numpy as np
 from foley_studio.core.edits import ApplyTake
 from foley_studio.core.errors import FoleyError
 from foley_studio.core.project import Project, Take
+
+log = logging.getLogger(__name__)
 
 
 def target_track(project: Project, take: Take, fallback: str | None) -> str:
@@ -33,83 +39,76 @@ def target_track(project: Project, take: Take, fallback: str | None) -> str:
     return ids[0]
 
 
-class AuditionBuffers:
-    """Equal-length context mixes, one per take; `read` continues the same position in whichever is active.
-
-    Switching (`active = k`) takes effect at the next block, so A/B comparison has no gap and no
-    jump in time. Only `read` runs on the audio thread: slicing and copying, nothing else.
-    """
-
-    def __init__(self, mixes: dict[str, np.ndarray], start: int):
-        lengths = {len(m) for m in mixes.values()}
-        assert len(lengths) == 1, f"context mixes must have equal lengths, got {lengths}"
-        self.ids = list(mixes)
-        self._mixes = [np.ascontiguousarray(m, dtype=np.float32) for m in mixes.values()]
-        self.length = lengths.pop()
-        self.start = start               # timeline sample of buffer index 0
-        self.pos = 0
-        self.active = 0
-
-    def set_active(self, take_id: str) -> None:
-        self.active = self.ids.index(take_id)
-
-    @property
-    def active_id(self) -> str:
-        return self.ids[self.active]
-
-    @property
-    def finished(self) -> bool:
-        return self.pos >= self.length
-
-    def read(self, out: np.ndarray) -> None:
-        """Fill `out` (frames,) or (frames, channels) and advance; silence past the end."""
-        frames = out.shape[0]
-        src = self._mixes[self.active]
-        a = self.pos
-        k = max(0, min(frames, self.length - a))
-        if out.ndim == 2:
-            out[:k] = src[a:a + k, None]
-        else:
-            out[:k] = src[a:a + k]
-        out[k:] = 0.0
-        self.pos = a + k
+def audition_project(project: Project, take: Take, track_id: str) -> Project:
+    """A copy of `project` with `take` used on `track_id` over its region (the project is untouched)."""
+    trial = copy.deepcopy(project)
+    ApplyTake(take.id, track_id, take.region_start, take.region_end).do(trial)
+    return trial
 
 
 def context_mix(project: Project, take: Take, track_id: str, start: int, end: int,
-                sources: Any = None) -> np.ndarray:
-    """The mix of [start, end) as it would sound after "Use" of `take` on `track_id` (project untouched)."""
+                sources: Any = None, channels: int = 1) -> np.ndarray:
+    """The mix of [start, end) as it would sound after "Use" of `take` on `track_id` (project untouched):
+    (n,) mono, or (2, n) with `channels=2`."""
     from foley_studio.media.mixdown import mixdown
-    trial = copy.deepcopy(project)
-    ApplyTake(take.id, track_id, take.region_start, take.region_end).do(trial)
-    mix = np.asarray(mixdown(trial, start, end, sources=sources), dtype=np.float32)
-    out = np.zeros(end - start, np.float32)
-    out[:min(len(mix), len(out))] = mix[:len(out)]
+    mix = np.asarray(mixdown(audition_project(project, take, track_id), start, end, sources=sources,
+                             channels=channels), dtype=np.float32)
+    out = np.zeros(mix.shape[:-1] + (end - start,), np.float32)
+    n = min(mix.shape[-1], end - start)
+    out[..., :n] = mix[..., :n]
     return out
 
 
-class AuditionRenders:
-    """Context mixes of takes, rendered on demand and kept while the project revision is unchanged."""
+@dataclass(frozen=True)
+class TakeLevel:
+    """How loud a take is: sample peak (dBFS) and integrated loudness (LUFS, None if unmeasurable)."""
 
-    def __init__(self) -> None:
-        self._sources: Any = None
-        self._cache: dict[tuple, np.ndarray] = {}
+    peak_db: float
+    loudness_lufs: float | None
+    stated: bool             # True: from the take's sidecar (the engine's normalised level); False: measured
 
-    def render(self, project: Project, revision: int, take_ids: list[str], fallback_track: str | None, *,
-               preroll: int, postroll: int) -> AuditionBuffers:
-        """Buffers over the span of every take in `take_ids` plus pre- and post-roll (samples)."""
-        from foley_studio.media.mixdown import SourceCache
-        takes = [project.take(t) for t in dict.fromkeys(take_ids)]
-        start = max(0, min(t.region_start for t in takes) - preroll)
-        end = max(t.region_end for t in takes) + postroll
-        if self._sources is None:
-            self._sources = SourceCache()
-        mixes = {}
-        for take in takes:
-            track_id = target_track(project, take, fallback_track)
-            key = (take.id, track_id, start, end, revision)
-            if key not in self._cache:
-                self._cache[key] = context_mix(project, take, track_id, start, end, self._sources)
-            mixes[take.id] = self._cache[key]
-        # Old renders are for an older project revision: drop them so memory stays bounded.
-        self._cache = {k: v for k, v in self._cache.items() if k[-1] == revision}
-        return AuditionBuffers(mixes, start)
+    def describe(self) -> str:
+        peak = "-inf" if self.peak_db == -math.inf else f"{self.peak_db:+.1f}"
+        loud = f"{self.loudness_lufs:.1f} LUFS" if self.loudness_lufs is not None else "-- LUFS"
+        return f"{peak} dBFS · {loud}"
+
+
+_PEAK_KEYS = ("peak_dbfs", "peak_db", "sample_peak_dbfs")
+_LOUDNESS_KEYS = ("loudness_lufs", "integrated_lufs", "lufs")
+
+
+def stated_level(take: Take) -> TakeLevel | None:
+    """The level a take's settings or JSON sidecar state (`level: {peak_dbfs, loudness_lufs}`, at the top
+    or under `extra`), or None when neither does. Reads the sidecar file: call it off the GUI thread."""
+    sources: list[Any] = [take.settings]
+    sidecar = Path(take.path).with_suffix(".json")
+    try:
+        if sidecar.is_file() and sidecar.stat().st_size < 4 * 2**20:
+            sources.append(json.loads(sidecar.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        log.debug("take sidecar %s unreadable: %s", sidecar, exc)
+    for source in sources:
+        if not isinstance(source, dict):
+            continue
+        for holder in (source, source.get("extra")):
+            level = holder.get("level") if isinstance(holder, dict) else None
+            if isinstance(level, dict):
+                peak = next((level[k] for k in _PEAK_KEYS if isinstance(level.get(k), (int, float))), None)
+                loud = next((level[k] for k in _LOUDNESS_KEYS if isinstance(level.get(k), (int, float))), None)
+                if peak is not None and math.isfinite(peak):
+                    return TakeLevel(float(peak), float(loud) if loud is not None and math.isfinite(loud) else None,
+                                     True)
+    return None
+
+
+def take_level(take: Take, audio: np.ndarray | None = None) -> TakeLevel:
+    """The stated level when there is one, else measured from `audio` (or the take's file)."""
+    stated = stated_level(take)
+    if stated is not None:
+        return stated
+    from foley_studio.media.loudness import measure
+    if audio is None:
+        from foley_studio.media.audio import read_audio
+        audio = read_audio(take.path, mono=False)
+    levels = measure(audio)
+    return TakeLevel(levels.peak_db, levels.loudness_lufs, False)

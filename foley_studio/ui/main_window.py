@@ -62,7 +62,8 @@ class MainWindow(QMainWindow):
         self.timeline = TimelinePanel(self.doc, self.waveforms, self.thumbnails, self)
         self.canvas = self.timeline.canvas
         self.setCentralWidget(self.timeline)
-        self.playback = PlaybackController(self.doc, parent=self) if audio else None
+        device = str(settings().value("playback/device", "") or "") or None
+        self.playback = PlaybackController(self.doc, parent=self, output_device=device) if audio else None
         self.video = VideoPreview(self.doc, self)
         self.library = LibraryPanel(library_index, self._preview_output() if audio else None, self)
         self.spectrogram = SpectrogramPanel(self.doc, parent=self)
@@ -99,7 +100,9 @@ class MainWindow(QMainWindow):
             AudioOutput.probe()
         except Exception:
             return None
-        return AudioOutput(lambda _p, a, b: [])
+        output = AudioOutput(lambda _p, a, b: [])
+        output.output_device = str(settings().value("playback/device", "") or "") or None
+        return output
 
     def _dock(self, key: str, title: str, widget: QWidget | None, area: Qt.DockWidgetArea) -> QDockWidget:
         """A dock; the generate and takes docks get their panels from `install_generation`."""
@@ -213,6 +216,12 @@ class MainWindow(QMainWindow):
         self._action(e, "Remove selected track", c.remove_selected_track)
         self._action(e, "Move track up", lambda: c.move_selected_track(-1), "Alt+Up")
         self._action(e, "Move track down", lambda: c.move_selected_track(1), "Alt+Down")
+        self.stereo_action = self._action(e, "Stereo mix bus", self._set_stereo, checkable=True,
+                                          checked=self.doc.project.mix_channels == 2,
+                                          tip="Mix in stereo with each track panned (off: a mono mix, pan ignored)")
+        self.doc.changed.connect(self._sync_stereo_action)
+        e.addSeparator()
+        self._action(e, "Preferences…", self.preferences, QKeySequence.Preferences)
 
         v = bar.addMenu("&View")
         self._action(v, "Zoom in", lambda: c.zoom(2 ** 0.5), "=")
@@ -269,7 +278,9 @@ class MainWindow(QMainWindow):
         tools.addSeparator()
         tools.addAction(self.play_action)
         tools.addAction(self.loop_action)
-        self.meter = LevelMeter(self.playback.output_peak if self.playback is not None else None, tools)
+        self.meter = LevelMeter(self._heard_levels if self.playback is not None else None, tools,
+                                channels=2, show_loudness=True)
+        self.meter.levelsRead.connect(self.canvas.track_controls.show_levels)
         tools.addWidget(self.meter)
         tools.addSeparator()
         tools.addAction(self.snap_action)
@@ -291,6 +302,41 @@ class MainWindow(QMainWindow):
             widths.append(play.sizeHint().width())
         self.play_action.setText(shown)
         play.setFixedWidth(max(widths))
+
+    def _heard_levels(self) -> Any:
+        """What the master and track meters show: the transport, else a take being auditioned."""
+        levels = self.playback.levels() if self.playback is not None else None
+        generation = getattr(self, "generation", None)
+        if levels is None and generation is not None:
+            levels = generation.takes.auditioner.levels()
+        return levels
+
+    def _set_stereo(self, on: bool) -> None:
+        from foley_studio.core.edits import SetMixChannels
+        if (self.doc.project.mix_channels == 2) != on:
+            self.doc.apply(SetMixChannels(2 if on else 1))
+
+    def _sync_stereo_action(self) -> None:
+        self.stereo_action.blockSignals(True)
+        self.stereo_action.setChecked(self.doc.project.mix_channels == 2)
+        self.stereo_action.blockSignals(False)
+
+    def preferences(self) -> None:
+        from .preferences import choose_output_device
+        current = str(settings().value("playback/device", "") or "") or None
+        choose_output_device(self, AudioOutput.devices(), current, self.set_output_device)
+
+    def set_output_device(self, name: str | None) -> None:
+        """Play through `name` from now on (remembered); None is the system default."""
+        settings().setValue("playback/device", name or "")
+        if self.playback is not None:
+            self.playback.set_output_device(name)
+        generation = getattr(self, "generation", None)
+        if generation is not None:
+            generation.takes.auditioner.output_device = name
+        if self.library.player is not None:
+            self.library.player.output_device = name
+        self.show_message(f"Output device: {name or 'system default'} (from the next play)")
 
     def _update_undo_actions(self) -> None:
         history = self.doc.history

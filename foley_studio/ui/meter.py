@@ -1,17 +1,22 @@
-"""Output level meter for the transport bar: sample peak in dBFS, 1.5 s peak hold, latched clip light.
+"""Level meters: the master meter in the transport bar and a thin meter per track header.
 
-The audio callback measures each block's peak into lock-free slots (`AudioOutput.take_peak`); this
-widget polls that source at ~30 Hz on the GUI thread, so the audio thread never waits for painting.
-`PeakBallistics` is the meter's arithmetic without Qt (instant attack, linear fall in dB, hold), so
-tests drive it with their own clock. The mix is mono, so the meter shows one bar.
+The playback engine measures what it renders (per 25 ms: each channel's peak, each track's peak,
+the K-weighted energy) and hands over what has been *heard* (`AudioOutput.levels()`); the master
+meter polls that at ~30 Hz on the GUI thread, so the audio side never waits for painting, and
+passes each reading on (`levelsRead`) to the track meters. `PeakBallistics` is the meters'
+arithmetic without Qt (instant attack, linear fall in dB, hold), so tests drive it with their own clock.
+
+`LevelMeter` draws one bar per channel (-60..0 dBFS, green/yellow/red zones, hold marker), the held
+peak as a readout that latches red on clipping, and, fed loudness, the momentary and integrated
+loudness in LUFS. `TrackMeter` is one vertical bar with the same ballistics.
 """
 from __future__ import annotations
 
 import math
 import time
-from typing import Callable
+from typing import Any, Callable
 
-from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -81,35 +86,77 @@ class PeakBallistics:
         return self.level_db <= self.floor_db and self.hold_db <= self.floor_db and not self.clipped
 
 
-class LevelMeter(QWidget):
-    """Compact horizontal peak meter: -60..0 dBFS bar with ticks, hold marker, readout that lights on clip."""
+def _peaks(reading: Any, channels: int) -> tuple[list[float | None], Any]:
+    """A source's reading as one peak per bar, and the reading itself when it carries loudness.
 
-    def __init__(self, source: Callable[[], float | None] | None = None, parent: QWidget | None = None, *,
-                 clock: Callable[[], float] = time.monotonic):
+    Sources return None (nothing heard), one float (every bar), or an `OutputLevels`-like object
+    with `.peak` (left, right) and `.momentary` / `.integrated` LUFS."""
+    if reading is None:
+        return [None] * channels, None
+    peak = getattr(reading, "peak", reading)
+    if isinstance(peak, (tuple, list)):
+        values = [float(v) for v in peak][:channels]
+        values += [max(values)] * (channels - len(values))
+        return values, reading if hasattr(reading, "integrated") else None
+    return [float(peak)] * channels, None
+
+
+class LevelMeter(QWidget):
+    """Horizontal peak meter: one -60..0 dBFS bar per channel with ticks and hold markers, a readout
+    of the held peak that lights on clip, and (with `show_loudness`) momentary / integrated LUFS."""
+
+    levelsRead = Signal(object)         # each reading (None: nothing heard this poll), for the track meters
+
+    def __init__(self, source: Callable[[], Any] | None = None, parent: QWidget | None = None, *,
+                 clock: Callable[[], float] = time.monotonic, channels: int = 1, show_loudness: bool = False):
         super().__init__(parent)
         self.source = source
         self.clock = clock
-        self.state = PeakBallistics()
+        self.channels = channels
+        self.show_loudness = show_loudness
+        self.state = PeakBallistics()                     # all channels: the readout and the clip light
+        self.channel_states = [PeakBallistics() for _ in range(channels)]
+        self.momentary: float | None = None
+        self.integrated: float | None = None
         self._shown: tuple | None = None
-        self.setFixedSize(250, 28)
+        self.setFixedSize(250 + (self.LOUDNESS_W if show_loudness else 0), 28)
         self.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
         self.setAccessibleName("Output level")
-        self.setToolTip("Output level (sample peak, dBFS). The number is the peak held for 1.5 s;\n"
-                        "it turns red when the output clipped (reached 0 dBFS): click to reset.")
+        tip = ("Output level (sample peak, dBFS{}). The number is the peak held for 1.5 s;\n"
+               "it turns red when the output clipped (reached 0 dBFS): click to reset.").format(
+                   ", left and right" if channels == 2 else "")
+        if show_loudness:
+            tip += ("\nM: momentary loudness (last 400 ms), I: integrated loudness since play started "
+                    "(ITU-R BS.1770, LUFS; -23 broadcast, -14 web).")
+        self.setToolTip(tip)
         self._timer = QTimer(self, interval=POLL_MS)
         self._timer.timeout.connect(self.poll)
         self._timer.start()
 
     def poll(self) -> None:
-        """Take the source's peak since the last poll; repaint only when what is drawn changed."""
-        peak = self.source() if self.source is not None else None
-        if peak is None and self.state.idle:
+        """Take the source's reading since the last poll; repaint only when what is drawn changed."""
+        reading = self.source() if self.source is not None else None
+        peaks, loud = _peaks(reading, self.channels)
+        if reading is None and self.state.idle:
             return
-        self.state.feed(peak, self.clock())
-        shown = (round(self.state.level_db, 1), round(self.state.hold_db, 1), self._readout(), self.state.clipped)
+        self.levelsRead.emit(reading)            # None too: the track meters fall with this one
+        now = self.clock()
+        for state, peak in zip(self.channel_states, peaks):
+            state.feed(peak, now)
+        heard = [p for p in peaks if p is not None]
+        self.state.feed(max(heard) if heard else None, now)
+        if loud is not None:
+            self.momentary, self.integrated = loud.momentary, loud.integrated
+        shown = (tuple(round(s.level_db, 1) for s in self.channel_states), round(self.state.hold_db, 1),
+                 self._readout(), self.state.clipped, self._loudness_text())
         if shown != self._shown:
             self._shown = shown
             self.update()
+
+    def reset_loudness(self) -> None:
+        self.momentary = self.integrated = None
+        self._shown = None
+        self.update()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.LeftButton and self.state.clipped:
@@ -120,10 +167,19 @@ class LevelMeter(QWidget):
 
     # -- drawing ----------------------------------------------------------------------------------
     READOUT_W = 40
+    LOUDNESS_W = 118
     BAR_TOP, BAR_H = 3, 9
 
     def bar_rect(self) -> QRectF:
-        return QRectF(4, self.BAR_TOP, self.width() - self.READOUT_W - 12, self.BAR_H)
+        right = self.READOUT_W + 12 + (self.LOUDNESS_W if self.show_loudness else 0)
+        return QRectF(4, self.BAR_TOP, self.width() - right, self.BAR_H)
+
+    def _bar_rects(self) -> list[QRectF]:
+        bar = self.bar_rect()
+        if self.channels == 1:
+            return [bar]
+        h = (bar.height() - 1) / 2
+        return [QRectF(bar.left(), bar.top(), bar.width(), h), QRectF(bar.left(), bar.top() + h + 1, bar.width(), h)]
 
     def x_of(self, db: float) -> float:
         """Pixel column of `db` on the bar (linear in dB)."""
@@ -137,24 +193,42 @@ class LevelMeter(QWidget):
             return "-inf"
         return f"{db:+.1f}" if db >= 0 else f"{db:.1f}"
 
+    def _loudness_text(self) -> str:
+        def fmt(value: float | None) -> str:
+            return "--" if value is None or value < -70 else f"{value:.1f}"
+        return f"M {fmt(self.momentary)}  I {fmt(self.integrated)}" if self.show_loudness else ""
+
     def paintEvent(self, event: QPaintEvent) -> None:   # noqa: ARG002
         p = QPainter(self)
         bar = self.bar_rect()
         p.fillRect(bar.adjusted(-1, -1, 1, 1), QColor(_TRACK))
-        level_x = self.x_of(self.state.level_db) if self.state.level_db > FLOOR_DB else bar.left()
-        for lo, hi, lit, dim in _ZONES:
-            x0, x1 = self.x_of(lo), self.x_of(hi)
-            p.fillRect(QRectF(x0, bar.top(), x1 - x0, bar.height()), QColor(dim))
-            if level_x > x0:
-                p.fillRect(QRectF(x0, bar.top(), min(level_x, x1) - x0, bar.height()), QColor(lit))
-        if self.state.hold_db > FLOOR_DB:
-            x = self.x_of(self.state.hold_db)
-            colour = next(lit for lo, hi, lit, _ in _ZONES if self.state.hold_db <= hi)
-            p.fillRect(QRectF(min(x, bar.right() - 2), bar.top(), 2, bar.height()), QColor(colour))
+        for rect, state in zip(self._bar_rects(), self.channel_states):
+            self._paint_bar(p, rect, state)
         self._paint_scale(p, bar)
         self._paint_readout(p)
+        if self.show_loudness:
+            self._paint_loudness(p)
         p.end()
 
+    def _paint_bar(self, p: QPainter, rect: QRectF, state: PeakBallistics) -> None:
+        level_x = self.x_of(state.level_db) if state.level_db > FLOOR_DB else rect.left()
+        for lo, hi, lit, dim in _ZONES:
+            x0, x1 = self.x_of(lo), self.x_of(hi)
+            p.fillRect(QRectF(x0, rect.top(), x1 - x0, rect.height()), QColor(dim))
+            if level_x > x0:
+                p.fillRect(QRectF(x0, rect.top(), min(level_x, x1) - x0, rect.height()), QColor(lit))
+        if state.hold_db > FLOOR_DB:
+            x = self.x_of(state.hold_db)
+            colour = next(lit for lo, hi, lit, _ in _ZONES if state.hold_db <= hi)
+            p.fillRect(QRectF(min(x, rect.right() - 2), rect.top(), 2, rect.height()), QColor(colour))
+
+    def _paint_loudness(self, p: QPainter) -> None:
+        box = QRectF(self.width() - self.LOUDNESS_W - 3, 3, self.LOUDNESS_W - 6, self.height() - 6)
+        font = QFont(self.font())
+        font.setPixelSize(11)
+        p.setFont(font)
+        p.setPen(QColor(_TEXT))
+        p.drawText(box, Qt.AlignLeft | Qt.AlignVCenter, self._loudness_text() + " LUFS")
     def _paint_scale(self, p: QPainter, bar: QRectF) -> None:
         p.setPen(QPen(QColor(_TICK), 1))
         tick_top = bar.bottom() + 1
@@ -175,7 +249,8 @@ class LevelMeter(QWidget):
             p.drawText(QRectF(x, y, w + 1, metrics.height()), Qt.AlignLeft | Qt.AlignTop, text)
 
     def _paint_readout(self, p: QPainter) -> None:
-        box = QRectF(self.width() - self.READOUT_W - 3, 3, self.READOUT_W, self.height() - 6)
+        left = self.width() - self.READOUT_W - 3 - (self.LOUDNESS_W if self.show_loudness else 0)
+        box = QRectF(left, 3, self.READOUT_W, self.height() - 6)
         clipped = self.state.clipped
         p.setPen(QPen(QColor("#ff8a80" if clipped else "#3a3e46"), 1))
         p.setBrush(QColor("#c62828" if clipped else "#17191c"))
@@ -188,3 +263,46 @@ class LevelMeter(QWidget):
 
     def shutdown(self) -> None:
         self._timer.stop()
+
+
+class TrackMeter(QWidget):
+    """A thin vertical peak meter for a track header (same ballistics and zones as the master meter)."""
+
+    def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], float] = time.monotonic):
+        super().__init__(parent)
+        self.clock = clock
+        self.state = PeakBallistics()
+        self._shown: tuple | None = None
+        self.setFixedWidth(7)
+        self.setToolTip("Track level (sample peak, dBFS) as it is heard in the mix")
+
+    def feed(self, peak: float | None) -> None:
+        if peak is None and self.state.idle:
+            return
+        self.state.feed(peak, self.clock())
+        shown = (round(self.state.level_db, 1), round(self.state.hold_db, 1), self.state.clipped)
+        if shown != self._shown:
+            self._shown = shown
+            self.update()
+
+    def y_of(self, db: float) -> float:
+        frac = (min(0.0, max(FLOOR_DB, db)) - FLOOR_DB) / -FLOOR_DB
+        return self.height() - 1 - frac * (self.height() - 2)
+
+    def paintEvent(self, event: QPaintEvent) -> None:   # noqa: ARG002
+        p = QPainter(self)
+        w = self.width()
+        p.fillRect(0, 0, w, self.height(), QColor(_TRACK))
+        level_y = self.y_of(self.state.level_db) if self.state.level_db > FLOOR_DB else self.height()
+        for lo, hi, lit, dim in _ZONES:
+            y0, y1 = self.y_of(hi), self.y_of(lo)
+            p.fillRect(QRectF(1, y0, w - 2, y1 - y0), QColor(dim))
+            if level_y < y1:
+                top = max(level_y, y0)
+                p.fillRect(QRectF(1, top, w - 2, y1 - top), QColor(lit))
+        if self.state.hold_db > FLOOR_DB:
+            colour = next(lit for lo, hi, lit, _ in _ZONES if self.state.hold_db <= hi)
+            p.fillRect(QRectF(1, self.y_of(self.state.hold_db), w - 2, 2), QColor(colour))
+        if self.state.clipped:
+            p.fillRect(QRectF(0, 0, w, 3), QColor("#ef5350"))
+        p.end()

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from foley_studio.core.project import Project
 from foley_studio.session import playback as _engine
 from foley_studio.session.playback import (SCRUB_IDLE_CLOSE_MS, SCRUB_INTERVAL_S, AudioOutput, AudioUnavailable,
-                                           Renderer)
+                                           OutputLevels, Renderer)
 from foley_studio.session.transport import next_shuttle_rate
 
 log = logging.getLogger(__name__)
@@ -36,11 +36,13 @@ class PlaybackController(QObject):
     playingChanged = Signal(bool)
     statusMessage = Signal(str)
 
-    def __init__(self, document, render: Renderer | None = None, parent: QObject | None = None):
+    def __init__(self, document, render: Renderer | None = None, parent: QObject | None = None, *,
+                 output_device: str | None = None):
         super().__init__(parent)
         self.doc = document
         self._render = render
         self.output: AudioOutput | None = None
+        self.output_device = output_device     # "name, host API" from the preferences; None: the system's
         self.loop_enabled = False
         self.scrubbing_enabled = True
         self.available = True
@@ -59,7 +61,13 @@ class PlaybackController(QObject):
         self._scrub_idle = QTimer(self, singleShot=True, interval=SCRUB_IDLE_CLOSE_MS)
         self._scrub_idle.timeout.connect(self._end_scrub)
         self._snapshot: tuple[int, int, Project] | None = None
+        # Sources are decoded in the background a moment after each change, so Space starts at once.
+        self._prepare = QTimer(self, singleShot=True, interval=300)
+        self._prepare.timeout.connect(self._prepare_sources)
         document.changed.connect(self._on_project_changed)
+        if self.available:
+            self._output().warm_up()           # the device process starts while the editor opens
+            self._prepare.start()
 
     @property
     def playing(self) -> bool:
@@ -68,7 +76,18 @@ class PlaybackController(QObject):
     def _output(self) -> AudioOutput:
         if self.output is None:
             self.output = AudioOutput(self._render or mixdown_renderer())
+            self.output.output_device = self.output_device
         return self.output
+
+    def set_output_device(self, name: str | None) -> None:
+        """Play through `name` ("name, host API"; None: the system default) from the next start."""
+        self.output_device = name or None
+        if self.output is not None:
+            self.output.output_device = self.output_device
+
+    def _prepare_sources(self) -> None:
+        if self.available:
+            self._output().prepare(self.doc.project)
 
     def play(self, rate: int = 1) -> bool:
         if not self.available:
@@ -181,8 +200,12 @@ class PlaybackController(QObject):
 
     # -- meter ------------------------------------------------------------------------------------
     def output_peak(self) -> float | None:
-        """Largest |sample| output since the last call (None when nothing played): the level meter's source."""
+        """Largest |sample| heard since the last call (None when nothing played): a one-bar meter's source."""
         return self.output.take_peak() if self.output is not None else None
+
+    def levels(self) -> OutputLevels | None:
+        """Peaks per channel and per track, and loudness, of what was heard since the last call."""
+        return self.output.levels() if self.output is not None else None
 
     def _poll(self) -> None:
         out = self.output
@@ -197,6 +220,10 @@ class PlaybackController(QObject):
     def _on_project_changed(self) -> None:
         if self.playing and self.output is not None:
             self.output.update_project(self.doc.project)
+        if self.available:
+            self._prepare.start()
 
     def shutdown(self) -> None:
         self.stop()
+        if self.output is not None:
+            self.output.close()

@@ -83,6 +83,7 @@ QScrollBar::handle {{ background: #454a53; border-radius: 4px; min-width: 24px; 
 QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; }}
 QLabel {{ color: {_TEXT}; }}
 QLabel[role="hint"] {{ color: #8a909b; }}
+QAbstractSpinBox[compact="true"]::up-button, QAbstractSpinBox[compact="true"]::down-button {{ width: 0px; border: none; }}
 """
 
 

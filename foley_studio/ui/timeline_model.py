@@ -19,7 +19,7 @@ MAX_SECONDS_VISIBLE = 6 * 3600       # widest zoom: six hours across the view
 class TimelineGeometry:
     """Where everything sits: x <-> samples, y <-> track rows; owned and mutated by the view."""
 
-    header_width: int = 168
+    header_width: int = 176
     ruler_height: int = 30
     video_height: int = 58
     track_height: int = 76

@@ -27,6 +27,42 @@ if TYPE_CHECKING:
     from .timeline_view import TimelineCanvas
 
 OVERLAP_COLOUR = "#d9a13b"   # overlaps that sum rather than crossfade (X fixes them)
+DIM_OPACITY = 0.4            # tracks the mix does not play (muted, or another track soloed)
+
+
+def clip_label(clip: Clip) -> str:
+    label = clip.name or clip.source.rsplit("/", 1)[-1]
+    return label + (f"  {clip.gain_db:+.1f} dB" if clip.gain_db else "")
+
+
+def layout_labels(clips: list[tuple[Clip, QRectF]], metrics: QFontMetrics,
+                  left_edge: float) -> list[tuple[QRectF, str]]:
+    """Where the labels of one track's clips go, left to right, so that none overlaps another.
+
+    A label stops where the next clip starts when that clip overlaps it; if too little of it would
+    remain, it moves to a second line below instead (the later clip keeps the first line); a label
+    with no room on either line is left out (the clip's tooltip names it)."""
+    placed: list[tuple[QRectF, str]] = []
+    line_ends = [-math.inf, -math.inf]              # right edge of the last label on each line
+    ordered = sorted(clips, key=lambda item: item[1].left())
+    for i, (clip, rect) in enumerate(ordered):
+        label = clip_label(clip)
+        x = max(rect.left(), left_edge) + 5
+        limit = rect.right() - 4
+        if i + 1 < len(ordered) and ordered[i + 1][1].left() < limit:
+            limit = ordered[i + 1][1].left() - 4     # the next clip overlaps this one: stop before it
+        line = 0 if x >= line_ends[0] + 4 else 1
+        if line == 0 and limit - x < min(metrics.horizontalAdvance(label), 48) and rect.height() > 40:
+            line, limit = 1, rect.right() - 4
+        if line == 1 and x < line_ends[1] + 4:
+            continue
+        width = limit - x
+        if width < 12:
+            continue
+        text = metrics.elidedText(label, Qt.ElideRight, int(width))
+        placed.append((QRectF(x, rect.top() + 1 + 14 * line, width, 14), text))
+        line_ends[line] = x + metrics.horizontalAdvance(text)
+    return placed
 
 
 class TimelinePainter:
@@ -111,18 +147,34 @@ class TimelinePainter:
         return self._spans
 
     def _paint_clips(self, p: QPainter, lo: int, hi: int) -> None:
+        """Clips of audible tracks at full strength, then those of muted (or not soloed) tracks dimmed."""
+        audible = {t.id for t in self.doc.project.audible_tracks()}
+        rows = [(row, t.id in audible) for row, t in enumerate(self.doc.project.tracks)]
+        self._paint_clip_rows(p, lo, hi, [r for r, on in rows if on])
+        dimmed = [r for r, on in rows if not on]
+        if dimmed:
+            p.save()
+            p.setOpacity(DIM_OPACITY)
+            self._paint_clip_rows(p, lo, hi, dimmed)
+            p.restore()
+
+    def _paint_clip_rows(self, p: QPainter, lo: int, hi: int, rows: list[int]) -> None:
         g = self.geo
         selected = set(self.doc.selected_clips)
         spp = quantise_spp(g.samples_per_pixel)
         body_rects: dict[str, list[QRectF]] = {C.clip: [], C.clip_take: [], C.clip_selected: [], C.missing: []}
         detailed: list[tuple[Clip, QRectF, bool]] = []
+        labels: list[list[tuple[Clip, QRectF]]] = []
         overlaps: list[QRectF] = []
         inv = 1.0 / g.samples_per_pixel
         height = g.track_height - 4
-        for row, (clips, starts, ends, summed) in enumerate(self._clip_spans()):
+        spans = self._clip_spans()
+        for row in rows:
+            clips, starts, ends, summed = spans[row]
             top = g.track_top(row)
             if top > self.canvas.height() or top + g.track_height < g.tracks_top or not clips:
                 continue
+            labels.append([])
             # Vectorised culling and placement: zoomed out, hundreds of clips share one track.
             visible = np.flatnonzero((ends >= lo) & (starts <= hi))
             x0s = g.header_width + (starts[visible] - g.left) * inv
@@ -137,6 +189,8 @@ class TimelinePainter:
                 body_rects[colour].append(rect)
                 if width >= 6:
                     detailed.append((clip, rect, is_selected))
+                    if width > 40:
+                        labels[-1].append((clip, rect))
             overlaps += [QRectF(g.x_of(a), top + 2, max((b - a) * inv, 1.0), height)
                          for a, b in summed if b >= lo and a <= hi]
         # Batched fills: one call per colour however many clips there are.
@@ -149,6 +203,8 @@ class TimelinePainter:
             self._paint_clip_detail(p, clip, rect, is_selected, spp)
         if overlaps:
             self._paint_overlaps(p, overlaps)
+        for row_labels in labels:
+            self._paint_labels(p, row_labels)
 
     def _paint_overlaps(self, p: QPainter, rects: list[QRectF]) -> None:
         """Overlaps the mix sums (louder, maybe phasey): an amber wash and a bar along the bottom."""
@@ -168,24 +224,33 @@ class TimelinePainter:
         self._paint_waveform(p, clip, rect, visible, spp)
         if clip.fade_in or clip.fade_out:
             self._paint_fades(p, clip, rect)
+        if clip.gain_db:
+            self._paint_gain_line(p, clip, visible)
         p.setBrush(Qt.NoBrush)
         p.setPen(QPen(QColor(C.clip_border if is_selected else "#1a4a60"), 1.5 if is_selected else 1))
         p.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
-        if rect.width() > 40:
-            p.setFont(self._font)
-            p.setPen(QColor(C.clip_text))
-            label = clip.name or clip.source.rsplit("/", 1)[-1]
-            if clip.gain_db:
-                label += f"  {clip.gain_db:+.1f} dB"
-            x = max(rect.left(), g.header_width) + 5
-            text_rect = QRectF(x, rect.top() + 1, rect.right() - x - 4, 14)
-            p.drawText(text_rect, Qt.AlignLeft | Qt.AlignVCenter,
-                       QFontMetrics(self._font).elidedText(label, Qt.ElideRight, int(text_rect.width())))
         if is_selected and rect.width() > 4 * FADE_HANDLE_PX:
             p.setPen(Qt.NoPen)
             p.setBrush(QColor(C.fade))
             for fx in (g.x_of(clip.start + clip.fade_in), g.x_of(clip.end - clip.fade_out)):
                 p.drawRect(QRectF(fx - FADE_HANDLE_PX / 2, rect.top(), FADE_HANDLE_PX, FADE_HANDLE_PX))
+
+    def _paint_labels(self, p: QPainter, clips: list[tuple[Clip, QRectF]]) -> None:
+        """Clip names (with the clip gain) of one track, never drawn over each other (`layout_labels`)."""
+        metrics = QFontMetrics(self._font)
+        p.setFont(self._font)
+        p.setPen(QColor(C.clip_text))
+        for rect, text in layout_labels(clips, metrics, self.geo.header_width):
+            p.drawText(rect, Qt.AlignLeft | Qt.AlignVCenter, text)
+
+    def _paint_gain_line(self, p: QPainter, clip: Clip, visible: QRectF) -> None:
+        """The clip gain as a line across the clip: at the top third for 0 dB, lower for cuts, higher
+        for boosts (-40..+12 dB span the clip's height), as DAWs draw a clip's volume."""
+        top, height = visible.top() + 3, visible.height() - 6
+        frac = (min(max(clip.gain_db, -40.0), 12.0) + 40.0) / 52.0
+        y = top + (1.0 - frac) * height
+        p.setPen(QPen(QColor(C.fade), 1, Qt.DashLine))
+        p.drawLine(QPointF(visible.left(), y), QPointF(visible.right(), y))
 
     def _paint_waveform(self, p: QPainter, clip: Clip, rect: QRectF, visible: QRectF, spp: float) -> None:
         pyr = self.waveforms.pyramid(clip.source)
@@ -396,21 +461,26 @@ class TimelinePainter:
                        f"{float(video.fps):.3f} fps" if video else "")
         p.save()
         p.setClipRect(QRectF(0, g.tracks_top, hw, h - g.tracks_top))
+        audible = {t.id for t in self.doc.project.audible_tracks()}
         for row, track in enumerate(self.doc.project.tracks):
             top = g.track_top(row)
             if top > h or top + g.track_height < g.tracks_top:
                 continue
             if track.id == self.doc.selected_track:
                 p.fillRect(QRectF(0, top, 3, g.track_height), QColor(C.clip_selected))
-            p.setFont(self._bold)
-            p.setPen(QColor(C.header_text))
-            p.drawText(QRectF(10, top + 6, hw - 20, 18), Qt.AlignLeft | Qt.AlignVCenter,
-                       QFontMetrics(self._bold).elidedText(track.name, Qt.ElideRight, hw - 20))
-            p.setFont(self._font)
-            p.setPen(QColor(C.header_muted))
+            heard = track.id in audible
             n = len(track.clips)
-            p.drawText(QRectF(10, top + 24, hw - 20, 16), Qt.AlignLeft | Qt.AlignVCenter,
-                       f"{n} clip{'s' if n != 1 else ''}   {track.gain_db:+.1f} dB")
+            count = f"{n} clip{'s' if n != 1 else ''}" if heard else ("muted" if track.mute else "not soloed")
+            p.setFont(self._font)
+            count_w = QFontMetrics(self._font).horizontalAdvance(count) + 6
+            name_w = hw - 34 - count_w
+            p.setFont(self._bold)
+            p.setPen(QColor(C.header_text if heard else C.header_muted))
+            p.drawText(QRectF(10, top + 4, name_w, 18), Qt.AlignLeft | Qt.AlignVCenter,
+                       QFontMetrics(self._bold).elidedText(track.name, Qt.ElideRight, name_w))
+            p.setFont(self._font)
+            p.setPen(QColor(C.header_muted if heard else OVERLAP_COLOUR))
+            p.drawText(QRectF(hw - 20 - count_w, top + 4, count_w, 18), Qt.AlignRight | Qt.AlignVCenter, count)
             for i, (label, on, colour) in enumerate((("M", track.mute, "#d9a13b"), ("S", track.solo, "#4fbf6a"))):
                 r = self.canvas.hits.button_rect(row, i)
                 p.setPen(QPen(QColor("#555b65"), 1))
@@ -421,6 +491,7 @@ class TimelinePainter:
             p.fillRect(QRectF(0, top + g.track_height - 1, hw, 1), QColor(C.separator))
         p.restore()
         p.fillRect(QRectF(hw - 1, 0, 1, h), QColor(C.separator))
+        self.canvas.track_controls.follow()          # the fader/pan/meter widgets follow the rows
 
     def _paint_playhead(self, p: QPainter, h: int) -> None:
         g = self.geo

@@ -28,6 +28,7 @@ from .timeline_menus import show_context_menu
 from .timeline_model import Snapper, TimelineGeometry
 from .timeline_paint import TimelinePainter
 from .timeline_tools import Tool, tool_for_press
+from .track_controls import TrackControls
 
 _CURSORS = {Part.LEFT: Qt.SizeHorCursor, Part.RIGHT: Qt.SizeHorCursor, Part.FADE_IN: Qt.PointingHandCursor,
             Part.FADE_OUT: Qt.PointingHandCursor}
@@ -66,6 +67,7 @@ class TimelineCanvas(QWidget):
         self.commands = TimelineCommands(self)
         self.drops = TimelineDrops(self)
         self.painter = TimelinePainter(self)
+        self.track_controls = TrackControls(self)      # fader, pan and meter widgets over the headers
         self.setFocusPolicy(Qt.StrongFocus)
         self.setAcceptDrops(True)
         self.setMouseTracking(True)
