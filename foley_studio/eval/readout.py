@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from foley_studio.media.manifest import read_manifest
-from foley_studio.media.video import frames_squashed_for_encoder
+from foley_studio.media.video import frames_squashed_for_encoder, native_fps
 
 from .data import EvalClip
 from .sync import onset_offsets, onset_scores
@@ -85,8 +85,11 @@ def clip_features(encoder: FrameEncoder, clips: Sequence[EvalClip], *, size: int
     fps = float(encoder.fps)
     out = []
     for i, clip in enumerate(clips):
-        frames = frames_squashed_for_encoder(clip.video, fps, size, 0.0, clip.duration)
-        out.append(ReadoutClip(clip.id, encode_frames(encoder, frames, fps), fps, clip.onset_times,
+        # an encoder that reads videos at their own rate (the motion kind) says so in its config
+        config = getattr(encoder, "config", None)
+        rate = float(config.input_fps(native_fps(clip.video))) if hasattr(config, "input_fps") else fps
+        frames = frames_squashed_for_encoder(clip.video, rate, size, 0.0, clip.duration)
+        out.append(ReadoutClip(clip.id, encode_frames(encoder, frames, rate), fps, clip.onset_times,
                                (groups or {}).get(clip.id, "")))
         if progress:
             progress(f"features {i + 1}/{len(clips)}: {clip.id}")
