@@ -9,12 +9,11 @@ done (`TakeLevel`).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from foley_studio.core.timebase import SAMPLE_RATE
+from .loudness import integrated_loudness, to_db
 
 TAKE_PEAK_DBFS = -1.0            # where a take's sample peak is put
 MAX_BOOST_DB = 40.0              # quieter takes are raised by at most this much (-41 dBFS -> -1 dBFS)
@@ -22,21 +21,8 @@ SILENCE_DBFS = -90.0             # reported for digital silence
 
 
 def peak_dbfs(x: np.ndarray) -> float:
-    peak = float(np.max(np.abs(x))) if x.size else 0.0
-    return 20.0 * math.log10(peak) if peak > 0 else SILENCE_DBFS
-
-
-def loudness_lufs(x: np.ndarray, rate: int = SAMPLE_RATE) -> float | None:
-    """Integrated loudness (ITU-R BS.1770, via pyloudnorm); None for audio shorter than one 400 ms block
-    or when pyloudnorm is not installed."""
-    if x.shape[-1] < int(0.4 * rate):
-        return None
-    try:
-        import pyloudnorm
-    except ImportError:
-        return None
-    value = float(pyloudnorm.Meter(rate).integrated_loudness(np.asarray(x, dtype=np.float64).T))
-    return value if math.isfinite(value) else None
+    """Sample peak in dBFS, floored at SILENCE_DBFS (a sidecar's JSON cannot hold -inf)."""
+    return max(to_db(float(np.max(np.abs(x))) if x.size else 0.0), SILENCE_DBFS)
 
 
 @dataclass(frozen=True)
@@ -70,4 +56,4 @@ def normalise_take(x: np.ndarray, mode: str = "peak", target_dbfs: float = TAKE_
     y = (x * np.float32(10.0 ** (gain_db / 20.0))).astype(np.float32)
     # rounding to float32 can leave the peak a hair above the target; full scale is a hard limit
     np.clip(y, -1.0, 1.0, out=y)
-    return y, TakeLevel(mode, target, gain_db, raw, peak_dbfs(y), loudness_lufs(y))
+    return y, TakeLevel(mode, target, gain_db, raw, peak_dbfs(y), integrated_loudness(y))
