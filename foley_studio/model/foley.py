@@ -22,7 +22,8 @@ from foley_studio.model.config import FoleyConfig
 from foley_studio.model.diffusion import NoiseSchedule, get_sampler, make_schedule, randn_rows
 from foley_studio.model.dit import DiT
 from foley_studio.model.encoders import (
-    TextEncoder, VideoEncoder, build_text_encoder, build_video_encoder, caption_with_quality, opposite_quality,
+    TextEncoder, VideoEncoder, build_text_encoder, build_video_encoder, caption_with_quality, features_at_rate,
+    opposite_quality,
 )
 from foley_studio.model.errors import ModelError
 from foley_studio.model.guidance import Cfg, Conditions, cfg_values, guided_denoiser
@@ -35,13 +36,8 @@ def resample_features(feats: Tensor, src_rate: float, dst_rate: float, n_out: in
     """(T_src, C) features at `src_rate` -> (n_out, C) at `dst_rate` by linear interpolation between
     frame centres, and a (n_out,) bool mask that is False past the end of the source."""
     t_out = (torch.arange(n_out, dtype=torch.float64) + 0.5) / dst_rate          # centre of each output frame
-    pos = (t_out * src_rate - 0.5).clamp(0, max(feats.shape[0] - 1, 0))
-    lo = pos.floor().long()
-    hi = (lo + 1).clamp(max=feats.shape[0] - 1)
-    w = (pos - lo).to(feats.dtype).to(feats.device)[:, None]
-    out = feats[lo.to(feats.device)] * (1 - w) + feats[hi.to(feats.device)] * w
     mask = t_out < feats.shape[0] / src_rate
-    return out, mask.to(feats.device)
+    return features_at_rate(feats, src_rate, dst_rate, n_out), mask.to(feats.device)
 
 
 class FoleyModel(nn.Module):

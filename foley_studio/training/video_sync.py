@@ -35,7 +35,7 @@ from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.media.audio import read_audio
 from foley_studio.media.video import frames_for_encoder, native_fps
 from foley_studio.model.config import VideoEncoderConfig
-from foley_studio.model.encoders import MotionVideoEncoder, VideoEncoder, build_video_encoder
+from foley_studio.model.encoders import MotionVideoEncoder, build_video_encoder
 
 from foley_studio.media.manifest import ManifestRow, read_manifest
 from foley_studio.media.onsets import match_onsets
