@@ -1,6 +1,7 @@
 """Video: probe metadata, frame-exact random access with keyframe seeks, thumbnails, encoder frames, audio."""
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import av
@@ -158,3 +159,12 @@ def test_rotated_frames_for_encoder_are_upright(phone_video):
     np.testing.assert_array_equal(frames[0], upright[5:37])           # centre crop of the upright frame
     red, green = frames[0][0, 2].astype(int), frames[0][0, -3].astype(int)
     assert red[0] > 200 > red[1] and green[1] > 200 > green[0]      # red top-left, green top-right
+
+
+def test_encoder_frames_read_as_the_model_asks_and_refuse_an_unknown_fit(ntsc_video):
+    from foley_studio.media.video import encoder_frames, native_fps
+    frames, fps = encoder_frames(ntsc_video, lambda native: (native, 32, "squash"), 0.0, 1.0)
+    assert fps == pytest.approx(native_fps(ntsc_video)) and frames.shape[1:] == (32, 32, 3)
+    assert frames.shape[0] == math.ceil(fps - 1e-9)
+    with pytest.raises(ValueError, match="fit must be 'cover' or 'squash'"):
+        frames_for_encoder(ntsc_video, 8, 32, fit="stretch")

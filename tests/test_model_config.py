@@ -42,3 +42,25 @@ def test_inconsistent_sizes_are_refused():
         AutoencoderConfig(kind="dac", strides=(2, 4, 5))
     with pytest.raises(ValueError, match="timebase"):
         FoleyConfig(autoencoder=AutoencoderConfig(hop=960, frames_per_latent=4))
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("detail", 9, r"video\.detail"), ("detail", 0, r"video\.detail"), ("max_input_fps", -1, r"video\.max_input_fps"),
+    ("max_input_fps", float("nan"), r"video\.max_input_fps"), ("dilations", [1, 0], r"video\.dilations"),
+    ("kind", "optical-flow", "kind must be one of conv, motion, pretrained"),
+])
+def test_motion_encoder_fields_out_of_range_are_refused_by_name(field, value, message):
+    data = TINY.to_dict()
+    data["video"]["kind"] = "motion"
+    data["video"][field] = value
+    with pytest.raises((ValueError, ModelError), match=message):
+        FoleyConfig.from_dict(data)
+
+
+def test_motion_encoder_reads_whole_frames_at_the_videos_own_rate():
+    from foley_studio.model.config import VideoEncoderConfig
+    motion = VideoEncoderConfig(kind="motion", fps=40.0, size=48, detail=2, max_input_fps=60.0)
+    assert motion.fit == "squash" and motion.read_size == 96
+    assert motion.input_fps(25.0) == 25.0 and motion.input_fps(120.0) == 60.0 and motion.input_fps(None) == 30.0
+    conv = VideoEncoderConfig(kind="conv", fps=24.0, size=64, detail=2)
+    assert conv.fit == "cover" and conv.read_size == 64 and conv.input_fps(25.0) == 24.0
