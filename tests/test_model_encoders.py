@@ -5,8 +5,8 @@ import torch
 
 from foley_studio.model.config import TextEncoderConfig, VideoEncoderConfig
 from foley_studio.model.encoders import (
-    HashTextEncoder, PretrainedTextEncoder, VideoEncoder, build_text_encoder, build_video_encoder,
-    caption_with_quality,
+    HashTextEncoder, MotionVideoEncoder, PretrainedTextEncoder, VideoEncoder, build_text_encoder,
+    build_video_encoder, caption_with_quality,
 )
 from foley_studio.model.errors import ModelError, WeightsMissingError
 
@@ -99,6 +99,55 @@ def test_video_features_are_local_in_time():
         diff = (enc.encode(changed) - enc.encode(frames)).abs().sum(1)
     moved = torch.nonzero(diff > 1e-5).flatten().tolist()
     assert 15 in moved and min(moved) >= 13 and max(moved) <= 18
+
+
+def _motion_encoder() -> MotionVideoEncoder:
+    torch.manual_seed(0)
+    return MotionVideoEncoder(VideoEncoderConfig(kind="motion", fps=40.0, size=24, dim=16, channels=(8, 16),
+                                                 dilations=(1, 2), detail=2)).eval()
+
+
+def _ball_stops(n: int = 50, stop: int = 25, contrast: float = 1.0) -> torch.Tensor:
+    """uint8 (n, 48, 48, 3): a bright 8 px square falling on grey that stops dead at frame `stop`."""
+    frames = torch.full((n, 48, 48, 3), 128.0)
+    for t in range(n):
+        y = 4 + 1.5 * min(t, stop)
+        frames[t, int(y):int(y) + 8, 20:28] = 128 + 100 * contrast
+    return frames.round().to(torch.uint8)
+
+
+def test_motion_encoder_gives_features_at_its_rate_from_any_frame_rate():
+    enc = _motion_encoder()
+    with torch.no_grad():
+        assert enc.encode(_ball_stops(50), fps=25.0).shape == (80, 16)          # 2 s at 40 Hz
+        assert enc.encode(_ball_stops(60), fps=30.0, n_out=70).shape == (70, 16)
+        assert enc.encode(_ball_stops(50)[:0], fps=25.0).shape == (0, 16)
+
+
+def test_motion_inputs_keep_a_contact_louder_than_stillness_and_ignore_contrast():
+    """The inputs are scaled per clip, not per frame: the frame where the square stops carries far more
+    second-difference energy than the frames after it, and halving the footage's contrast changes nothing."""
+    enc = _motion_encoder()
+    x = _ball_stops().permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    inputs = enc.motion_inputs(x)
+    d2_energy = inputs[:, 12:15].abs().mean(dim=(1, 2, 3))
+    assert d2_energy[24:27].max() > 20 * d2_energy[35:45].max()
+    faint = _ball_stops(contrast=0.5).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    assert torch.allclose(enc.motion_inputs(faint), inputs, atol=0.05)
+
+
+def test_motion_features_change_only_near_a_changed_frame():
+    enc = _motion_encoder()
+    frames = _ball_stops(60)
+    changed = frames.clone()
+    changed[30, 30:36, 5:11] = 250
+    with torch.no_grad():
+        diff = (enc.encode(changed, fps=20.0) - enc.encode(frames, fps=20.0)).abs().sum(1)
+    moved = torch.nonzero(diff > 1e-3 * diff.max()).flatten() / 40.0          # seconds
+    # the changed frame also shifts the clip's mean frame and scale a little everywhere; the big moves
+    # stay within the encoder's reach of about ±9 frames (±0.45 s at 20 fps) around 1.5 s
+    strong = torch.nonzero(diff > 0.2 * diff.max()).flatten() / 40.0
+    assert strong.min() >= 1.5 - 0.5 and strong.max() <= 1.5 + 0.55 and len(moved) > 0
 
 
 def test_pretrained_video_slot_loads_frozen_weights(tmp_path):

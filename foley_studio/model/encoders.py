@@ -198,7 +198,9 @@ class VideoEncoder(nn.Module):
         layers: list[nn.Module] = []
         cin = 6     # the frame and its difference to the previous frame
         for cout in config.channels:
-            layers += [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.GroupNorm(min(8, cout), cout), nn.GELU()]
+            # no per-frame norm: it would rescale a still frame and a contact frame alike and erase the
+            # spike in motion energy that marks the contact; inputs are scaled once per clip instead.
+            layers += [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.GELU()]
             cin = cout
         self.frame_net = nn.Sequential(*layers)
         self.proj = nn.Linear(cin, config.dim)
@@ -243,13 +245,17 @@ def features_at_rate(feats: Tensor, src_rate: float, dst_rate: float, n_out: int
     return feats[lo] * (1 - w) + feats[hi] * w
 
 
+MOTION_RMS_FLOOR = 0.02         # in [-1, 1] pixel units: about 2.5 grey levels of change
+
+
 class MotionVideoEncoder(nn.Module):
     """Frames at the video's own rate -> features at `config.fps`, built to see *where motion changes*.
 
     Inputs carry motion, not looks: each frame minus the clip's mean frame (a static background
     vanishes), the first and the second temporal difference (a contact is a sudden change of
     velocity: a spike in the second difference), measured at `detail` times the network's size and
-    pooled down (magnitudes by max) so small objects keep their motion. Three strided convs give a coarse map per frame; a
+    pooled down (magnitudes by max) so small objects keep their motion, each input scaled once per clip
+(not per frame, which would hide how much a frame moves). Three strided convs give a coarse map per frame; a
     temporal conv at every map location sees each place's motion over ±2 frames; spatial pooling keeps
     where the motion is (mean, max and a learned attention pool, not a mean alone); a dilated
     temporal stack widens the reach to about ±9 frames; the result is resampled to `config.fps`.
@@ -262,7 +268,9 @@ class MotionVideoEncoder(nn.Module):
         layers: list[nn.Module] = []
         cin = 15
         for cout in config.channels:
-            layers += [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.GroupNorm(min(8, cout), cout), nn.GELU()]
+            # no per-frame norm: it would rescale a still frame and a contact frame alike and erase the
+            # spike in motion energy that marks the contact; inputs are scaled once per clip instead.
+            layers += [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.GELU()]
             cin = cout
         self.frame_net = nn.Sequential(*layers)
         self.local_time = nn.Conv1d(cin, cin, 5, padding=2, groups=max(1, cin // 16))
@@ -287,7 +295,7 @@ class MotionVideoEncoder(nn.Module):
         k = self.config.detail
         if k > 1:
             signed, energy = F.avg_pool2d(signed, k), F.max_pool2d(energy, k)
-        return torch.cat([signed, energy], dim=1)
+        return _per_clip_scaled(torch.cat([signed, energy], dim=1), groups=5)
 
     def forward(self, frames: Tensor, fps: float, n_out: int | None = None) -> Tensor:
         """(T, 3, size * detail, size * detail) floats in [-1, 1] at `fps` -> (n_out, dim) at `config.fps`."""
@@ -316,6 +324,15 @@ class MotionVideoEncoder(nn.Module):
         if x.shape[-2:] != (side, side):
             x = F.interpolate(x, size=(side, side), mode="bilinear", antialias=True, align_corners=False)
         return self(x, fps, n_out)
+
+
+def _per_clip_scaled(x: Tensor, groups: int) -> Tensor:
+    """(T, G*k, H, W) -> the same with each of the G channel groups divided by its RMS over the whole
+    clip: footage's contrast stops mattering, while a frame's motion relative to the clip's is kept.
+    The floor keeps a still clip's sensor noise from being blown up to the size of real motion."""
+    g = x.view(x.shape[0], groups, -1, *x.shape[-2:])
+    rms = g.pow(2).mean(dim=(0, 2, 3, 4), keepdim=True).sqrt().clamp_min(MOTION_RMS_FLOOR)
+    return (g / rms).view_as(x)
 
 
 def build_video_encoder(config: VideoEncoderConfig) -> VideoEncoder | MotionVideoEncoder:
