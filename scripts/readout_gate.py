@@ -14,7 +14,7 @@ fit = load_eval_clips(w2, 'train', n=40); test = load_eval_clips(w2, 'test', n=2
 cfg = TrainConfig.load(Path('configs/demo2_video.json')).model_config().video
 new = build_video_encoder(cfg); new.load_state_dict(load_file('runs/demo2_video/video_encoder.safetensors')); new.eval()
 old = load_pretrained('models/demo').video_encoder.eval()
-for name, enc, size in (('demo (conv, v1-trained)', old, old.size), ('motion (world v2, 800 steps)', new, cfg.read_size)):
+for name, enc, size in (('demo (conv, v1-trained)', old, old.size), ('motion (world v2, 5000 steps, clip-scaled inputs)', new, cfg.read_size)):
     t = time.time()
     with torch.no_grad():
         feats = {k: clip_features(enc, v, size=size) for k, v in (('fit', fit), ('w2 test', test), ('ood', oodc))}

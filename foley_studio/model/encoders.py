@@ -198,9 +198,7 @@ class VideoEncoder(nn.Module):
         layers: list[nn.Module] = []
         cin = 6     # the frame and its difference to the previous frame
         for cout in config.channels:
-            # no per-frame norm: it would rescale a still frame and a contact frame alike and erase the
-            # spike in motion energy that marks the contact; inputs are scaled once per clip instead.
-            layers += [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.GELU()]
+            layers += [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.GroupNorm(min(8, cout), cout), nn.GELU()]
             cin = cout
         self.frame_net = nn.Sequential(*layers)
         self.proj = nn.Linear(cin, config.dim)
@@ -255,7 +253,8 @@ class MotionVideoEncoder(nn.Module):
     vanishes), the first and the second temporal difference (a contact is a sudden change of
     velocity: a spike in the second difference), measured at `detail` times the network's size and
     pooled down (magnitudes by max) so small objects keep their motion, each input scaled once per clip
-(not per frame, which would hide how much a frame moves). Three strided convs give a coarse map per frame; a
+    (not per frame, which would hide how much a frame moves). Three strided convs give a coarse map per
+    frame; a
     temporal conv at every map location sees each place's motion over ±2 frames; spatial pooling keeps
     where the motion is (mean, max and a learned attention pool, not a mean alone); a dilated
     temporal stack widens the reach to about ±9 frames; the result is resampled to `config.fps`.
