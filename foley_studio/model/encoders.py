@@ -254,8 +254,7 @@ class MotionVideoEncoder(nn.Module):
     velocity: a spike in the second difference), measured at `detail` times the network's size and
     pooled down (magnitudes by max) so small objects keep their motion, each input scaled once per clip
     (not per frame, which would hide how much a frame moves). Three strided convs give a coarse map per
-    frame; a
-    temporal conv at every map location sees each place's motion over ±2 frames; spatial pooling keeps
+    frame; a temporal conv at every map location sees each place's motion over ±2 frames; spatial pooling keeps
     where the motion is (mean, max and a learned attention pool, not a mean alone); a dilated
     temporal stack widens the reach to about ±9 frames; the result is resampled to `config.fps`.
     """
