@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 import torch
 
-from foley_studio.model.config import TINY, DiffusionConfig
+from foley_studio.model.config import TINY, DiffusionConfig, FoleyConfig, GuidanceConfig
 from foley_studio.model.diffusion import NoiseSchedule, get_sampler, make_schedule
 from foley_studio.model.errors import ModelError
 from foley_studio.model.guidance import _batch_inputs, guided_denoiser
@@ -116,6 +116,40 @@ def test_negative_branch_sees_null_video_no_context_and_negative_text(model):
     assert cond.caption == "glass hits wood, high quality" and cond.negative_caption == "music, low quality"
     empty = model.prepare_conditions(n_latents=T)
     assert empty.text_null and empty.neg_text_null
+
+
+@pytest.mark.parametrize("policy, negative", [("opposite", "music, low quality"), ("none", "music"),
+                                              ("same", "music, high quality")])
+def test_the_models_guidance_config_picks_the_negative_branchs_quality_tag(policy, negative):
+    calibrated = tiny_model(dataclasses.replace(TINY, guidance=GuidanceConfig(quality_negative=policy)))
+    cond = _cond(calibrated)
+    assert cond.caption == "glass hits wood, high quality" and cond.negative_caption == negative
+    untagged = _cond(calibrated, quality=None)
+    assert untagged.negative_caption == "music"               # no tag asked: every policy leaves it alone
+
+
+def test_a_calibrated_policy_changes_the_guided_output(model):
+    same = tiny_model(dataclasses.replace(TINY, guidance=GuidanceConfig(quality_negative="same")))
+    x = torch.randn(1, TINY.latent_channels, T, generator=torch.Generator().manual_seed(3))
+    outs = [guided_denoiser(m.dit, m.schedule, _cond(m), 1, 4.0)(x, 0.5) for m in (model, same)]
+    assert not torch.allclose(outs[0], outs[1], atol=1e-4)
+
+
+def test_the_calibration_travels_with_the_saved_model(tmp_path):
+    from foley_studio.model.checkpoint import load_pretrained, save_pretrained
+    config = dataclasses.replace(TINY, guidance=GuidanceConfig(quality_negative="none"))
+    save_pretrained(tiny_model(config), tmp_path / "m")
+    assert load_pretrained(tmp_path / "m").config.guidance.quality_negative == "none"
+
+
+def test_an_unknown_quality_negative_policy_is_refused_by_name():
+    data = TINY.to_dict()
+    data["guidance"] = {"quality_negative": "louder"}
+    with pytest.raises(ValueError, match="quality_negative must be one of opposite, none, same"):
+        FoleyConfig.from_dict(data)
+    old = TINY.to_dict()
+    del old["guidance"]                                        # configs written before the section load as before
+    assert FoleyConfig.from_dict(old).guidance.quality_negative == "opposite"
 
 
 def test_one_batched_forward_of_2n_rows_per_step(model, monkeypatch):

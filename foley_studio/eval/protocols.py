@@ -79,7 +79,7 @@ def extension(h: Harness) -> Table:
 def quality(h: Harness) -> Table:
     s = h.settings
     table = Table("quality", "Quality tag (paper Table 5)",
-                  f"video + true caption with the tag; 'high' uses 'low quality' as negative and vice versa; "
+                  f"video + true caption with the tag; {_tag_negative(h)}; "
                   f"{s.sampler.upper()}-{s.steps}, CFG {s.cfg}; e8k/e16k = % of energy above 8/16 kHz; "
                   "FD-HQ / FD-LQ = Fréchet distance to the clean / degraded true audio",
                   ["e8k", "e16k", "rolloff99_khz", "fd_hq", "fd_lq", "acc", "av_offset_s"])
@@ -96,6 +96,13 @@ def quality(h: Harness) -> Table:
                 for c in _each(h, name)]
         table.rows.append(Row(name, h.score(outs)))
     return table
+
+
+def _tag_negative(h: Harness) -> str:
+    policy = h.model.config.guidance.quality_negative
+    return {"opposite": "'high' uses 'low quality' as negative and vice versa",
+            "none": "the negative branch carries no tag",
+            "same": "the negative branch carries the same tag (calibrated model)"}[policy]
 
 
 def sampler(h: Harness) -> Table:

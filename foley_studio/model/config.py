@@ -181,6 +181,28 @@ class DiffusionConfig:
             raise ValueError(f"need logsnr_min < logsnr_max, got {self.logsnr_min}, {self.logsnr_max}")
 
 
+QUALITY_NEGATIVES = ("opposite", "none", "same")
+
+
+@dataclass(frozen=True)
+class GuidanceConfig:
+    """How a trained model's guidance is calibrated (a property of the weights, so it travels with them).
+
+    `quality_negative` is the quality tag the negative branch carries when the user asks for one:
+    "opposite" (the paper's eq. 4: "high quality" is pushed away from "low quality", the strongest
+    effect), "none" (pushed away from the untagged negative) or "same" (the tag only conditions, it is
+    not extrapolated by γ: the weakest). A model whose tag overshoots is calibrated to a weaker one by
+    `scripts/quality_calibration.py`, which measures each on held-out clips.
+    """
+
+    quality_negative: str = "opposite"
+
+    def __post_init__(self) -> None:
+        if self.quality_negative not in QUALITY_NEGATIVES:
+            raise ValueError(f"quality_negative must be one of {', '.join(QUALITY_NEGATIVES)}, "
+                             f"got {self.quality_negative!r}")
+
+
 # ----------------------------------------------------------------------------- whole model
 @dataclass(frozen=True)
 class FoleyConfig:
@@ -192,6 +214,7 @@ class FoleyConfig:
     text: TextEncoderConfig = field(default_factory=TextEncoderConfig)
     video: VideoEncoderConfig = field(default_factory=VideoEncoderConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
     window_seconds: float = timebase.MODEL_WINDOW_SECONDS
     version: int = CONFIG_VERSION
 
@@ -240,7 +263,7 @@ class FoleyConfig:
         """Build from JSON data; unknown keys raise ValueError naming them (a newer file, or a typo)."""
         parts = {
             "autoencoder": AutoencoderConfig, "dit": DiTConfig, "text": TextEncoderConfig,
-            "video": VideoEncoderConfig, "diffusion": DiffusionConfig,
+            "video": VideoEncoderConfig, "diffusion": DiffusionConfig, "guidance": GuidanceConfig,
         }
         if not isinstance(data, dict):
             raise ValueError(f"the model config must be an object, found {type(data).__name__}")

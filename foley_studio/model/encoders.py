@@ -52,6 +52,18 @@ def opposite_quality(quality: str | None) -> str | None:
     return {"high": "low", "low": "high"}.get(quality) if quality else None
 
 
+def negative_quality(quality: str | None, policy: str = "opposite") -> str | None:
+    """The tag of the negative branch for a request tagged `quality`, under a model's
+    `GuidanceConfig.quality_negative` policy ("opposite" | "none" | "same")."""
+    if policy == "opposite":
+        return opposite_quality(quality)
+    if policy == "same":
+        return quality
+    if policy == "none":
+        return None
+    raise ModelError(f"unknown quality_negative policy {policy!r}")
+
+
 def pad_tokens(seqs: list[Tensor]) -> tuple[Tensor, Tensor]:
     """List of (S_i, C) -> padded (B, S, C) and mask (B, S) bool."""
     longest = max(s.shape[0] for s in seqs)

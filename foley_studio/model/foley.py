@@ -23,7 +23,7 @@ from foley_studio.model.diffusion import NoiseSchedule, get_sampler, make_schedu
 from foley_studio.model.dit import DiT
 from foley_studio.model.encoders import (
     TextEncoder, VideoEncoder, build_text_encoder, build_video_encoder, caption_with_quality, features_at_rate,
-    opposite_quality,
+    negative_quality,
 )
 from foley_studio.model.errors import ModelError
 from foley_studio.model.guidance import Cfg, Conditions, cfg_values, guided_denoiser
@@ -134,7 +134,7 @@ class FoleyModel(nn.Module):
             given_mask[ref_len:] = mask
 
         caption = caption_with_quality(prompt, quality)
-        negative = caption_with_quality(negative_prompt or "", opposite_quality(quality))
+        negative = caption_with_quality(negative_prompt or "", negative_quality(quality, self.config.guidance.quality_negative))
         (text, text_mask), (neg, neg_mask) = self._tokens(caption), self._tokens(negative)
         return Conditions(
             n_latents=n_latents, n_reference=ref_len,

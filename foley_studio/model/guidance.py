@@ -5,8 +5,9 @@
 The positive branch sees everything the user gave: video features, the caption with its quality
 tag, and the given latents (context for extension/inpainting, a prepended reference clip for
 analogy). The negative branch sees the null video ∅_v, the negative text (a negative prompt and/or
-the opposite quality tag, or ∅_t when there is none) and no given latents (∅_a: those positions
-carry only the noisy latents, as in eq. 3). With only text, this is eq. 2; with a quality tag, eq. 4.
+the quality tag its model's `GuidanceConfig` calibrates, by default the opposite one; ∅_t when there
+is neither) and no given latents (∅_a: those positions carry only the noisy latents, as in eq. 3).
+With only text, this is eq. 2; with a quality tag, eq. 4.
 
 Both branches for all N seeds go through the network as one batch of 2N rows per step; with
 γ = 0 the negative branch has weight zero, so only the N positive rows run. Given positions are
