@@ -15,6 +15,7 @@ import argparse
 import dataclasses
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 
@@ -62,6 +63,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     model = load_pretrained(args.model).eval()
     clips = load_eval_clips(args.data, args.split, n=args.n)
+    if not clips:
+        raise SystemExit(f"no video clips in the {args.split!r} split of {args.data}: nothing to calibrate on")
     t0 = time.perf_counter()
     rows = measure(model, clips, EvalSettings(cfg=args.cfg))
     clean = rows["clean audio"]
@@ -75,10 +78,12 @@ def main() -> None:
         model.config = dataclasses.replace(model.config, guidance=GuidanceConfig(quality_negative=best))
         card["quality tag calibration"] = (
             f"`scripts/quality_calibration.py --n {len(clips)} --split {args.split}` (CFG {args.cfg:g}): energy above "
-            "8 kHz with 'high quality' " + ", ".join(
+            "8 kHz with 'high quality', by the tag the negative branch carries: " + ", ".join(
                 f"{p} {rows[f'high quality, negative tag: {p}']:.2f} %" for p in QUALITY_NEGATIVES)
             + f"; no tag {rows['no tag']:.2f} %; clean audio {clean:.2f} %. Chosen: {best}.")
         save_pretrained(model, args.model, card=card)
+        if (args.model / "MODEL_CARD.md").is_file():      # an exported folder keeps its card twice
+            shutil.copyfile(args.model / "README.md", args.model / "MODEL_CARD.md")
         print(json.dumps({"written": str(args.model), "quality_negative": best}))
 
 

@@ -6,7 +6,7 @@
 #                                    warm from models/demo, highs weighted) and the motion video encoder's
 #                                    sync pre-training (configs/demo2_video.json), then the DiT
 #                                    (configs/demo2_dit.json: warm from models/demo, video encoder frozen),
-#                                    export.
+#                                    export, quality tag calibration (scripts/quality_calibration.py).
 #   MODE=gpu scripts/train_demo.sh   one GPU: configs/gpu_*.json (bf16, bigger batches, minutes each).
 #   scripts/train_demo.sh --dry-run  the same commands on a 12-clip world with 3 steps per stage and a
 #                                    throw-away output folder: proves on a CPU, in a few minutes, that a
@@ -76,4 +76,6 @@ PYEOF
 
 echo "== $(date -u +%H:%M:%S) export: $OUT"
 "${FS[@]}" train export --autoencoder "${RUN}_ae" --dit "${RUN}_dit" --out "$OUT" --card scripts/demo_card.json
+echo "== $(date -u +%H:%M:%S) quality tag calibration on the val split: $OUT"
+"$PY" scripts/quality_calibration.py --model "$OUT" --data "$DATA/manifest.jsonl" --n 6 --write
 du -sh "$OUT"
