@@ -162,8 +162,10 @@ def test_presets_and_the_bundled_demo_config_pass_the_bounds():
 
     for preset in (PAPER, DEMO, TINY):
         assert FoleyConfig.from_dict(preset.to_dict()) == preset
-    config, _ = read_config(BUNDLED_MODELS_DIR / "demo")
-    assert config.video.fps == 24.0
+    config, card = read_config(BUNDLED_MODELS_DIR / "demo")
+    # demo v2: the motion video encoder at the latent rate, and its quality tag calibrated (see its card)
+    assert (config.video.kind, config.video.fps) == ("motion", 40.0)
+    assert config.guidance.quality_negative == "same" and "Chosen: same" in card["quality tag calibration"]
 
 
 @pytest.mark.parametrize("name", ["config.json", "model.safetensors"])
