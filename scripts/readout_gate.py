@@ -4,11 +4,12 @@ world v2 test and OOD (with per-scene rows), beside the hand-made motion-energy 
 
     python scripts/readout_gate.py WORLD2_MANIFEST OOD_MANIFEST [VIDEO_RUN ...]   (default run: runs/demo2_video)
 """
-import sys, time, torch
+import json, sys, time, torch
 from pathlib import Path
 from safetensors.torch import load_file
 from foley_studio.eval.data import load_eval_clips
 from foley_studio.eval.readout import MotionEnergyEncoder, clip_features, clip_groups, readout_markdown, run_readout
+from foley_studio.model.config import FoleyConfig
 from foley_studio.model.encoders import build_video_encoder
 from foley_studio.training.config import TrainConfig
 torch.set_num_threads(1)
@@ -17,15 +18,19 @@ ood = Path(sys.argv[2] if len(sys.argv) > 2 else 'data/ood/manifest.jsonl')
 runs = [Path(r) for r in sys.argv[3:]] or [Path('runs/demo2_video')]
 fit = load_eval_clips(w2, 'train', n=40); test = load_eval_clips(w2, 'test', n=24); oodc = load_eval_clips(ood, 'ood')
 scenes = clip_groups(ood, 'scene')
-cfg = TrainConfig.load(Path('configs/demo2_video.json')).model_config().video  # the model every run here shares
+model = TrainConfig.load(Path('configs/demo2_video.json')).model_config()
+cfg = model.video  # the shipped encoder's size: the hand-made reference reads frames at it
 
 
 def motion_encoder(run: Path):
-    enc = build_video_encoder(cfg); enc.load_state_dict(load_file(str(run / 'video_encoder.safetensors')))
+    """A sync run's encoder, built from the config the run wrote beside its weights."""
+    saved = json.loads((run / 'video_encoder.json').read_text())['video']
+    enc = build_video_encoder(FoleyConfig.from_dict({**model.to_dict(), 'video': saved}).video)
+    enc.load_state_dict(load_file(str(run / 'video_encoder.safetensors')))
     return enc.eval()
 
 
-encoders = [(f'motion ({run})', motion_encoder(run), cfg.read_size) for run in runs]
+encoders = [(f'motion ({run})', enc, enc.config.read_size) for run in runs for enc in [motion_encoder(run)]]
 encoders.append(('hand-made motion energy (no training)', MotionEnergyEncoder(fps=cfg.fps, size=cfg.read_size), cfg.read_size))
 for name, enc, size in encoders:
     t = time.time()
