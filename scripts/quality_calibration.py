@@ -15,7 +15,6 @@ import argparse
 import dataclasses
 import json
 import math
-import shutil
 import time
 from pathlib import Path
 
@@ -25,7 +24,8 @@ import torch
 from foley_studio.eval.data import load_eval_clips
 from foley_studio.eval.quality import quality_metrics
 from foley_studio.eval.runner import EvalSettings, Harness
-from foley_studio.model.checkpoint import load_pretrained, read_config, save_pretrained
+from foley_studio.model.checkpoint import load_pretrained, read_config
+from foley_studio.training.export import save_model_folder
 from foley_studio.model.config import QUALITY_NEGATIVES, GuidanceConfig
 
 
@@ -81,9 +81,7 @@ def main() -> None:
             "8 kHz with 'high quality', by the tag the negative branch carries: " + ", ".join(
                 f"{p} {rows[f'high quality, negative tag: {p}']:.2f} %" for p in QUALITY_NEGATIVES)
             + f"; no tag {rows['no tag']:.2f} %; clean audio {clean:.2f} %. Chosen: {best}.")
-        save_pretrained(model, args.model, card=card)
-        if (args.model / "MODEL_CARD.md").is_file():      # an exported folder keeps its card twice
-            shutil.copyfile(args.model / "README.md", args.model / "MODEL_CARD.md")
+        save_model_folder(model, args.model, card)
         print(json.dumps({"written": str(args.model), "quality_negative": best}))
 
 

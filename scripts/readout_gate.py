@@ -6,12 +6,12 @@ world v2 test and OOD (with per-scene rows), beside the hand-made motion-energy 
 """
 import json, sys, time, torch
 from pathlib import Path
-from safetensors.torch import load_file
 from foley_studio.eval.data import load_eval_clips
 from foley_studio.eval.readout import MotionEnergyEncoder, clip_features, clip_groups, readout_markdown, run_readout
 from foley_studio.model.config import FoleyConfig
 from foley_studio.model.encoders import build_video_encoder
 from foley_studio.training.config import TrainConfig
+from foley_studio.training.video_sync import load_video_encoder_weights
 torch.set_num_threads(1)
 w2 = Path(sys.argv[1] if len(sys.argv) > 1 else 'data/world2/manifest.jsonl')
 ood = Path(sys.argv[2] if len(sys.argv) > 2 else 'data/ood/manifest.jsonl')
@@ -26,7 +26,7 @@ def motion_encoder(run: Path):
     """A sync run's encoder, built from the config the run wrote beside its weights."""
     saved = json.loads((run / 'video_encoder.json').read_text())['video']
     enc = build_video_encoder(FoleyConfig.from_dict({**model.to_dict(), 'video': saved}).video)
-    enc.load_state_dict(load_file(str(run / 'video_encoder.safetensors')))
+    load_video_encoder_weights(enc, run)
     return enc.eval()
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from foley_studio.core.timebase import SAMPLE_RATE
 from foley_studio.training.config import TrainConfig
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -16,7 +17,7 @@ PAIRS = [("demo2_video.json", "demo2_dit.json"), ("demo2_video_long.json", "demo
 def test_every_config_loads_with_a_model(name):
     cfg = TrainConfig.load(CONFIGS / name)
     assert cfg.steps > 0
-    assert cfg.model_config().sample_rate == 48000
+    assert cfg.model_config().sample_rate == SAMPLE_RATE
 
 
 @pytest.mark.parametrize("video, dit", PAIRS)

@@ -74,9 +74,15 @@ def build_trained_model(ae_run: Path, dit_run: Path) -> FoleyModel:
     return model.eval()
 
 
-def export_model(ae_run: Path, dit_run: Path, dest: Path, card: dict[str, Any]) -> Path:
-    model = build_trained_model(ae_run, dit_run)
+def save_model_folder(model: FoleyModel, dest: Path, card: dict[str, Any]) -> Path:
+    """`save_pretrained`, plus the card again as MODEL_CARD.md: what an exported model folder holds."""
     save_pretrained(model, dest, card=card)
     shutil.copyfile(Path(dest) / "README.md", Path(dest) / "MODEL_CARD.md")
+    return Path(dest)
+
+
+def export_model(ae_run: Path, dit_run: Path, dest: Path, card: dict[str, Any]) -> Path:
+    model = build_trained_model(ae_run, dit_run)
+    save_model_folder(model, dest, card)
     log.info("exported %s + %s to %s", ae_run, dit_run, dest)
     return Path(dest)
